@@ -1,0 +1,91 @@
+//! The neutral answer tree: handlers build it once, the XML and JSON encoders
+//! render it mechanically (protocol.md §7), so both encodings can never disagree.
+
+use std::borrow::Cow;
+
+/// A name or attribute key: almost always a literal, so no allocation.
+pub type Name = Cow<'static, str>;
+
+/// One element of an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Node {
+    /// Element name (XML) / object key (JSON).
+    pub name: Name,
+    /// Attributes in insertion order; plain keys in JSON.
+    pub attrs: Vec<(Name, String)>,
+    /// Text content, if any (`_content` in JSON when attributes or children exist).
+    pub text: Option<String>,
+    /// Render the text as CDATA in XML (JSON is unaffected).
+    pub cdata: bool,
+    /// Child elements in order.
+    pub children: Vec<Node>,
+}
+
+impl Node {
+    /// An empty element.
+    pub fn new(name: impl Into<Name>) -> Self {
+        Node {
+            name: name.into(),
+            ..Node::default()
+        }
+    }
+
+    /// An element holding only text.
+    pub fn leaf(name: impl Into<Name>, text: impl Into<String>) -> Self {
+        Node::new(name).text(text)
+    }
+
+    /// Adds an attribute.
+    pub fn attr(mut self, key: impl Into<Name>, value: impl ToString) -> Self {
+        self.attrs.push((key.into(), value.to_string()));
+        self
+    }
+
+    /// Sets the text.
+    pub fn text(mut self, text: impl Into<String>) -> Self {
+        self.text = Some(text.into());
+        self
+    }
+
+    /// Sets the text, rendered as CDATA in XML.
+    pub fn cdata(mut self, text: impl Into<String>) -> Self {
+        self.text = Some(text.into());
+        self.cdata = true;
+        self
+    }
+
+    /// Adds a child element.
+    pub fn child(mut self, child: Node) -> Self {
+        self.children.push(child);
+        self
+    }
+
+    /// Adds child elements.
+    pub fn children(mut self, children: impl IntoIterator<Item = Node>) -> Self {
+        self.children.extend(children);
+        self
+    }
+
+    /// Adds a child element in place.
+    pub fn push(&mut self, child: Node) {
+        self.children.push(child);
+    }
+}
+
+/// A successful answer: the elements inside `<rsp stat="ok">`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Answer {
+    pub items: Vec<Node>,
+}
+
+impl Answer {
+    /// An answer of several top-level elements.
+    pub fn new(items: Vec<Node>) -> Self {
+        Answer { items }
+    }
+
+    /// An answer of one top-level element.
+    pub fn one(node: Node) -> Self {
+        Answer { items: vec![node] }
+    }
+}

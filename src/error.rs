@@ -1,0 +1,224 @@
+//! The one error type. Each variant knows its HTTP status, its message and
+//! whether it is *fatal* (plain `text/html`, before the caller is known) or a
+//! normal `<rsp stat="fail">` answer (protocol.md §6).
+
+use crate::protocol::params::ParamError;
+use crate::protocol::timestamp::{Timestamp, TimestampError};
+use crate::protocol::version::Version;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    // ---- fatal: text/html "<NNN> <Reason> (<detail>)" ----
+    #[error("missing User-Agent header")]
+    MissingUserAgent,
+    #[error("HTTP method {0} is not supported, use POST (or GET for documentation)")]
+    VerbNotImplemented(String),
+    #[error("unknown API version '{0}', supported: {1}")]
+    UnknownVersion(String, String),
+    #[error("API version {0} is no longer available, use {1}")]
+    VersionGone(Version, Version),
+    #[error("unknown method '{0}', see get-method-list")]
+    UnknownMethod(String),
+    #[error("method '{name}' does not exist in version {version}, it exists in: {exists_in}")]
+    MethodNotInVersion {
+        name: String,
+        version: Version,
+        exists_in: String,
+    },
+    #[error("{0}")]
+    BadParams(#[from] ParamError),
+    #[error("request body larger than {0} bytes")]
+    BodyTooLarge(usize),
+    #[error("SSL is required")]
+    SslRequired,
+    #[error("missing parameter '{0}'")]
+    MissingAuthParam(&'static str),
+    #[error("algorithm not supported, Supported Algos: sha1 - sha256 - sha512")]
+    BadAlgo,
+    #[error("{0}")]
+    BadTimestamp(#[from] TimestampError),
+    #[error("{0}")]
+    BadAuthParam(&'static str),
+    #[error("invalid nonce: {0}")]
+    BadNonce(&'static str),
+    #[error("invalid api key")]
+    UnknownApiKey,
+    #[error("api key has been revoked")]
+    RevokedApiKey,
+    #[error("invalid access key{}", signed_suffix(.0))]
+    BadSignature(Option<String>),
+    #[error("timestamp too old, server time is {0}")]
+    TimestampTooOld(Timestamp),
+    #[error("timestamp too far in the future, server time is {0}")]
+    TimestampTooNew(Timestamp),
+    #[error("nonce already used with this timestamp (replayed request)")]
+    Replay,
+    #[error("service unavailable, please retry")]
+    Unavailable,
+
+    // ---- normal: <rsp stat="fail"><err code msg/></rsp> ----
+    #[error("missing parameter '{0}'")]
+    MissingParam(String),
+    #[error("invalid parameter '{0}': {1}")]
+    InvalidParam(String, String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("invalid value for '{0}': {1}")]
+    Unprocessable(String, String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+fn signed_suffix(signed: &Option<String>) -> String {
+    match signed {
+        Some(s) => format!(" (debug: the server signed '{s}')"),
+        None => String::new(),
+    }
+}
+
+impl ApiError {
+    /// The HTTP status, which is also the `code` of normal errors.
+    pub fn status(&self) -> u16 {
+        use ApiError::*;
+        match self {
+            MissingUserAgent => 412,
+            VerbNotImplemented(_) => 501,
+            UnknownVersion(..) => 400,
+            VersionGone(..) => 410,
+            UnknownMethod(_) | MethodNotInVersion { .. } => 404,
+            BadParams(_) => 400,
+            BodyTooLarge(_) => 413,
+            SslRequired => 403,
+            MissingAuthParam(_) | BadAuthParam(_) | BadAlgo | BadTimestamp(_) | BadNonce(_) => 400,
+            UnknownApiKey | RevokedApiKey | BadSignature(_) | TimestampTooOld(_)
+            | TimestampTooNew(_) | Replay => 403,
+            Unavailable => 503,
+            MissingParam(_) | InvalidParam(..) => 400,
+            Unauthorized(_) => 401,
+            Forbidden(_) => 403,
+            NotFound(_) => 404,
+            Conflict(_) => 409,
+            Unprocessable(..) => 422,
+            Internal(_) => 500,
+        }
+    }
+
+    /// Fatal errors are answered as `text/html` whatever `content_type` asked.
+    pub fn is_fatal(&self) -> bool {
+        use ApiError::*;
+        !matches!(
+            self,
+            MissingParam(_)
+                | InvalidParam(..)
+                | Unauthorized(_)
+                | Forbidden(_)
+                | NotFound(_)
+                | Conflict(_)
+                | Unprocessable(..)
+                | Internal(_)
+        )
+    }
+
+    /// The message a client sees (never an internal cause).
+    pub fn client_message(&self) -> String {
+        self.to_string()
+    }
+
+    /// The fatal body: `400 Bad request (detail)`. The body is served as
+    /// `text/html` and details echo client input, so they are escaped, and
+    /// non-ASCII is written as character references (no charset needed).
+    pub fn fatal_body(&self) -> String {
+        let status = self.status();
+        format!(
+            "{status} {} ({})",
+            reason(status),
+            escape_html_ascii(&self.client_message())
+        )
+    }
+}
+
+/// Escapes `& < >` (the body is text, never inside an attribute), drops control characters and writes non-ASCII
+/// as numeric references.
+pub fn escape_html_ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c if c.is_control() => {}
+            c if c.is_ascii() => out.push(c),
+            c => out.push_str(&format!("&#{};", c as u32)),
+        }
+    }
+    out
+}
+
+/// Reason phrases as the original service printed them.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        410 => "Gone",
+        412 => "Precondition Failed",
+        413 => "Payload Too Large",
+        421 => "There are too many connections from your internet address",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        _ => "Error",
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        ApiError::Internal(format!("store: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fatal_body_matches_the_original_service() {
+        assert_eq!(
+            ApiError::BadAlgo.fatal_body(),
+            "400 Bad request (algorithm not supported, Supported Algos: sha1 - sha256 - sha512)"
+        );
+        assert!(ApiError::BadAlgo.is_fatal());
+        assert!(!ApiError::NotFound("media not found".into()).is_fatal());
+        assert_eq!(ApiError::Conflict("x".into()).status(), 409);
+    }
+
+    #[test]
+    fn fatal_bodies_cannot_carry_markup() {
+        let body = ApiError::UnknownMethod("<script>ä\n".into()).fatal_body();
+        assert_eq!(
+            body,
+            "404 Not Found (unknown method '&lt;script&gt;&#228;', see get-method-list)"
+        );
+    }
+
+    #[test]
+    fn internal_causes_stay_out_of_the_message() {
+        let e = ApiError::Internal("disk I/O error at /secret/path".into());
+        assert_eq!(e.client_message(), "internal error");
+    }
+}

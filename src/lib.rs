@@ -1,0 +1,16 @@
+//! Panthera: a Rust implementation of the PantherMedia signed form-POST REST
+//! protocol. The request path is `http::pipeline`; methods are declared in
+//! `methods`; the store is `store`.
+
+pub mod answer;
+pub mod app;
+pub mod cli;
+pub mod client;
+pub mod clock;
+pub mod config;
+pub mod docs;
+pub mod error;
+pub mod http;
+pub mod methods;
+pub mod protocol;
+pub mod store;

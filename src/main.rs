@@ -1,0 +1,5 @@
+//! The `panthera` binary: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    panthera::cli::main()
+}

@@ -1,0 +1,390 @@
+//! The method registry: each method is declared once, and validation, the GET
+//! docs page, `get-method-info`, OpenAPI and the docs-as-tests all read that
+//! one declaration. Adding a method = one declaration + its handler.
+
+pub mod service;
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use crate::answer::tree::Answer;
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::protocol::params::Params;
+use crate::protocol::version::Version;
+use crate::store::keys::ApiKey;
+
+/// Which part of the catalogue a method belongs to (groups the docs index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Area {
+    Service,
+    Tokens,
+    Accounts,
+    Media,
+    Downloads,
+    Contributor,
+}
+
+impl Area {
+    pub fn title(self) -> &'static str {
+        match self {
+            Area::Service => "Service",
+            Area::Tokens => "Tokens and the signed-in user",
+            Area::Accounts => "Accounts (administration)",
+            Area::Media => "Media catalogue",
+            Area::Downloads => "Downloads",
+            Area::Contributor => "Contributor media",
+        }
+    }
+}
+
+/// Whether a method needs a signed-in user (protocol.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAuth {
+    Required,
+    /// Without a token the method acts for the account owning the api key.
+    Optional,
+    No,
+}
+
+impl UserAuth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserAuth::Required => "required",
+            UserAuth::Optional => "optional",
+            UserAuth::No => "not required",
+        }
+    }
+}
+
+/// The type of a parameter, which drives validation and the docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// An integer within `min..=max`.
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    /// One of the declared `values`.
+    Choice,
+    /// A protocol timestamp (`Thu, 26 Jul 2012 14:53:44 UTC`).
+    Timestamp,
+    /// A comma-separated list.
+    List,
+    /// An absolute http(s) URL.
+    Url,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Text => "string",
+            Kind::Integer { .. } => "integer",
+            Kind::Choice => "string",
+            Kind::Timestamp => "timestamp",
+            Kind::List => "list",
+            Kind::Url => "url",
+        }
+    }
+}
+
+/// One declared parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+    pub default: Option<&'static str>,
+    /// Possible values (for `Choice` and documented lists).
+    pub values: &'static [&'static str],
+    pub description: &'static str,
+}
+
+impl Param {
+    /// A plain optional text parameter; refine with the builder methods.
+    pub const fn new(name: &'static str, description: &'static str) -> Self {
+        Param {
+            name,
+            kind: Kind::Text,
+            required: false,
+            default: None,
+            values: &[],
+            description,
+        }
+    }
+    pub const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub const fn kind(mut self, kind: Kind) -> Self {
+        self.kind = kind;
+        self
+    }
+    pub const fn default(mut self, d: &'static str) -> Self {
+        self.default = Some(d);
+        self
+    }
+    pub const fn values(mut self, v: &'static [&'static str]) -> Self {
+        self.values = v;
+        self
+    }
+}
+
+/// An error a method can return, with what it means there.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorDoc {
+    pub code: u16,
+    pub meaning: &'static str,
+}
+
+/// The HTTP verbs that execute a method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Post,
+    Put,
+}
+
+/// What a handler gets besides the parameters.
+pub struct Ctx<'a> {
+    pub state: &'a Arc<AppState>,
+    pub method: &'a Method,
+    pub version: Version,
+    pub key: &'a ApiKey,
+    pub request_id: &'a str,
+    /// Validated parameters of the method, with defaults applied.
+    pub args: &'a Args,
+}
+
+/// The signature every handler has.
+pub type Handler = fn(&Ctx<'_>) -> Result<Answer, ApiError>;
+
+/// One method in one range of versions.
+pub struct Method {
+    pub name: &'static str,
+    pub area: Area,
+    /// First version the declaration serves.
+    pub since: Version,
+    /// First version it no longer serves (a newer declaration takes over).
+    pub until: Option<Version>,
+    pub summary: &'static str,
+    pub description: &'static str,
+    pub params: &'static [Param],
+    pub user_auth: UserAuth,
+    pub ssl: bool,
+    pub verbs: &'static [Verb],
+    pub errors: &'static [ErrorDoc],
+    /// Sample parameters (besides the credentials), run by the docs and tests.
+    pub sample: &'static [(&'static str, &'static str)],
+    pub handler: Handler,
+}
+
+impl Method {
+    /// True when this declaration serves `v`.
+    pub fn serves(&self, v: Version) -> bool {
+        v >= self.since && self.until.is_none_or(|u| v < u)
+    }
+}
+
+/// Errors every method can return; listed once in the docs.
+pub const COMMON_ERRORS: &[ErrorDoc] = &[
+    ErrorDoc { code: 400, meaning: "Bad request: a missing or malformed parameter, unsupported algo or timestamp format, a parameter given twice (fatal, text/html)" },
+    ErrorDoc { code: 403, meaning: "Forbidden: unknown or revoked api key, wrong access_key, timestamp outside the window, replayed nonce (fatal, text/html)" },
+    ErrorDoc { code: 404, meaning: "Not Found: unknown method, or method not in this version (fatal)" },
+    ErrorDoc { code: 410, meaning: "Gone: the API version was retired (fatal)" },
+    ErrorDoc { code: 412, meaning: "Precondition Failed: no User-Agent header (fatal)" },
+    ErrorDoc { code: 413, meaning: "Payload Too Large: the body exceeds the limit (fatal)" },
+    ErrorDoc { code: 500, meaning: "Internal Server Error: quote the X-Request-Id when reporting it" },
+    ErrorDoc { code: 501, meaning: "Not Implemented: an HTTP verb other than GET, POST (or PUT where declared)" },
+];
+
+/// Every declaration of every method.
+pub fn all() -> &'static [Method] {
+    static ALL: OnceLock<Vec<Method>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut v: Vec<Method> = Vec::new();
+        v.extend(service::methods());
+        v
+    })
+}
+
+/// Name → its declarations (one per version range), built once.
+pub struct Registry {
+    by_name: HashMap<&'static str, Vec<&'static Method>>,
+}
+
+/// The outcome of looking a method up in a version.
+pub enum Lookup {
+    Found(&'static Method),
+    /// The method exists, but not in this version; here are the versions it does.
+    OtherVersions(Vec<&'static Method>),
+    Unknown,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        let mut by_name: HashMap<&'static str, Vec<&'static Method>> = HashMap::new();
+        for m in all() {
+            by_name.entry(m.name).or_default().push(m);
+        }
+        Registry { by_name }
+    }
+
+    pub fn lookup(&self, name: &str, version: Version) -> Lookup {
+        match self.by_name.get(name) {
+            None => Lookup::Unknown,
+            Some(decls) => match decls.iter().find(|m| m.serves(version)) {
+                Some(m) => Lookup::Found(m),
+                None => Lookup::OtherVersions(decls.clone()),
+            },
+        }
+    }
+
+    /// Every declaration of one method.
+    pub fn declarations(&self, name: &str) -> &[&'static Method] {
+        self.by_name.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The methods served in `version`, sorted by area then name.
+    pub fn in_version(&self, version: Version) -> Vec<&'static Method> {
+        let mut v: Vec<_> = all().iter().filter(|m| m.serves(version)).collect();
+        v.sort_by_key(|m| (m.area, m.name));
+        v
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::new()
+    }
+}
+
+/// Method parameters after validation against the declaration.
+#[derive(Debug, Clone)]
+pub struct Args {
+    params: Params,
+    defaults: Vec<(&'static str, &'static str)>,
+}
+
+impl Args {
+    /// Checks `params` against `decl`: required parameters present, integers in
+    /// range, choices among the allowed values, URLs and timestamps well-formed.
+    /// Undeclared parameters are ignored, as the original service did.
+    pub fn validate(decl: &Method, params: Params) -> Result<Args, ApiError> {
+        let mut defaults = Vec::new();
+        for p in decl.params {
+            let Some(value) = params.get(p.name) else {
+                if params.contains(p.name) {
+                    // given as an array where a single value is expected
+                    return Err(ApiError::InvalidParam(
+                        p.name.into(),
+                        "expected a single value".into(),
+                    ));
+                }
+                if p.required {
+                    return Err(ApiError::MissingParam(p.name.into()));
+                }
+                if let Some(d) = p.default {
+                    defaults.push((p.name, d));
+                }
+                continue;
+            };
+            if p.required && value.trim().is_empty() {
+                return Err(ApiError::MissingParam(p.name.into()));
+            }
+            check_value(p, value)?;
+        }
+        Ok(Args { params, defaults })
+    }
+
+    /// The value, or its declared default.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params.get(name).or_else(|| {
+            self.defaults
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, d)| *d)
+        })
+    }
+
+    /// An integer parameter (already range-checked when declared as one).
+    pub fn int(&self, name: &str) -> Option<i64> {
+        self.get(name).and_then(|v| v.trim().parse().ok())
+    }
+
+    /// All raw parameters (protocol ones included).
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+}
+
+fn check_value(p: &Param, value: &str) -> Result<(), ApiError> {
+    let invalid = |why: String| Err(ApiError::InvalidParam(p.name.into(), why));
+    match p.kind {
+        Kind::Integer { min, max } => match value.trim().parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(()),
+            _ => invalid(format!("expected an integer from {min} to {max}")),
+        },
+        Kind::Choice if !p.values.contains(&value) => {
+            invalid(format!("expected one of: {}", p.values.join(", ")))
+        }
+        Kind::Timestamp => match crate::protocol::timestamp::Timestamp::parse(value) {
+            Ok(_) => Ok(()),
+            Err(e) => invalid(e.to_string()),
+        },
+        Kind::Url if !(value.starts_with("https://") || value.starts_with("http://")) => {
+            invalid("expected an absolute http(s) URL".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declarations_are_consistent() {
+        let reg = Registry::new();
+        for m in all() {
+            assert!(
+                m.name.bytes().all(|c| c.is_ascii_lowercase() || c == b'-'),
+                "{} is not kebab-case",
+                m.name
+            );
+            assert!(!m.summary.is_empty(), "{} lacks a summary", m.name);
+            assert!(!m.verbs.is_empty(), "{} has no verb", m.name);
+            for (name, _) in m.sample {
+                assert!(
+                    m.params.iter().any(|p| p.name == *name),
+                    "sample of {} uses undeclared {name}",
+                    m.name
+                );
+            }
+            for p in m.params {
+                if p.required {
+                    assert!(
+                        m.sample.iter().any(|(n, _)| *n == p.name),
+                        "sample of {} lacks required {}",
+                        m.name,
+                        p.name
+                    );
+                }
+                assert!(!auth_param(p.name), "{} redeclares {}", m.name, p.name);
+            }
+            // version ranges of one name never overlap
+            let decls = reg.declarations(m.name);
+            for a in decls {
+                for b in decls {
+                    if !std::ptr::eq(*a, *b) {
+                        assert!(!a.serves(b.since), "{} overlaps itself", m.name);
+                    }
+                }
+            }
+        }
+    }
+
+    fn auth_param(name: &str) -> bool {
+        crate::protocol::auth::PROTOCOL_PARAMS.contains(&name)
+    }
+}

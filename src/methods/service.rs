@@ -1,0 +1,217 @@
+//! Service methods (methods.md §A): about the host, its languages and its methods.
+
+use super::{Area, Ctx, ErrorDoc, Method, Param, UserAuth, Verb};
+use crate::answer::tree::{Answer, Node};
+use crate::error::ApiError;
+use crate::protocol::signature::Algo;
+use crate::protocol::timestamp::Timestamp;
+use crate::protocol::version::Version;
+
+const V1_0: Version = Version::new(1, 0);
+
+/// The languages content (titles, keywords) is offered in.
+pub const CONTENT_LANGS: &[(&str, &str)] = &[
+    ("da", "Danish"),
+    ("de", "German"),
+    ("en", "English"),
+    ("es", "Spanish"),
+    ("it", "Italian"),
+    ("pl", "Polish"),
+    ("pt", "Portuguese"),
+];
+
+const METHOD_INFO_PARAMS: &[Param] =
+    &[Param::new("method", "The method name, e.g. `host-info`.").required()];
+
+pub fn methods() -> Vec<Method> {
+    vec![
+        Method {
+            name: "host-info",
+            area: Area::Service,
+            since: V1_0,
+            until: None,
+            summary: "Describes the server: software, API versions, time and signing rules.",
+            description: "Use it as the first signed call: it proves the signature works and tells \
+                the server's clock, the accepted algos and timestamp tolerance, and the API versions \
+                with their state. `app` names the calling api key.",
+            params: &[],
+            user_auth: UserAuth::No,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: &[],
+            sample: &[],
+            handler: host_info,
+        },
+        Method {
+            name: "get-user-content-langs",
+            area: Area::Service,
+            since: V1_0,
+            until: None,
+            summary: "Lists the languages of content such as titles and keywords.",
+            description: "Any `lang` parameter of another method takes one of these ids.",
+            params: &[],
+            user_auth: UserAuth::No,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: &[],
+            sample: &[],
+            handler: content_langs,
+        },
+        Method {
+            name: "get-method-list",
+            area: Area::Service,
+            since: V1_0,
+            until: None,
+            summary: "Lists the methods of the requested API version.",
+            description: "Each method with the version it exists since, whether it needs a \
+                signed-in user, and whether it needs SSL.",
+            params: &[],
+            user_auth: UserAuth::No,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: &[],
+            sample: &[],
+            handler: method_list,
+        },
+        Method {
+            name: "get-method-info",
+            area: Area::Service,
+            since: V1_0,
+            until: None,
+            summary: "Describes one method: parameters, authentication, errors and sample.",
+            description: "The same description its documentation page is made of.",
+            params: METHOD_INFO_PARAMS,
+            user_auth: UserAuth::No,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: &[ErrorDoc {
+                code: 404,
+                meaning: "no such method in this version",
+            }],
+            sample: &[("method", "host-info")],
+            handler: method_info,
+        },
+    ]
+}
+
+fn host_info(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let st = ctx.state;
+    let versions = st
+        .versions
+        .versions
+        .iter()
+        .map(|(v, s)| Node::new("version").attr("id", v).attr("state", s.as_str()));
+    let algos = Algo::ALL.iter().map(|a| Node::leaf("algo", a.as_str()));
+    let host = Node::new("host")
+        .child(Node::leaf("name", "Panthera"))
+        .child(Node::leaf("version", env!("CARGO_PKG_VERSION")))
+        .child(Node::new("api_versions").children(versions))
+        .child(Node::leaf(
+            "server_time",
+            Timestamp::from_unix(st.clock.now()).format(),
+        ))
+        .child(Node::new("algos").children(algos))
+        .child(Node::leaf(
+            "timestamp_tolerance",
+            st.config.auth.timestamp_tolerance_secs.to_string(),
+        ));
+    let app = Node::new("app")
+        .child(Node::leaf("name", ctx.key.name.clone()))
+        .child(Node::leaf("role", ctx.key.role.as_str()))
+        .child(Node::leaf("rate_limit", "none"));
+    Ok(Answer::new(vec![host, app]))
+}
+
+fn content_langs(_ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let langs = CONTENT_LANGS
+        .iter()
+        .map(|(id, name)| Node::new("lang").attr("id", id).attr("name", name));
+    Ok(Answer::one(Node::new("languages").children(langs)))
+}
+
+fn method_list(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let methods = ctx
+        .state
+        .registry
+        .in_version(ctx.version)
+        .into_iter()
+        .map(|m| {
+            Node::new("method")
+                .attr("name", m.name)
+                .attr("since", m.since)
+                .attr("user", m.user_auth.as_str())
+                .attr("ssl", if m.ssl { "yes" } else { "no" })
+        });
+    Ok(Answer::one(Node::new("methods").children(methods)))
+}
+
+fn method_info(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let name = ctx.args.get("method").unwrap_or_default();
+    match ctx.state.registry.lookup(name, ctx.version) {
+        super::Lookup::Found(m) => Ok(Answer::one(describe(
+            m,
+            ctx.state.registry.declarations(m.name),
+        ))),
+        _ => Err(ApiError::NotFound(format!(
+            "no method '{}' in version {}",
+            name.chars().take(64).collect::<String>(),
+            ctx.version
+        ))),
+    }
+}
+
+/// The description of a method that `get-method-info` answers.
+pub fn describe(m: &Method, all_versions: &[&Method]) -> Node {
+    let params = m.params.iter().map(|p| {
+        let mut n = Node::new("param")
+            .attr("name", p.name)
+            .attr("type", p.kind.name())
+            .attr("required", if p.required { "yes" } else { "no" });
+        if let Some(d) = p.default {
+            n = n.attr("default", d);
+        }
+        if let super::Kind::Integer { min, max } = p.kind {
+            n = n.attr("min", min).attr("max", max);
+        }
+        n.children(p.values.iter().map(|v| Node::leaf("value", *v)))
+            .child(Node::leaf("description", p.description))
+    });
+    let errors = m.errors.iter().chain(super::COMMON_ERRORS).map(|e| {
+        Node::new("error")
+            .attr("code", e.code)
+            .attr("meaning", e.meaning)
+    });
+    let versions = all_versions.iter().map(|d| {
+        let mut n = Node::new("version").attr("since", d.since);
+        if let Some(u) = d.until {
+            n = n.attr("until", u);
+        }
+        n
+    });
+    let sample = m
+        .sample
+        .iter()
+        .map(|(k, v)| Node::new("param").attr("name", k).attr("value", v));
+    Node::new("method")
+        .attr("name", m.name)
+        .attr("since", m.since)
+        .attr("user", m.user_auth.as_str())
+        .attr("ssl", if m.ssl { "yes" } else { "no" })
+        .attr(
+            "verbs",
+            m.verbs
+                .iter()
+                .map(|v| match v {
+                    super::Verb::Post => "POST",
+                    super::Verb::Put => "PUT",
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+        .child(Node::leaf("summary", m.summary))
+        .child(Node::leaf("description", m.description))
+        .child(Node::new("params").children(params))
+        .child(Node::new("errors").children(errors))
+        .child(Node::new("versions").children(versions))
+        .child(Node::new("sample").children(sample))
+}

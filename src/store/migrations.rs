@@ -1,0 +1,101 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`. Append only:
+//! a released migration is never edited.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: protocol core
+    "CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE users (
+        id            TEXT PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE,
+        email         TEXT NOT NULL,
+        email_lower   TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        firstname     TEXT NOT NULL DEFAULT '',
+        surname       TEXT NOT NULL DEFAULT '',
+        company       TEXT NOT NULL DEFAULT '',
+        status        TEXT NOT NULL DEFAULT 'active',
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+    );
+    CREATE TABLE api_keys (
+        api_key       TEXT PRIMARY KEY,
+        name          TEXT NOT NULL,
+        secret        TEXT NOT NULL,
+        role          TEXT NOT NULL DEFAULT 'app',
+        debug         INTEGER NOT NULL DEFAULT 0,
+        replay        TEXT NOT NULL DEFAULT 'strict',
+        owner_user_id TEXT REFERENCES users(id) ON DELETE SET NULL,
+        created_at    INTEGER NOT NULL,
+        revoked_at    INTEGER
+    );
+    CREATE TABLE nonces (
+        api_key    TEXT NOT NULL,
+        ts         INTEGER NOT NULL,
+        nonce      TEXT NOT NULL,
+        digest     TEXT NOT NULL DEFAULT '',
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (api_key, ts, nonce, digest)
+    ) WITHOUT ROWID;
+    CREATE INDEX nonces_by_expiry ON nonces(expires_at);",
+];
+
+/// Brings the schema up to date, one transaction per migration.
+pub fn apply(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let err = |n: usize, e| StoreError::Migrate(path.to_path_buf(), n, e);
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| err(0, e))?;
+    if current > MIGRATIONS.len() as i64 {
+        return Err(StoreError::TooNew(
+            path.to_path_buf(),
+            current,
+            MIGRATIONS.len(),
+        ));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        let n = i + 1;
+        // IMMEDIATE: two processes starting at once do not both migrate.
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| err(n, e))?;
+        let again: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| err(n, e))?;
+        let result = if again >= n as i64 {
+            Ok(())
+        } else {
+            conn.execute_batch(sql)
+                .and_then(|_| conn.execute_batch(&format!("PRAGMA user_version = {n}")))
+        };
+        match result {
+            Ok(()) => conn.execute_batch("COMMIT").map_err(|e| err(n, e))?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(err(n, e));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrating_twice_is_harmless() {
+        let (dir, store) = crate::store::test_store();
+        drop(store);
+        let again = crate::store::Store::open_in(dir.path()).expect("reopen");
+        let v: i64 = again
+            .with(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(v, super::MIGRATIONS.len() as i64);
+    }
+}

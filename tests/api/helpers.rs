@@ -1,0 +1,231 @@
+//! Spawns the real `panthera` binary on a free port with a fresh data
+//! directory, and talks to it over real HTTP.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use panthera::client::{Client, Credentials, Reply};
+use panthera::protocol::signature::Algo;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_panthera");
+
+/// A running server process; killed on drop.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub addr: String,
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    /// The demo credentials printed at first start (if this was the first).
+    pub demo: Option<Credentials>,
+    pub demo_user: Option<(String, String)>,
+}
+
+impl Server {
+    /// A fresh server on a fresh data directory.
+    pub fn start() -> Server {
+        Server::start_with("")
+    }
+
+    /// A fresh server with extra configuration (TOML).
+    pub fn start_with(config: &str) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        let mut s = Server::start_in(&dir, config);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// A server on an existing data directory (restarts).
+    pub fn start_in(dir: &Path, config: &str) -> Server {
+        let config_path = dir.join("test-config.toml");
+        std::fs::create_dir_all(dir).expect("data dir");
+        std::fs::write(&config_path, config).expect("write config");
+        let log = std::fs::File::create(dir.join("server.log")).expect("log file");
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config_path)
+            .arg("--data-dir")
+            .arg(dir)
+            .env("PANTHERA_LOG__LEVEL", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn panthera");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let (mut key, mut secret, mut user) = (None, None, None);
+        let addr = loop {
+            let line = match lines.next() {
+                Some(Ok(l)) => l,
+                _ => {
+                    let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+                    panic!("server exited before listening; log:\n{log}");
+                }
+            };
+            let t = line.trim();
+            if let Some(v) = t.strip_prefix("api_key:") {
+                key = Some(v.trim().to_string());
+            } else if let Some(v) = t.strip_prefix("api_secret:") {
+                secret = Some(v.trim().to_string());
+            } else if let Some(v) = t.strip_prefix("user:") {
+                let mut parts = v.split_whitespace();
+                let name = parts.next().unwrap_or_default().to_string();
+                let pw = parts.nth(1).unwrap_or_default().to_string();
+                user = Some((name, pw));
+            } else if let Some(rest) = t.split("listening on http://").nth(1) {
+                break rest.split_whitespace().next().expect("address").to_string();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let demo = match (key, secret) {
+            (Some(api_key), Some(api_secret)) => Some(Credentials {
+                api_key,
+                api_secret,
+                algo: Algo::Sha1,
+            }),
+            _ => None,
+        };
+        Server {
+            child,
+            base: format!("http://{addr}"),
+            addr,
+            dir: dir.to_path_buf(),
+            _tmp: None,
+            demo,
+            demo_user: user,
+        }
+    }
+
+    /// A client with the demo credentials.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base, self.demo.clone().expect("demo credentials"))
+    }
+
+    /// A client with the given algorithm.
+    pub fn client_algo(&self, algo: Algo) -> Client {
+        let mut c = self.demo.clone().expect("demo credentials");
+        c.algo = algo;
+        Client::new(&self.base, c)
+    }
+
+    /// Runs the CLI against this server's data directory.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .output()
+            .expect("run panthera")
+    }
+
+    /// Creates a key with the CLI (while the server runs).
+    pub fn create_key(&self, name: &str) -> Credentials {
+        let out = self.cli(&["keys", "create", "--name", name, "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        Credentials {
+            api_key: v["api_key"].as_str().expect("api_key").to_string(),
+            api_secret: v["api_secret"].as_str().expect("api_secret").to_string(),
+            algo: Algo::Sha1,
+        }
+    }
+
+    /// Kills the process at once (SIGKILL, like kill -9) and waits for it;
+    /// the data directory stays for a restart with [`Server::start_in`].
+    pub fn kill_now(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends raw bytes and reads the whole answer (the request should ask
+/// `Connection: close`).
+pub fn raw(addr: &str, request: &[u8]) -> Reply {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(request).expect("write");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    parse_reply(&buf)
+}
+
+/// Parses an HTTP/1.1 answer without chunked encoding.
+pub fn parse_reply(buf: &[u8]) -> Reply {
+    let text = String::from_utf8_lossy(buf);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+/// A POST with a form body, as raw bytes.
+pub fn raw_post(
+    addr: &str,
+    path: &str,
+    extra_headers: &str,
+    content_type: &str,
+    body: &str,
+) -> Reply {
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: test\r\nConnection: close\r\n\
+Content-Type: {content_type}\r\nContent-Length: {}\r\n{extra_headers}\r\n{body}",
+        body.len()
+    );
+    raw(addr, req.as_bytes())
+}
+
+/// The signed credentials for `creds` as a urlencoded string, fresh nonce.
+pub fn signed_body(creds: &Credentials, extra: &[(&str, &str)]) -> String {
+    let mut form = panthera::client::sign_params(
+        creds,
+        panthera::store::now_unix(),
+        &panthera::client::random_nonce(),
+    );
+    form.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    serde_urlencoded::to_string(&form).expect("encode")
+}
+
+/// A GET for a page.
+pub fn get(addr: &str, path: &str) -> Reply {
+    raw(
+        addr,
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: test\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+}

@@ -1,0 +1,10 @@
+//! The one integration binary: every test talks to a real `panthera` process.
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod clients;
+mod docs;
+mod methods;
+mod wire;
