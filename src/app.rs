@@ -26,6 +26,8 @@ pub struct AppState {
     pub param_limits: Limits,
     /// The addresses actually bound (known once the server started).
     pub bound: OnceLock<Vec<SocketAddr>>,
+    /// The documentation's sample answers, made on first use.
+    pub docs_samples: OnceLock<crate::docs::samples::Samples>,
 }
 
 /// Why the service could not start.
@@ -58,6 +60,7 @@ impl AppState {
             clock,
             param_limits,
             bound: OnceLock::new(),
+            docs_samples: OnceLock::new(),
         })
     }
 
@@ -117,6 +120,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
     let _ = state.bound.set(addrs.clone());
     let data = web::Data::new(state);
     spawn_nonce_pruner(data.clone().into_inner());
+    warm_docs(data.clone().into_inner());
     let max_body = data.config.limits.max_body_bytes;
     let app_data = data.clone();
     let mut server = HttpServer::new(move || {
@@ -138,6 +142,16 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
         server: server.run(),
         addrs,
     })
+}
+
+/// Runs the documentation samples in the background so the first docs page
+/// does not wait for them.
+fn warm_docs(state: Arc<AppState>) {
+    let _ = std::thread::Builder::new()
+        .name("docs-samples".into())
+        .spawn(move || {
+            crate::docs::samples(&state);
+        });
 }
 
 /// Deletes nonces that can no longer pass the timestamp window, once a minute.

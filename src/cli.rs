@@ -12,7 +12,7 @@ use crate::client::{Client, Credentials};
 use crate::config::Config;
 use crate::protocol::signature::Algo;
 use crate::store::keys::{self, ReplayPolicy, Role};
-use crate::store::{meta, users, Store};
+use crate::store::{meta, Store};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +44,20 @@ pub enum Command {
     Keys(KeysCommand),
     /// Call a method with signed credentials and print the answer.
     Call(CallArgs),
+    /// Documentation tools.
+    #[command(subcommand)]
+    Docs(DocsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Write the Markdown reference, openapi.json and a Postman collection,
+    /// with sample answers run against a fresh demo database.
+    Export {
+        /// Output directory.
+        #[arg(long, default_value = "docs/export")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,6 +168,23 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             keys_command(&store, cmd)
         }
         Command::Call(args) => call(&config, args),
+        Command::Docs(DocsCommand::Export { out }) => {
+            // The export needs no real data: a throw-away store is enough.
+            let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let state = AppState::with_system_clock(Config {
+                data_dir: scratch.path().to_path_buf(),
+                ..config
+            })
+            .map_err(|e| e.to_string())?;
+            eprintln!("running the samples against a fresh demo database…");
+            let samples = crate::docs::samples::run_all(&state.config)?;
+            let written = crate::docs::export::export(&state, &samples, &out)
+                .map_err(|e| format!("writing {}: {e}", out.display()))?;
+            for w in written {
+                println!("wrote {w}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -170,51 +201,12 @@ fn init_tracing(config: &Config) {
     };
 }
 
-/// What the first start creates so a newcomer can call at once.
-pub struct Demo {
-    pub api_key: String,
-    pub api_secret: String,
-    pub username: String,
-    pub password: String,
-}
-
-/// Creates the demo user and api key once per store; `None` when done before.
-pub fn seed_demo(store: &Store) -> rusqlite::Result<Option<Demo>> {
-    store.with(|c| {
-        let tx = c.transaction()?;
-        if meta::get(&tx, "demo_seeded")?.is_some() {
-            return Ok(None);
-        }
-        let password = crate::client::random_nonce();
-        let user = users::create(
-            &tx,
-            &users::NewUser {
-                username: "demo",
-                email: "demo@example.com",
-                password: &password,
-                firstname: "Demo",
-                surname: "User",
-                company: "Panthera",
-                status: "active",
-            },
-        )?;
-        let key = keys::create(&tx, "demo app", Role::App, Some(&user.id))?;
-        meta::set(&tx, "demo_api_key", &key.api_key)?;
-        meta::set(&tx, "demo_seeded", "1")?;
-        tx.commit()?;
-        Ok(Some(Demo {
-            api_key: key.api_key,
-            api_secret: key.secret.expose().to_string(),
-            username: user.username,
-            password,
-        }))
-    })
-}
-
 fn serve(config: Config) -> Result<ExitCode, String> {
     init_tracing(&config);
     let state = AppState::with_system_clock(config).map_err(|e| e.to_string())?;
-    if let Some(demo) = seed_demo(&state.store).map_err(|e| format!("seeding the demo: {e}"))? {
+    if let Some(demo) =
+        crate::demo::seed(&state.store).map_err(|e| format!("seeding the demo: {e}"))?
+    {
         println!(
             "First start: created a demo app and user in {} (shown only this once)",
             state.store.path().display()

@@ -2,8 +2,10 @@
 
 use std::fmt::Write;
 
+use super::code::{self, Lang};
+use super::samples::Samples;
 use crate::app::AppState;
-use crate::methods::{Method, COMMON_ERRORS};
+use crate::methods::{Method, UserAuth, COMMON_ERRORS};
 use crate::protocol::version::Version;
 
 /// Escapes text for HTML content and attribute values.
@@ -43,6 +45,11 @@ th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:t
 th{background:#eee}nav{margin-bottom:1rem}";
 
 fn page(title: &str, body: &str) -> String {
+    // Scrollable blocks must be reachable by keyboard (WCAG 2.1.1).
+    let body = body
+        .replace("<pre>", "<pre tabindex=\"0\">")
+        .replace("<pre id=", "<pre tabindex=\"0\" id=")
+        .replace("<table>", "<table tabindex=\"0\">");
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -65,6 +72,20 @@ read its documentation; POST to it (signed) to call it.</p></header><main>"
 <li>Sign: <code>access_key = hex(HMAC_sha1(api_secret, timestamp + api_key + nonce))</code>, with <code>timestamp</code> like <code>Thu, 26 Jul 2012 14:53:44 UTC</code> (±300 s) and a fresh <code>nonce</code>.</li>\
 <li>POST <code>api_key</code>, <code>access_key</code>, <code>timestamp</code>, <code>nonce</code> (and <code>algo</code>: sha1, sha256 or sha512) urlencoded to <a href=\"host-info\">host-info</a>.</li>\
 <li>Answers are XML (<code>&lt;rsp stat=\"ok\"&gt;</code>), or JSON with <code>content_type=application/json</code>.</li></ol>");
+    b.push_str("<h2>Guides</h2><ul>");
+    for g in super::guides::GUIDES {
+        let _ = write!(
+            b,
+            "<li><a href=\"/guide/{}\">{}</a></li>",
+            g.stem,
+            esc(g.title)
+        );
+    }
+    b.push_str(
+        "</ul><p>Machine-readable: <a href=\"/openapi.json\">OpenAPI 3.1</a> \
+(also <code>panthera docs export</code> for Markdown and a Postman collection) and the \
+<a href=\"get-method-info\">get-method-info</a> method.</p>",
+    );
     let mut area = None;
     for m in state.registry.in_version(version) {
         if area != Some(m.area) {
@@ -93,7 +114,7 @@ read its documentation; POST to it (signed) to call it.</p></header><main>"
 }
 
 /// The page of one method in one version.
-pub fn method_page(state: &AppState, version: Version, m: &Method) -> String {
+pub fn method_page(state: &AppState, version: Version, m: &Method, samples: &Samples) -> String {
     let base = state.public_url();
     let mut b = String::new();
     let _ = write!(
@@ -126,7 +147,7 @@ pub fn method_page(state: &AppState, version: Version, m: &Method) -> String {
         user = m.user_auth.as_str(),
         ssl = if m.ssl { "required" } else { "not required" }
     );
-    b.push_str("<h2>Parameters</h2><p>Every call also carries the <a href=\"/v1.0/#app-authentication\">app credentials</a> \
+    b.push_str("<h2>Parameters</h2><p>Every call also carries the <a href=\"/guide/app-authentication\">app credentials</a> \
 <code>api_key</code>, <code>access_key</code>, <code>timestamp</code>, <code>nonce</code>, optional <code>algo</code> and <code>content_type</code>.</p>");
     if m.params.is_empty() {
         b.push_str("<p>This method takes no other parameters.</p>");
@@ -172,8 +193,82 @@ Content-Type: application/x-www-form-urlencoded\n\n{body}</pre>\
             .map(|(k, v)| format!(" \\\n  --data-urlencode \"{}={}\"", esc(k), esc(v)))
             .collect::<String>()
     );
+    b.push_str("<h3>Code</h3><p>Each program reads <code>PANTHERA_URL</code>, <code>PANTHERA_API_KEY</code> \
+and <code>PANTHERA_API_SECRET</code> from the environment.</p>");
+    for lang in Lang::ALL {
+        let _ = write!(
+            b,
+            "<details><summary>{}</summary><pre><code>{}</code></pre></details>",
+            lang.title(),
+            esc(&code::sample(lang, m, version))
+        );
+    }
+    if let Some(s) = samples.get(m) {
+        let _ = write!(
+            b,
+            "<h2>Sample answer</h2><p>Produced by running the sample above against a fresh demo database.</p>\
+<h3>XML</h3><pre>HTTP/1.1 {status}\nContent-Type: text/xml;charset=UTF-8\n\n{xml}</pre>\
+<h3>JSON</h3><pre>HTTP/1.1 {status}\nContent-Type: application/json\n\n{json}</pre>",
+            status = s.status,
+            xml = esc(&s.xml),
+            json = esc(&pretty_json(&s.json))
+        );
+    }
+    try_it(&mut b, version, m);
     b.push_str("</main>");
     page(m.name, &b)
+}
+
+fn pretty_json(s: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(s)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| s.to_string())
+}
+
+/// The try-it form; `tryit.js` signs and sends it (the only script of the docs).
+fn try_it(b: &mut String, version: Version, m: &Method) {
+    let _ = write!(
+        b,
+        "<h2 id=\"try-it\">Try it</h2><form id=\"tryit\" data-endpoint=\"/v{version}/{name}\">\
+<p>Signs in your browser (WebCrypto): the secrets never leave this page, only the signature does. Needs JavaScript.</p>\
+<p><label for=\"t-api_key\">api_key</label><br><input id=\"t-api_key\" name=\"api_key\" autocomplete=\"off\" size=\"40\" required></p>\
+<p><label for=\"t-api_secret\">api_secret</label><br><input id=\"t-api_secret\" name=\"api_secret\" type=\"password\" autocomplete=\"off\" size=\"40\" required></p>\
+<p><label for=\"t-algo\">algo</label><br><select id=\"t-algo\" name=\"algo\"><option>sha1</option><option>sha256</option><option>sha512</option></select></p>",
+        name = m.name
+    );
+    if m.user_auth != UserAuth::No {
+        b.push_str("<p><label for=\"t-auth_token\">auth_token</label><br><input id=\"t-auth_token\" name=\"auth_token\" autocomplete=\"off\" size=\"40\"></p>\
+<p><label for=\"t-token_secret\">token_secret</label><br><input id=\"t-token_secret\" name=\"token_secret\" type=\"password\" autocomplete=\"off\" size=\"40\"></p>");
+    }
+    for p in m.params {
+        let value = m
+            .sample
+            .iter()
+            .find(|(k, _)| *k == p.name)
+            .map(|(_, v)| *v)
+            .unwrap_or("");
+        let _ = write!(
+            b,
+            "<p><label for=\"t-p-{n}\">{n}{req}</label><br><input id=\"t-p-{n}\" name=\"p:{n}\" value=\"{v}\" size=\"40\"></p>",
+            n = p.name,
+            req = if p.required { " (required)" } else { "" },
+            v = esc(value)
+        );
+    }
+    b.push_str("<p><label for=\"t-content_type\">content_type</label><br><select id=\"t-content_type\" name=\"content_type\">\
+<option value=\"\">text/xml</option><option>application/json</option></select></p>\
+<p><button type=\"submit\">Send</button></p></form>\
+<h3>Raw request</h3><pre id=\"tryit-request\"></pre><h3>Signed string</h3><pre id=\"tryit-signed\"></pre>\
+<h3>Raw answer</h3><pre id=\"tryit-answer\" aria-live=\"polite\"></pre><script src=\"/assets/tryit.js\" defer></script>");
+}
+
+/// A guide page.
+pub fn guide(version: Version, g: &super::guides::Guide) -> String {
+    let b = format!(
+        "<nav><a href=\"/v{version}/\">Panthera API v{version}</a></nav><main>{}</main>",
+        super::guides::render(g.markdown)
+    );
+    page(g.title, &b)
 }
 
 fn sample_body(m: &Method) -> String {

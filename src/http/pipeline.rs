@@ -20,7 +20,8 @@ use crate::methods::{Args, Ctx, Lookup, Method, Verb};
 use crate::protocol::auth::{check_window, replay_digest, verify_app, Credentials};
 use crate::protocol::params::{self, Params};
 use crate::protocol::version::Version;
-use crate::store::{keys, nonces};
+use crate::store::keys::{self, ApiKey};
+use crate::store::nonces;
 
 /// The one handler behind every path.
 pub async fn handle(
@@ -79,6 +80,9 @@ async fn run(
             let rest = match route.target {
                 Target::Index => String::new(),
                 Target::Method(m) => m.to_string(),
+                Target::Guide(g) => format!("guide/{g}"),
+                Target::OpenApi => "openapi.json".into(),
+                Target::Asset(a) => format!("assets/{a}"),
             };
             let mut location = format!("/v{to}/{rest}");
             if !req.query_string().is_empty() {
@@ -97,8 +101,11 @@ async fn run(
     }
     let name = match route.target {
         Target::Method(m) => m,
-        Target::Index => {
-            return with_version(Err(fatal(ApiError::UnknownMethod(String::new()))));
+        _ => {
+            let path = req.path().trim_start_matches('/');
+            return with_version(Err(fatal(ApiError::UnknownMethod(
+                path.chars().take(64).collect(),
+            ))));
         }
     };
     with_version(execute(req, payload, state, request_id, version, name).await)
@@ -225,12 +232,25 @@ fn authenticate_and_run(
     if let Some(e) = bad_format {
         return Err(e);
     }
+    run_method(state, method, version, &key, params, request_id)
+}
+
+/// Runs a method for an authenticated caller: validation, then the handler.
+/// The docs' sample answers come through here too.
+pub fn run_method(
+    state: &Arc<AppState>,
+    method: &'static Method,
+    version: Version,
+    key: &ApiKey,
+    params: Params,
+    request_id: &str,
+) -> Result<Answer, ApiError> {
     let args = Args::validate(method, params)?;
     let ctx = Ctx {
         state,
         method,
         version,
-        key: &key,
+        key,
         request_id,
         args: &args,
     };

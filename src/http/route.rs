@@ -11,6 +11,12 @@ pub enum Target<'a> {
     Index,
     /// A method, by name (not yet looked up).
     Method(&'a str),
+    /// A guide page: `/guide/<stem>`.
+    Guide(&'a str),
+    /// `/openapi.json`.
+    OpenApi,
+    /// A static file of the docs: `/assets/<name>`.
+    Asset(&'a str),
 }
 
 /// A parsed path.
@@ -31,16 +37,20 @@ pub fn parse_path(path: &str) -> Result<Route<'_>, ApiError> {
         Some(s) if is_version_segment(s) => (Some(&s[1..]), segments.next()),
         other => (None, other),
     };
+    let target = match (name, segments.next()) {
+        (None, _) => Target::Index,
+        (Some("openapi.json"), None) => Target::OpenApi,
+        (Some("guide"), Some(stem)) => Target::Guide(stem),
+        (Some("assets"), Some(file)) => Target::Asset(file),
+        (Some(n), None) => Target::Method(n),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::UnknownMethod(trimmed.chars().take(80).collect()))
+        }
+    };
     if segments.next().is_some() {
         return Err(ApiError::UnknownMethod(trimmed.chars().take(80).collect()));
     }
-    Ok(Route {
-        version,
-        target: match name {
-            None => Target::Index,
-            Some(n) => Target::Method(n),
-        },
-    })
+    Ok(Route { version, target })
 }
 
 fn is_version_segment(s: &str) -> bool {
@@ -109,6 +119,10 @@ mod tests {
             (Some("1.2"), Target::Method("search"))
         );
         assert!(parse_path("/v1.0/a/b").is_err());
+        assert!(parse_path("/guide/a/b").is_err());
+        assert_eq!(r("/guide/errors").target, Target::Guide("errors"));
+        assert_eq!(r("/openapi.json").target, Target::OpenApi);
+        assert_eq!(r("/assets/tryit.js").target, Target::Asset("tryit.js"));
         // a method may start with v if no digit follows
         assert_eq!(r("/verify").target, Target::Method("verify"));
     }

@@ -130,6 +130,16 @@ pub fn find(conn: &Connection, id: &str) -> rusqlite::Result<Option<User>> {
     .optional()
 }
 
+/// Finds a user by username.
+pub fn find_by_username(conn: &Connection, username: &str) -> rusqlite::Result<Option<User>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM users WHERE username = ?1"),
+        [username],
+        from_row,
+    )
+    .optional()
+}
+
 /// Finds a user and their password hash by username, for sign-in.
 pub fn find_for_login(
     conn: &Connection,

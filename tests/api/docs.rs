@@ -78,3 +78,237 @@ fn unknown_pages_are_404_and_escape_their_input() {
     assert_eq!(page.status, 404);
     assert!(!page.body.contains("<script>"));
 }
+
+/// The methods a signed app can call without a user token, from the registry.
+fn app_methods() -> Vec<&'static panthera::methods::Method> {
+    panthera::methods::all()
+        .iter()
+        .filter(|m| m.user_auth != panthera::methods::UserAuth::Required && !m.ssl)
+        .collect()
+}
+
+#[test]
+fn every_sample_request_shown_succeeds() {
+    let s = Server::start();
+    for m in panthera::methods::all().iter().filter(|m| !m.ssl) {
+        if m.user_auth == panthera::methods::UserAuth::Required {
+            continue; // run with a user token in the token tests
+        }
+        let v = m.since.to_string();
+        let r = s.client().call(Some(&v), m.name, m.sample).unwrap();
+        assert_eq!(r.status, 200, "{} v{v}: {}", m.name, r.body);
+        let page = get(&s.addr, &format!("/v{v}/{}", m.name));
+        for (k, val) in m.sample {
+            let shown = serde_urlencoded::to_string([(k, val)]).unwrap();
+            assert!(page.body.contains(&shown), "{}: page lacks {shown}", m.name);
+        }
+    }
+}
+
+#[test]
+fn every_code_sample_runs_in_its_language() {
+    use panthera::docs::code::{sample, Lang};
+    let s = Server::start();
+    let creds = s.demo.clone().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for m in app_methods() {
+        for lang in Lang::ALL {
+            let Some(runner) = lang.runner() else {
+                continue;
+            };
+            let file = dir.path().join(format!("{}.{}", m.name, lang.extension()));
+            std::fs::write(&file, sample(lang, m, m.since)).unwrap();
+            let out = std::process::Command::new(runner)
+                .arg(&file)
+                .env("PANTHERA_URL", &s.base)
+                .env("PANTHERA_API_KEY", &creds.api_key)
+                .env("PANTHERA_API_SECRET", &creds.api_secret)
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {runner}: {e}"));
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && stdout.contains("<rsp stat=\"ok\">"),
+                "{} in {runner}: {stdout}\n{}",
+                m.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn pages_show_sample_answers_in_both_encodings() {
+    let s = Server::start();
+    let page = get(&s.addr, "/v1.0/get-user-content-langs");
+    assert!(page.body.contains("Sample answer"), "{}", page.body);
+    assert!(page
+        .body
+        .contains("&lt;lang id=&quot;de&quot; name=&quot;German&quot;/&gt;"));
+    assert!(page.body.contains("&quot;stat&quot;: &quot;ok&quot;"));
+    for lang in [
+        "curl (sh + openssl)",
+        "PHP",
+        "Python",
+        "JavaScript (Node.js 18+)",
+        "Rust",
+    ] {
+        assert!(
+            page.body.contains(&format!("<summary>{lang}</summary>")),
+            "{lang}"
+        );
+    }
+}
+
+#[test]
+fn guides_are_served_from_the_markdown_in_docs() {
+    let s = Server::start();
+    let index = get(&s.addr, "/");
+    for g in panthera::docs::guides::GUIDES {
+        assert!(
+            index.body.contains(&format!("href=\"/guide/{}\"", g.stem)),
+            "{}",
+            g.stem
+        );
+        let page = get(&s.addr, &format!("/guide/{}", g.stem));
+        assert_eq!(page.status, 200, "{}", g.stem);
+        let first = g.markdown.lines().next().unwrap().trim_start_matches("# ");
+        assert!(
+            page.body.contains(&panthera_escape(first)),
+            "{}: {first}",
+            g.stem
+        );
+    }
+    assert_eq!(get(&s.addr, "/guide/nope").status, 404);
+}
+
+fn panthera_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+#[test]
+fn openapi_is_valid_and_real_answers_match_its_schemas() {
+    let s = Server::start();
+    let doc = get(&s.addr, "/openapi.json");
+    assert_eq!(doc.status, 200);
+    assert_eq!(doc.header("content-type"), Some("application/json"));
+    let v: serde_json::Value = serde_json::from_str(&doc.body).unwrap();
+    assert_eq!(v["openapi"], "3.1.0");
+    let mut answers = Vec::new();
+    for m in app_methods() {
+        let path = format!("/v{}/{}", m.since, m.name);
+        assert!(v["paths"][&path]["post"].is_object(), "{path} missing");
+        let mut params = m.sample.to_vec();
+        params.push(("content_type", "application/json"));
+        let r = s
+            .client()
+            .call(Some(&m.since.to_string()), m.name, &params)
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        answers.push(serde_json::json!({"path": path, "status": r.status, "body": body}));
+    }
+    // an error answer validates against its error schema too
+    let r = s
+        .client()
+        .call(
+            Some("1.0"),
+            "get-method-info",
+            &[("method", "nope"), ("content_type", "application/json")],
+        )
+        .unwrap();
+    answers.push(
+        serde_json::json!({"path": "/v1.0/get-method-info", "status": r.status,
+        "body": serde_json::from_str::<serde_json::Value>(&r.body).unwrap()}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("openapi.json"), &doc.body).unwrap();
+    std::fs::write(
+        dir.path().join("answers.json"),
+        serde_json::to_string(&answers).unwrap(),
+    )
+    .unwrap();
+    let script = format!(
+        "{}/tests/docs/validate_openapi.py",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(dir.path().join("openapi.json"))
+        .arg(dir.path().join("answers.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn docs_export_writes_reference_openapi_and_postman() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::helpers::BIN)
+        .args(["docs", "export", "--out"])
+        .arg(dir.path())
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = std::fs::read_to_string(dir.path().join("reference.md")).unwrap();
+    assert!(md.contains("## host-info") && md.contains("Sample answer"));
+    let openapi: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("openapi.json")).unwrap())
+            .unwrap();
+    assert!(openapi["paths"]["/v1.0/host-info"].is_object());
+    let postman: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("postman_collection.json")).unwrap(),
+    )
+    .unwrap();
+    let names: Vec<&str> = postman["item"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"host-info"));
+}
+
+#[test]
+fn try_it_signs_in_headless_chromium_and_the_page_is_accessible() {
+    let s = Server::start();
+    let creds = s.demo.clone().unwrap();
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let shot = format!("{dir}/target/tryit-host-info.png");
+    let out = std::process::Command::new("node")
+        .arg(format!("{dir}/tests/browser/tryit.mjs"))
+        .arg(format!("{}/v1.0/host-info", s.base))
+        .arg(&creds.api_key)
+        .arg(&creds.api_secret)
+        .arg(&shot)
+        .output()
+        .expect("node runs (.ci/run installs node modules and chromium)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let answer = v["answer"].as_str().unwrap();
+    assert!(answer.starts_with("HTTP 200"), "{answer}");
+    assert!(answer.contains("<rsp stat=\"ok\">"), "{answer}");
+    assert!(v["signed"].as_str().unwrap().contains(&creds.api_key));
+    assert!(
+        !v["request"].as_str().unwrap().contains(&creds.api_secret),
+        "the secret stays in the page"
+    );
+    assert_eq!(v["axe"], serde_json::json!([]), "accessibility violations");
+}
