@@ -17,6 +17,8 @@ pub struct Server {
     child: Child,
     pub base: String,
     pub addr: String,
+    /// Every bound address (several when started with several `--listen`).
+    pub addrs: Vec<String>,
     pub dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     /// The demo credentials printed at first start (if this was the first).
@@ -41,12 +43,29 @@ impl Server {
 
     /// A server on an existing data directory (restarts).
     pub fn start_in(dir: &Path, config: &str) -> Server {
+        Server::launch(dir, config, &["127.0.0.1:0"])
+    }
+
+    /// A fresh server listening on each of `listen`.
+    pub fn start_listening(listen: &[&str]) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut s = Server::launch(tmp.path(), "", listen);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    fn launch(dir: &Path, config: &str, listen: &[&str]) -> Server {
         let config_path = dir.join("test-config.toml");
         std::fs::create_dir_all(dir).expect("data dir");
         std::fs::write(&config_path, config).expect("write config");
         let log = std::fs::File::create(dir.join("server.log")).expect("log file");
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve");
+        for l in listen {
+            cmd.args(["--listen", l]);
+        }
+        let mut child = cmd
+            .arg("--config")
             .arg(&config_path)
             .arg("--data-dir")
             .arg(dir)
@@ -58,7 +77,8 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let (mut key, mut secret, mut user) = (None, None, None);
-        let addr = loop {
+        let mut addrs = Vec::new();
+        while addrs.len() < listen.len() {
             let line = match lines.next() {
                 Some(Ok(l)) => l,
                 _ => {
@@ -77,9 +97,10 @@ impl Server {
                 let pw = parts.nth(1).unwrap_or_default().to_string();
                 user = Some((name, pw));
             } else if let Some(rest) = t.split("listening on http://").nth(1) {
-                break rest.split_whitespace().next().expect("address").to_string();
+                addrs.push(rest.split_whitespace().next().expect("address").to_string());
             }
-        };
+        }
+        let addr = addrs[0].clone();
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         let demo = match (key, secret) {
@@ -94,6 +115,7 @@ impl Server {
             child,
             base: format!("http://{addr}"),
             addr,
+            addrs,
             dir: dir.to_path_buf(),
             _tmp: None,
             demo,

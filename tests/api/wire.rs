@@ -397,3 +397,55 @@ fn http_1_0_and_keep_alive() {
     let _ = conn.read_to_string(&mut all);
     assert_eq!(all.matches("HTTP/1.1 200 OK").count(), 2, "{all}");
 }
+
+#[test]
+fn ipv4_and_ipv6_loopback() {
+    let s = Server::start_listening(&["127.0.0.1:0", "[::1]:0"]);
+    assert_eq!(s.addrs.len(), 2);
+    let creds = s.demo.clone().unwrap();
+    for addr in &s.addrs {
+        let r = raw_post(addr, "/host-info", "", FORM, &signed_body(&creds, &[]));
+        assert_eq!(r.status, 200, "{addr}: {}", r.body);
+    }
+    assert!(s.addrs[1].starts_with("[::1]:"), "{:?}", s.addrs);
+}
+
+#[test]
+fn expect_100_continue_is_honoured() {
+    use std::io::{Read, Write};
+    let s = Server::start();
+    let creds = s.demo.clone().unwrap();
+    let body = signed_body(&creds, &[]);
+    let mut conn = std::net::TcpStream::connect(&s.addr).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        conn,
+        "POST /host-info HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\nConnection: close\r\nExpect: 100-continue\r\n\
+Content-Type: {FORM}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let mut first = [0u8; 25];
+    conn.read_exact(&mut first).unwrap();
+    assert!(String::from_utf8_lossy(&first).starts_with("HTTP/1.1 100 Continue"));
+    conn.write_all(body.as_bytes()).unwrap();
+    let mut rest = String::new();
+    let _ = conn.read_to_string(&mut rest);
+    assert!(rest.contains("HTTP/1.1 200 OK"), "{rest}");
+}
+
+#[test]
+fn deflate_when_asked() {
+    let s = Server::start();
+    let creds = s.demo.clone().unwrap();
+    let r = raw_post(
+        &s.addr,
+        "/get-method-list",
+        "Accept-Encoding: deflate\r\n",
+        FORM,
+        &signed_body(&creds, &[]),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-encoding"), Some("deflate"));
+}
