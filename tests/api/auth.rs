@@ -47,10 +47,7 @@ fn algo_defaults_to_sha1_and_uppercase_hex_is_accepted() {
     let mut f = form(&creds, &ts, "upper", Algo::Sha1);
     f.retain(|(k, _)| k != "algo");
     f[1].1 = f[1].1.to_uppercase();
-    let r = s
-        .client()
-        .post_form(&format!("{}/host-info", s.base), &f)
-        .unwrap();
+    let r = s.post("host-info", &f);
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
@@ -60,10 +57,7 @@ fn unsupported_algo_is_a_fatal_400_listing_the_supported() {
     let creds = s.demo.clone().unwrap();
     let mut f = sign_params(&creds, now_unix(), "n1");
     f[4].1 = "md5".into();
-    let r = s
-        .client()
-        .post_form(&format!("{}/host-info", s.base), &f)
-        .unwrap();
+    let r = s.post("host-info", &f);
     assert_eq!(r.status, 400);
     assert_eq!(r.header("content-type"), Some("text/html"));
     assert_eq!(
@@ -79,10 +73,7 @@ fn missing_credentials_are_named() {
     for missing in ["api_key", "access_key", "timestamp", "nonce"] {
         let mut f = sign_params(&creds, now_unix(), &format!("m-{missing}"));
         f.retain(|(k, _)| k != missing);
-        let r = s
-            .client()
-            .post_form(&format!("{}/host-info", s.base), &f)
-            .unwrap();
+        let r = s.post("host-info", &f);
         assert_eq!(r.status, 400, "{missing}");
         assert!(
             r.body.contains(&format!("missing parameter '{missing}'")),
@@ -98,10 +89,7 @@ fn consumer_key_is_an_alias_of_api_key() {
     let creds = s.demo.clone().unwrap();
     let mut f = sign_params(&creds, now_unix(), "alias");
     f[0].0 = "consumer_key".into();
-    let r = s
-        .client()
-        .post_form(&format!("{}/host-info", s.base), &f)
-        .unwrap();
+    let r = s.post("host-info", &f);
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
@@ -124,17 +112,11 @@ fn timestamp_formats_of_real_clients_are_accepted() {
     }
     for (i, ts) in variants.iter().enumerate() {
         let f = form(&creds, ts, &format!("fmt{i}"), Algo::Sha1);
-        let r = s
-            .client()
-            .post_form(&format!("{}/host-info", s.base), &f)
-            .unwrap();
+        let r = s.post("host-info", &f);
         assert_eq!(r.status, 200, "{ts}: {}", r.body);
     }
     let f = form(&creds, "2012-07-26T14:53:44Z", "iso", Algo::Sha1);
-    let r = s
-        .client()
-        .post_form(&format!("{}/host-info", s.base), &f)
-        .unwrap();
+    let r = s.post("host-info", &f);
     assert_eq!(r.status, 400);
     assert!(
         r.body.contains("Thu, 26 Jul 2012 14:53:44 UTC"),
@@ -148,13 +130,7 @@ fn stale_and_future_timestamps_are_distinct_and_state_the_server_time() {
     let s = Server::start();
     let creds = s.demo.clone().unwrap();
     let old = Timestamp::from_unix(now_unix() - 400).format();
-    let r = s
-        .client()
-        .post_form(
-            &format!("{}/host-info", s.base),
-            &form(&creds, &old, "old", Algo::Sha1),
-        )
-        .unwrap();
+    let r = s.post("host-info", &form(&creds, &old, "old", Algo::Sha1));
     assert_eq!(r.status, 403);
     assert!(
         r.body.contains("timestamp too old, server time is "),
@@ -162,13 +138,7 @@ fn stale_and_future_timestamps_are_distinct_and_state_the_server_time() {
         r.body
     );
     let future = Timestamp::from_unix(now_unix() + 400).format();
-    let r = s
-        .client()
-        .post_form(
-            &format!("{}/host-info", s.base),
-            &form(&creds, &future, "new", Algo::Sha1),
-        )
-        .unwrap();
+    let r = s.post("host-info", &form(&creds, &future, "new", Algo::Sha1));
     assert_eq!(r.status, 403);
     assert!(
         r.body
@@ -187,13 +157,7 @@ fn stale_and_future_timestamps_are_distinct_and_state_the_server_time() {
     assert!((t.unix() - now_unix()).abs() < 5);
     // inside the window (just under 5 minutes) is fine
     let edge = Timestamp::from_unix(now_unix() - 290).format();
-    let r = s
-        .client()
-        .post_form(
-            &format!("{}/host-info", s.base),
-            &form(&creds, &edge, "edge", Algo::Sha1),
-        )
-        .unwrap();
+    let r = s.post("host-info", &form(&creds, &edge, "edge", Algo::Sha1));
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
@@ -259,15 +223,14 @@ fn debug_mode_shows_the_signed_string_never_the_secret() {
 fn a_replayed_request_is_refused_and_a_constant_nonce_with_fresh_timestamps_is_not() {
     let s = Server::start();
     let creds = s.demo.clone().unwrap();
-    let url = format!("{}/host-info", s.base);
     let f = sign_params(&creds, now_unix(), "same");
-    assert_eq!(s.client().post_form(&url, &f).unwrap().status, 200);
-    let r = s.client().post_form(&url, &f).unwrap();
+    assert_eq!(s.post("host-info", &f).status, 200);
+    let r = s.post("host-info", &f);
     assert_eq!(r.status, 403);
     assert!(r.body.contains("replayed"), "{}", r.body);
     // the same nonce with another timestamp is a new request
     let f2 = sign_params(&creds, now_unix() - 1, "same");
-    assert_eq!(s.client().post_form(&url, &f2).unwrap().status, 200);
+    assert_eq!(s.post("host-info", &f2).status, 200);
 }
 
 #[test]
@@ -305,13 +268,7 @@ fn replays_are_refused_after_a_restart() {
     let mut s = Server::start();
     let creds = s.demo.clone().unwrap();
     let f = sign_params(&creds, now_unix(), "durable");
-    assert_eq!(
-        s.client()
-            .post_form(&format!("{}/host-info", s.base), &f)
-            .unwrap()
-            .status,
-        200
-    );
+    assert_eq!(s.post("host-info", &f).status, 200);
     s.kill_now();
     let s2 = Server::start_in(&s.dir, "");
     assert!(s2.demo.is_none(), "the demo is printed only at first start");
@@ -363,11 +320,5 @@ fn nonce_limits() {
     assert_eq!(r.status, 400);
     assert!(r.body.contains("nonce"), "{}", r.body);
     let spaced = form(&creds, &ts, "a nonce with spaces", Algo::Sha1);
-    assert_eq!(
-        s.client()
-            .post_form(&format!("{}/host-info", s.base), &spaced)
-            .unwrap()
-            .status,
-        200
-    );
+    assert_eq!(s.post("host-info", &spaced).status, 200);
 }

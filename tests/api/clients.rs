@@ -2,20 +2,11 @@
 //! PHP's hash_hmac with curl (urlencoded and multipart). `.ci/run` installs
 //! their runtimes; a missing runtime fails the test rather than skipping it.
 
-use std::process::Command;
-
 use crate::helpers::Server;
 
 fn run_example(s: &Server, program: &str, script: &str) -> String {
-    let creds = s.demo.clone().unwrap();
     let path = format!("{}/examples/clients/{script}", env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(program)
-        .arg(&path)
-        .env("PANTHERA_URL", &s.base)
-        .env("PANTHERA_API_KEY", &creds.api_key)
-        .env("PANTHERA_API_SECRET", &creds.api_secret)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} (install it; .ci/run does): {e}"));
+    let out = s.run_client(program, std::path::Path::new(&path));
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),

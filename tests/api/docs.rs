@@ -109,7 +109,6 @@ fn every_sample_request_shown_succeeds() {
 fn every_code_sample_runs_in_its_language() {
     use panthera::docs::code::{sample, Lang};
     let s = Server::start();
-    let creds = s.demo.clone().unwrap();
     let dir = tempfile::tempdir().unwrap();
     for m in app_methods() {
         for lang in Lang::ALL {
@@ -118,13 +117,7 @@ fn every_code_sample_runs_in_its_language() {
             };
             let file = dir.path().join(format!("{}.{}", m.name, lang.extension()));
             std::fs::write(&file, sample(lang, m, m.since)).unwrap();
-            let out = std::process::Command::new(runner)
-                .arg(&file)
-                .env("PANTHERA_URL", &s.base)
-                .env("PANTHERA_API_KEY", &creds.api_key)
-                .env("PANTHERA_API_SECRET", &creds.api_secret)
-                .output()
-                .unwrap_or_else(|e| panic!("cannot run {runner}: {e}"));
+            let out = s.run_client(runner, &file);
             let stdout = String::from_utf8_lossy(&out.stdout);
             assert!(
                 out.status.success() && stdout.contains("<rsp stat=\"ok\">"),

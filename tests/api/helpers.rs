@@ -135,6 +135,26 @@ impl Server {
         Client::new(&self.base, c)
     }
 
+    /// POSTs a ready-made form (tests that craft their own credentials).
+    pub fn post(&self, method: &str, form: &[(String, String)]) -> Reply {
+        self.client()
+            .post_form(&format!("{}/{method}", self.base), form)
+            .expect("server reachable")
+    }
+
+    /// Runs `program file` with this server's URL and demo credentials in the
+    /// environment, as the examples and code samples expect.
+    pub fn run_client(&self, program: &str, file: &Path) -> std::process::Output {
+        let creds = self.demo.clone().expect("demo credentials");
+        Command::new(program)
+            .arg(file)
+            .env("PANTHERA_URL", &self.base)
+            .env("PANTHERA_API_KEY", &creds.api_key)
+            .env("PANTHERA_API_SECRET", &creds.api_secret)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program} (scripts/test installs it): {e}"))
+    }
+
     /// Runs the CLI against this server's data directory.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
         Command::new(BIN)
