@@ -42,7 +42,7 @@ a{color:#0b57d0}code,pre{font-family:ui-monospace,monospace;font-size:.9em}\
 pre{background:#f4f4f4;padding:.75rem;overflow-x:auto;border-radius:4px}\
 table{border-collapse:collapse;width:100%;display:block;overflow-x:auto}\
 th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}\
-th{background:#eee}nav{margin-bottom:1rem}";
+th{background:#eee}nav{margin-bottom:1rem}dt{font-weight:600}dd{margin:0 0 .5rem 1rem}";
 
 fn page(title: &str, body: &str) -> String {
     // Scrollable blocks must be reachable by keyboard (WCAG 2.1.1).
