@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::app::AppState;
-use crate::methods::{Method, COMMON_ERRORS};
+use crate::methods::Method;
 use crate::protocol::version::Version;
 
 /// Escapes text for HTML content and attribute values.
@@ -121,10 +121,12 @@ pub fn method_page(state: &AppState, version: Version, m: &Method) -> String {
     let _ = write!(
         b,
         "<h2>Endpoint</h2><pre>POST {base}/v{version}/{name}</pre>\
-<dl><dt>User authentication</dt><dd>{user}</dd><dt>SSL</dt><dd>{ssl}</dd></dl>",
+<dl><dt>User authentication</dt><dd>{user}</dd><dt>SSL</dt><dd>{ssl}</dd>\
+<dt>Api key role</dt><dd>{role}</dd></dl>",
         name = m.name,
         user = m.user_auth.as_str(),
-        ssl = if m.ssl { "required" } else { "not required" }
+        ssl = if m.ssl { "required" } else { "not required" },
+        role = if m.admin { "admin required" } else { "any" }
     );
     b.push_str("<h2>Parameters</h2><p>Every call also carries the <a href=\"/v1.0/#app-authentication\">app credentials</a> \
 <code>api_key</code>, <code>access_key</code>, <code>timestamp</code>, <code>nonce</code>, optional <code>algo</code> and <code>content_type</code>.</p>");
@@ -151,8 +153,16 @@ pub fn method_page(state: &AppState, version: Version, m: &Method) -> String {
         }
         b.push_str("</tbody></table><p>* required</p>");
     }
+    if m.mutating {
+        b.push_str(
+            "<p>This method changes data. Send an optional <code>idempotency_key</code> \
+(1–255 printable characters) to make retries safe: a retry with the same key within 24 hours \
+returns the first answer and changes nothing; the same key with different parameters is refused \
+with 422; while the first call still runs, a retry gets 409.</p>",
+        );
+    }
     b.push_str("<h2>Errors</h2><table><thead><tr><th scope=\"col\">Code</th><th scope=\"col\">Meaning</th></tr></thead><tbody>");
-    for e in m.errors.iter().chain(COMMON_ERRORS) {
+    for e in m.error_docs() {
         let _ = write!(b, "<tr><td>{}</td><td>{}</td></tr>", e.code, esc(e.meaning));
     }
     b.push_str("</tbody></table>");

@@ -1,6 +1,6 @@
 //! The path of one request, walked once, forward (architecture.md):
 //! verb → route + version → docs or params → method → SSL → app auth →
-//! replay → validation → handler → encoding.
+//! replay → role → validation → idempotency → handler → encoding.
 
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use crate::answer::tree::Answer;
 use crate::answer::{Format, Wanted};
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::methods::{Args, Ctx, Lookup, Method, Verb};
+use crate::methods::{idempotency, Args, Ctx, Lookup, Method, Verb};
 use crate::protocol::auth::{check_window, replay_digest, verify_app, Credentials};
 use crate::protocol::params::{self, Params};
 use crate::protocol::version::Version;
@@ -174,7 +174,8 @@ async fn execute(
     }
 }
 
-/// The blocking part: key lookup, signature, replay claim, validation, handler.
+/// The blocking part: key lookup, signature, replay claim, role,
+/// validation, then the handler (once per `idempotency_key`).
 fn authenticate_and_run(
     state: &Arc<AppState>,
     method: &'static Method,
@@ -225,16 +226,19 @@ fn authenticate_and_run(
     if let Some(e) = bad_format {
         return Err(e);
     }
+    method.authorize(&key)?;
     let args = Args::validate(method, params)?;
-    let ctx = Ctx {
-        state,
-        method,
-        version,
-        key: &key,
-        request_id,
-        args: &args,
-    };
-    (method.handler)(&ctx)
+    idempotency::execute(state, method, &key, &args, request_id, |claim| {
+        (method.handler)(&Ctx {
+            state,
+            method,
+            version,
+            key: &key,
+            request_id,
+            args: &args,
+            idempotency: claim,
+        })
+    })
 }
 
 /// Reads the body up to `max` bytes; more is `413` (early, from Content-Length

@@ -139,6 +139,30 @@ impl Server {
         }
     }
 
+    /// Creates an api key with the admin role with the CLI.
+    pub fn create_admin_key(&self) -> Credentials {
+        let out = self.cli(&[
+            "keys", "create", "--name", "admin", "--role", "admin", "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(v["role"], "admin");
+        Credentials {
+            api_key: v["api_key"].as_str().expect("api_key").to_string(),
+            api_secret: v["api_secret"].as_str().expect("api_secret").to_string(),
+            algo: Algo::Sha1,
+        }
+    }
+
+    /// A client signing with a fresh admin key.
+    pub fn admin(&self) -> Client {
+        Client::new(&self.base, self.create_admin_key())
+    }
+
     /// Kills the process at once (SIGKILL, like kill -9) and waits for it;
     /// the data directory stays for a restart with [`Server::start_in`].
     pub fn kill_now(&mut self) {
