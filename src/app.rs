@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::methods::Registry;
 use crate::protocol::params::Limits;
 use crate::protocol::version::VersionTable;
-use crate::store::{nonces, Store};
+use crate::store::{idempotency, nonces, Store};
 
 /// Everything a request may read, shared by all workers.
 pub struct AppState {
@@ -154,7 +154,8 @@ fn warm_docs(state: Arc<AppState>) {
         });
 }
 
-/// Deletes nonces that can no longer pass the timestamp window, once a minute.
+/// Deletes nonces that can no longer pass the timestamp window and expired
+/// idempotency keys, once a minute.
 fn spawn_nonce_pruner(state: Arc<AppState>) {
     std::thread::Builder::new()
         .name("nonce-pruner".into())
@@ -165,6 +166,11 @@ fn spawn_nonce_pruner(state: Arc<AppState>) {
                 Ok(n) if n > 0 => tracing::debug!(pruned = n, "expired nonces pruned"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "nonce pruning failed"),
+            }
+            match state.store.with(|c| idempotency::prune(c, now)) {
+                Ok(n) if n > 0 => tracing::debug!(pruned = n, "expired idempotency keys pruned"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "idempotency pruning failed"),
             }
         })
         .map(|_| ())

@@ -1,5 +1,7 @@
-//! The command line: `serve`, `keys`, `call`. Every command takes `--config`
-//! and `--data-dir`, before or after the subcommand.
+//! The command line: `serve`, `keys`, `users`, `audit`, `call`. Every
+//! command takes `--config` and `--data-dir`, before or after the subcommand.
+
+mod accounts;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +44,11 @@ pub enum Command {
     /// Manage api keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage user accounts (audited with the actor "cli").
+    #[command(subcommand)]
+    Users(accounts::UsersCommand),
+    /// Show the audit trail of account changes, newest first.
+    Audit(accounts::AuditArgs),
     /// Call a method with signed credentials and print the answer.
     Call(CallArgs),
     /// Documentation tools.
@@ -166,6 +173,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Keys(cmd) => {
             let store = Store::open_in(&config.data_dir).map_err(|e| e.to_string())?;
             keys_command(&store, cmd)
+        }
+        Command::Users(cmd) => {
+            let store = Store::open_in(&config.data_dir).map_err(|e| e.to_string())?;
+            accounts::users_command(&store, cmd).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Audit(args) => {
+            let store = Store::open_in(&config.data_dir).map_err(|e| e.to_string())?;
+            accounts::audit_command(&store, args).map(|()| ExitCode::SUCCESS)
         }
         Command::Call(args) => call(&config, args),
         Command::Docs(DocsCommand::Export { out }) => {

@@ -4,6 +4,10 @@
 use crate::store::keys::{self, Role};
 use crate::store::{meta, users, Store};
 
+/// The fixed id of the demo's second account ("alice"), which the account
+/// methods' documentation samples read, change and delete.
+pub const SAMPLE_USER_ID: &str = "usr_00000000000a11ce";
+
 /// What the first start creates so a newcomer can call at once.
 pub struct Demo {
     pub api_key: String,
@@ -31,6 +35,22 @@ pub fn seed(store: &Store) -> rusqlite::Result<Option<Demo>> {
                 company: "Panthera",
                 status: "active",
             },
+        )?;
+        let alice = users::create(
+            &tx,
+            &users::NewUser {
+                username: "alice",
+                email: "alice@example.com",
+                password: &crate::client::random_nonce(),
+                firstname: "Alice",
+                surname: "Example",
+                company: "",
+                status: "active",
+            },
+        )?;
+        tx.execute(
+            "UPDATE users SET id = ?1 WHERE id = ?2",
+            [SAMPLE_USER_ID, &alice.id],
         )?;
         let key = keys::create(&tx, "demo app", Role::App, Some(&user.id))?;
         meta::set(&tx, "demo_api_key", &key.api_key)?;

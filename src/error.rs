@@ -74,6 +74,10 @@ pub enum ApiError {
     Unprocessable(String, String),
     #[error("internal error")]
     Internal(String),
+    /// A normal error answered earlier, repeated verbatim for an idempotent
+    /// retry: (status, message).
+    #[error("{1}")]
+    Repeated(u16, String),
 }
 
 fn signed_suffix(signed: &Option<String>) -> String {
@@ -107,6 +111,7 @@ impl ApiError {
             Conflict(_) => 409,
             Unprocessable(..) => 422,
             Internal(_) => 500,
+            Repeated(code, _) => *code,
         }
     }
 
@@ -123,6 +128,7 @@ impl ApiError {
                 | Conflict(_)
                 | Unprocessable(..)
                 | Internal(_)
+                | Repeated(..)
         )
     }
 

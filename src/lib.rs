@@ -2,6 +2,7 @@
 //! protocol. The request path is `http::pipeline`; methods are declared in
 //! `methods`; the store is `store`.
 
+pub mod accounts;
 pub mod answer;
 pub mod app;
 pub mod cli;

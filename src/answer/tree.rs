@@ -3,11 +3,14 @@
 
 use std::borrow::Cow;
 
+use serde::{Deserialize, Serialize};
+
 /// A name or attribute key: almost always a literal, so no allocation.
 pub type Name = Cow<'static, str>;
 
-/// One element of an answer.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// One element of an answer. Serde is for storing an answer to repeat it
+/// (idempotent retries), not a wire format.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Node {
     /// Element name (XML) / object key (JSON).
     pub name: Name,
@@ -73,7 +76,7 @@ impl Node {
 }
 
 /// A successful answer: the elements inside `<rsp stat="ok">`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Answer {
     pub items: Vec<Node>,
 }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use super::code::{self, Lang};
 use super::samples::Samples;
 use crate::app::AppState;
-use crate::methods::{Method, UserAuth, COMMON_ERRORS};
+use crate::methods::{Method, UserAuth};
 use crate::protocol::version::Version;
 
 /// Escapes text for HTML content and attribute values.
@@ -142,10 +142,12 @@ pub fn method_page(state: &AppState, version: Version, m: &Method, samples: &Sam
     let _ = write!(
         b,
         "<h2>Endpoint</h2><pre>POST {base}/v{version}/{name}</pre>\
-<dl><dt>User authentication</dt><dd>{user}</dd><dt>SSL</dt><dd>{ssl}</dd></dl>",
+<dl><dt>User authentication</dt><dd>{user}</dd><dt>SSL</dt><dd>{ssl}</dd>\
+<dt>Api key role</dt><dd>{role}</dd></dl>",
         name = m.name,
         user = m.user_auth.as_str(),
-        ssl = if m.ssl { "required" } else { "not required" }
+        ssl = if m.ssl { "required" } else { "not required" },
+        role = if m.admin { "admin required" } else { "any" }
     );
     b.push_str("<h2>Parameters</h2><p>Every call also carries the <a href=\"/guide/app-authentication\">app credentials</a> \
 <code>api_key</code>, <code>access_key</code>, <code>timestamp</code>, <code>nonce</code>, optional <code>algo</code> and <code>content_type</code>.</p>");
@@ -172,8 +174,16 @@ pub fn method_page(state: &AppState, version: Version, m: &Method, samples: &Sam
         }
         b.push_str("</tbody></table><p>* required</p>");
     }
+    if m.mutating {
+        b.push_str(
+            "<p>This method changes data. Send an optional <code>idempotency_key</code> \
+(1–255 printable characters) to make retries safe: a retry with the same key within 24 hours \
+returns the first answer and changes nothing; the same key with different parameters is refused \
+with 422; while the first call still runs, a retry gets 409.</p>",
+        );
+    }
     b.push_str("<h2>Errors</h2><table><thead><tr><th scope=\"col\">Code</th><th scope=\"col\">Meaning</th></tr></thead><tbody>");
-    for e in m.errors.iter().chain(COMMON_ERRORS) {
+    for e in m.error_docs() {
         let _ = write!(b, "<tr><td>{}</td><td>{}</td></tr>", e.code, esc(e.meaning));
     }
     b.push_str("</tbody></table>");

@@ -1,6 +1,6 @@
 //! The path of one request, walked once, forward (architecture.md):
 //! verb → route + version → docs or params → method → SSL → app auth →
-//! replay → validation → handler → encoding.
+//! replay → role → validation → idempotency → handler → encoding.
 
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use crate::answer::tree::Answer;
 use crate::answer::{Format, Wanted};
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::methods::{Args, Ctx, Lookup, Method, Verb};
+use crate::methods::{idempotency, Args, Ctx, Lookup, Method, Verb};
 use crate::protocol::auth::{check_window, replay_digest, verify_app, Credentials};
 use crate::protocol::params::{self, Params};
 use crate::protocol::version::Version;
@@ -181,7 +181,8 @@ async fn execute(
     }
 }
 
-/// The blocking part: key lookup, signature, replay claim, validation, handler.
+/// The blocking part: key lookup, signature, replay claim, role,
+/// validation, then the handler (once per `idempotency_key`).
 fn authenticate_and_run(
     state: &Arc<AppState>,
     method: &'static Method,
@@ -235,8 +236,9 @@ fn authenticate_and_run(
     run_method(state, method, version, &key, params, request_id)
 }
 
-/// Runs a method for an authenticated caller: validation, then the handler.
-/// The docs' sample answers come through here too.
+/// Runs a method for an authenticated caller: role check, validation, then
+/// the handler (under the idempotency rules). The docs' sample answers come
+/// through here too.
 pub fn run_method(
     state: &Arc<AppState>,
     method: &'static Method,
@@ -245,16 +247,19 @@ pub fn run_method(
     params: Params,
     request_id: &str,
 ) -> Result<Answer, ApiError> {
+    method.authorize(key)?;
     let args = Args::validate(method, params)?;
-    let ctx = Ctx {
-        state,
-        method,
-        version,
-        key,
-        request_id,
-        args: &args,
-    };
-    (method.handler)(&ctx)
+    idempotency::execute(state, method, key, &args, request_id, |claim| {
+        (method.handler)(&Ctx {
+            state,
+            method,
+            version,
+            key,
+            request_id,
+            args: &args,
+            idempotency: claim,
+        })
+    })
 }
 
 /// Reads the body up to `max` bytes; more is `413` (early, from Content-Length

@@ -2,6 +2,8 @@
 //! docs page, `get-method-info`, OpenAPI and the docs-as-tests all read that
 //! one declaration. Adding a method = one declaration + its handler.
 
+pub mod accounts;
+pub mod idempotency;
 pub mod service;
 
 use std::collections::HashMap;
@@ -12,7 +14,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::protocol::params::Params;
 use crate::protocol::version::Version;
-use crate::store::keys::ApiKey;
+use crate::store::keys::{ApiKey, Role};
 
 /// Which part of the catalogue a method belongs to (groups the docs index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -99,6 +101,9 @@ pub struct Param {
     /// Possible values (for `Choice` and documented lists).
     pub values: &'static [&'static str],
     pub description: &'static str,
+    /// A secret (a password): never echoed, never stored in clear, not even
+    /// in the idempotency record.
+    pub secret: bool,
 }
 
 impl Param {
@@ -111,6 +116,7 @@ impl Param {
             default: None,
             values: &[],
             description,
+            secret: false,
         }
     }
     pub const fn required(mut self) -> Self {
@@ -127,6 +133,10 @@ impl Param {
     }
     pub const fn values(mut self, v: &'static [&'static str]) -> Self {
         self.values = v;
+        self
+    }
+    pub const fn secret(mut self) -> Self {
+        self.secret = true;
         self
     }
 }
@@ -154,6 +164,8 @@ pub struct Ctx<'a> {
     pub request_id: &'a str,
     /// Validated parameters of the method, with defaults applied.
     pub args: &'a Args,
+    /// Held when a mutating method was called with an `idempotency_key`.
+    pub idempotency: Option<&'a idempotency::Claim>,
 }
 
 /// The signature every handler has.
@@ -172,6 +184,10 @@ pub struct Method {
     pub params: &'static [Param],
     pub user_auth: UserAuth,
     pub ssl: bool,
+    /// Only api keys with the `admin` role may call it; others get a normal 403.
+    pub admin: bool,
+    /// It changes state, so it honours `idempotency_key` (see [`idempotency`]).
+    pub mutating: bool,
     pub verbs: &'static [Verb],
     pub errors: &'static [ErrorDoc],
     /// Sample parameters (besides the credentials), run by the docs and tests.
@@ -184,7 +200,40 @@ impl Method {
     pub fn serves(&self, v: Version) -> bool {
         v >= self.since && self.until.is_none_or(|u| v < u)
     }
+
+    /// Refuses a key whose role may not call this method. Runs once the
+    /// caller is authenticated, so it is a normal (not fatal) error.
+    pub fn authorize(&self, key: &ApiKey) -> Result<(), ApiError> {
+        if self.admin && key.role != Role::Admin {
+            return Err(ApiError::Forbidden(
+                "this method needs an api key with the admin role".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every error the method can return: its own, those its flags imply,
+    /// then the common ones. The docs and `get-method-info` list these.
+    pub fn error_docs(&self) -> impl Iterator<Item = &'static ErrorDoc> {
+        let admin: &'static [ErrorDoc] = if self.admin { ADMIN_ERRORS } else { &[] };
+        let mutating: &'static [ErrorDoc] = if self.mutating {
+            idempotency::ERRORS
+        } else {
+            &[]
+        };
+        self.errors
+            .iter()
+            .chain(admin)
+            .chain(mutating)
+            .chain(COMMON_ERRORS)
+    }
 }
+
+/// Errors of methods reserved to admin keys.
+pub const ADMIN_ERRORS: &[ErrorDoc] = &[ErrorDoc {
+    code: 403,
+    meaning: "the api key does not have the admin role (normal error)",
+}];
 
 /// Errors every method can return; listed once in the docs.
 pub const COMMON_ERRORS: &[ErrorDoc] = &[
@@ -204,6 +253,7 @@ pub fn all() -> &'static [Method] {
     ALL.get_or_init(|| {
         let mut v: Vec<Method> = Vec::new();
         v.extend(service::methods());
+        v.extend(accounts::methods());
         v
     })
 }

@@ -37,6 +37,8 @@ pub fn methods() -> Vec<Method> {
             params: &[],
             user_auth: UserAuth::No,
             ssl: false,
+            admin: false,
+            mutating: false,
             verbs: &[Verb::Post],
             errors: &[],
             sample: &[],
@@ -52,6 +54,8 @@ pub fn methods() -> Vec<Method> {
             params: &[],
             user_auth: UserAuth::No,
             ssl: false,
+            admin: false,
+            mutating: false,
             verbs: &[Verb::Post],
             errors: &[],
             sample: &[],
@@ -68,6 +72,8 @@ pub fn methods() -> Vec<Method> {
             params: &[],
             user_auth: UserAuth::No,
             ssl: false,
+            admin: false,
+            mutating: false,
             verbs: &[Verb::Post],
             errors: &[],
             sample: &[],
@@ -83,6 +89,8 @@ pub fn methods() -> Vec<Method> {
             params: METHOD_INFO_PARAMS,
             user_auth: UserAuth::No,
             ssl: false,
+            admin: false,
+            mutating: false,
             verbs: &[Verb::Post],
             errors: &[ErrorDoc {
                 code: 404,
@@ -173,10 +181,13 @@ pub fn describe(m: &Method, all_versions: &[&Method]) -> Node {
         if let super::Kind::Integer { min, max } = p.kind {
             n = n.attr("min", min).attr("max", max);
         }
+        if p.secret {
+            n = n.attr("secret", "yes");
+        }
         n.children(p.values.iter().map(|v| Node::leaf("value", *v)))
             .child(Node::leaf("description", p.description))
     });
-    let errors = m.errors.iter().chain(super::COMMON_ERRORS).map(|e| {
+    let errors = m.error_docs().map(|e| {
         Node::new("error")
             .attr("code", e.code)
             .attr("meaning", e.meaning)
@@ -197,6 +208,8 @@ pub fn describe(m: &Method, all_versions: &[&Method]) -> Node {
         .attr("since", m.since)
         .attr("user", m.user_auth.as_str())
         .attr("ssl", if m.ssl { "yes" } else { "no" })
+        .attr("admin", if m.admin { "yes" } else { "no" })
+        .attr("idempotent", if m.mutating { "yes" } else { "no" })
         .attr(
             "verbs",
             m.verbs

@@ -20,6 +20,8 @@ pub const PROTOCOL_PARAMS: &[&str] = &[
     "content_type",
     "auth_token",
     "access_token",
+    // Safe retries of methods that change state (methods::idempotency).
+    "idempotency_key",
 ];
 
 /// Longest accepted nonce, in characters.

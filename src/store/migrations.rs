@@ -46,6 +46,34 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (api_key, ts, nonce, digest)
     ) WITHOUT ROWID;
     CREATE INDEX nonces_by_expiry ON nonces(expires_at);",
+    // 2: account administration. `audit.user_id` is deliberately not a
+    // foreign key: the trail of a deleted user stays.
+    "CREATE TABLE audit (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at         INTEGER NOT NULL,
+        actor      TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        user_id    TEXT NOT NULL,
+        changes    TEXT NOT NULL DEFAULT '[]',
+        request_id TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_by_user ON audit(user_id, id);
+    CREATE TABLE idempotency (
+        api_key     TEXT NOT NULL,
+        idem_key    TEXT NOT NULL,
+        method      TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        secret_hash TEXT,
+        owner       TEXT NOT NULL,
+        claimed_at  INTEGER NOT NULL,
+        status      INTEGER,
+        result      TEXT,
+        expires_at  INTEGER NOT NULL,
+        PRIMARY KEY (api_key, idem_key)
+    ) WITHOUT ROWID;
+    CREATE INDEX idempotency_by_expiry ON idempotency(expires_at);
+    CREATE INDEX users_by_created ON users(created_at, id);
+    CREATE INDEX users_by_status ON users(status, created_at, id);",
 ];
 
 /// Brings the schema up to date, one transaction per migration.

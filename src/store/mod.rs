@@ -1,6 +1,8 @@
 //! The embedded SQLite store: one file under the data directory, WAL mode,
 //! versioned migrations applied at open. One module per group of tables.
 
+pub mod audit;
+pub mod idempotency;
 pub mod keys;
 pub mod meta;
 mod migrations;
@@ -11,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 /// Why the store cannot be opened.
 #[derive(Debug, thiserror::Error)]
@@ -71,11 +73,29 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
-        let mut guard: MutexGuard<'_, Connection> = match self.conn.lock() {
+        f(&mut self.lock())
+    }
+
+    /// Runs `f` in one transaction: committed when `f` succeeds, rolled back
+    /// when it fails, so a change and its audit row land together or not at
+    /// all. IMMEDIATE takes the write lock up front: a CLI process writing at
+    /// the same time waits (busy timeout) instead of failing half-way.
+    pub fn write<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut guard = self.lock();
+        let tx = guard.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        match self.conn.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
-        };
-        f(&mut guard)
+        }
     }
 }
 

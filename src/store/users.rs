@@ -79,24 +79,54 @@ pub fn new_id() -> String {
     format!("usr_{}", hex::encode(b))
 }
 
-/// Inserts a user; the password is hashed here.
+/// Inserts a user; the password is hashed here (fine for seeding; request
+/// paths hash before taking the store lock and call [`insert`]).
 pub fn create(conn: &Connection, new: &NewUser<'_>) -> rusqlite::Result<User> {
     let hash = hash_password(new.password)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.to_string().into()))?;
-    let now = now_unix();
+    let status = if new.status.is_empty() {
+        "active"
+    } else {
+        new.status
+    };
+    insert(
+        conn,
+        &UserRow {
+            username: new.username,
+            email: new.email,
+            password_hash: &hash,
+            firstname: new.firstname,
+            surname: new.surname,
+            company: new.company,
+            status,
+        },
+        now_unix(),
+    )
+}
+
+/// The columns of a new user, password already hashed.
+#[derive(Debug, Clone, Copy)]
+pub struct UserRow<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub firstname: &'a str,
+    pub surname: &'a str,
+    pub company: &'a str,
+    pub status: &'a str,
+}
+
+/// Inserts a user with a fresh id. A taken username or email fails on the
+/// UNIQUE constraints (see [`taken_field`]).
+pub fn insert(conn: &Connection, row: &UserRow<'_>, now: i64) -> rusqlite::Result<User> {
     let user = User {
         id: new_id(),
-        username: new.username.to_string(),
-        email: new.email.to_string(),
-        firstname: new.firstname.to_string(),
-        surname: new.surname.to_string(),
-        company: new.company.to_string(),
-        status: if new.status.is_empty() {
-            "active"
-        } else {
-            new.status
-        }
-        .to_string(),
+        username: row.username.to_string(),
+        email: row.email.to_string(),
+        firstname: row.firstname.to_string(),
+        surname: row.surname.to_string(),
+        company: row.company.to_string(),
+        status: row.status.to_string(),
         created_at: now,
         updated_at: now,
     };
@@ -109,7 +139,7 @@ pub fn create(conn: &Connection, new: &NewUser<'_>) -> rusqlite::Result<User> {
             user.username,
             user.email,
             user.email.to_lowercase(),
-            hash,
+            row.password_hash,
             user.firstname,
             user.surname,
             user.company,
@@ -120,14 +150,130 @@ pub fn create(conn: &Connection, new: &NewUser<'_>) -> rusqlite::Result<User> {
     Ok(user)
 }
 
-/// Finds a user by id.
-pub fn find(conn: &Connection, id: &str) -> rusqlite::Result<Option<User>> {
+/// New values of a user's columns; `None` keeps the stored one.
+#[derive(Debug, Clone, Default)]
+pub struct Changes<'a> {
+    pub username: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub firstname: Option<&'a str>,
+    pub surname: Option<&'a str>,
+    pub company: Option<&'a str>,
+    pub status: Option<&'a str>,
+}
+
+/// Applies `changes` and bumps `updated_at`; false when the user is unknown.
+pub fn update(conn: &Connection, id: &str, c: &Changes<'_>, now: i64) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "UPDATE users SET
+            username      = COALESCE(?2, username),
+            email         = COALESCE(?3, email),
+            email_lower   = COALESCE(?4, email_lower),
+            password_hash = COALESCE(?5, password_hash),
+            firstname     = COALESCE(?6, firstname),
+            surname       = COALESCE(?7, surname),
+            company       = COALESCE(?8, company),
+            status        = COALESCE(?9, status),
+            updated_at    = ?10
+         WHERE id = ?1",
+        params![
+            id,
+            c.username,
+            c.email,
+            c.email.map(str::to_lowercase),
+            c.password_hash,
+            c.firstname,
+            c.surname,
+            c.company,
+            c.status,
+            now
+        ],
+    )?;
+    Ok(n == 1)
+}
+
+/// Deletes a user; false when unknown. Api keys it owned keep working
+/// (`owner_user_id` is set to NULL by the foreign key).
+///
+/// Hook: whatever the user signed in with (the `tokens` table, once it
+/// exists) must end here too, in the caller's transaction, either by an
+/// `ON DELETE CASCADE` foreign key or by a delete next to this one.
+pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    Ok(conn.execute("DELETE FROM users WHERE id = ?1", [id])? == 1)
+}
+
+/// Which unique field another user (not `except_id`) already holds:
+/// `username` first, then `email` (compared case-insensitively).
+pub fn taken_field(
+    conn: &Connection,
+    username: Option<&str>,
+    email: Option<&str>,
+    except_id: &str,
+) -> rusqlite::Result<Option<&'static str>> {
+    let exists = |sql: &str, value: &str| -> rusqlite::Result<bool> {
+        conn.query_row(sql, params![value, except_id], |_| Ok(()))
+            .optional()
+            .map(|r| r.is_some())
+    };
+    if let Some(u) = username {
+        if exists("SELECT 1 FROM users WHERE username = ?1 AND id != ?2", u)? {
+            return Ok(Some("username"));
+        }
+    }
+    if let Some(e) = email {
+        let lower = e.to_lowercase();
+        if exists(
+            "SELECT 1 FROM users WHERE email_lower = ?1 AND id != ?2",
+            &lower,
+        )? {
+            return Ok(Some("email"));
+        }
+    }
+    Ok(None)
+}
+
+/// The unique field a failed insert or update collided on, if that is why
+/// it failed (another process won a race past [`taken_field`]).
+pub fn constraint_field(e: &rusqlite::Error) -> Option<&'static str> {
+    match e {
+        rusqlite::Error::SqliteFailure(f, Some(msg))
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            if msg.contains("users.username") {
+                Some("username")
+            } else if msg.contains("users.email_lower") {
+                Some("email")
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// One page of users, oldest first; ties on `created_at` are broken by id,
+/// so pages never overlap or skip while nothing is inserted in between.
+pub fn list(
+    conn: &Connection,
+    status: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<Vec<User>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM users WHERE (?1 IS NULL OR status = ?1)
+         ORDER BY created_at, id LIMIT ?2 OFFSET ?3"
+    ))?;
+    let rows = stmt.query_map(params![status, limit, offset], from_row)?;
+    rows.collect()
+}
+
+/// How many users there are (with that status).
+pub fn count(conn: &Connection, status: Option<&str>) -> rusqlite::Result<i64> {
     conn.query_row(
-        &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
-        [id],
-        from_row,
+        "SELECT COUNT(*) FROM users WHERE (?1 IS NULL OR status = ?1)",
+        [status],
+        |r| r.get(0),
     )
-    .optional()
 }
 
 /// Finds a user by username.
@@ -135,6 +281,16 @@ pub fn find_by_username(conn: &Connection, username: &str) -> rusqlite::Result<O
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM users WHERE username = ?1"),
         [username],
+        from_row,
+    )
+    .optional()
+}
+
+/// Finds a user by id.
+pub fn find(conn: &Connection, id: &str) -> rusqlite::Result<Option<User>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
+        [id],
         from_row,
     )
     .optional()
@@ -187,7 +343,69 @@ mod tests {
                         ..NewUser::default()
                     },
                 );
-                assert!(dup.is_err());
+                let dup = dup.unwrap_err();
+                assert_eq!(constraint_field(&dup), Some("email"));
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn update_list_count_delete() {
+        let (_d, store) = crate::store::test_store();
+        store
+            .with(|c| {
+                let row = |name: &'static str, email: &'static str, status: &'static str| UserRow {
+                    username: name,
+                    email,
+                    password_hash: "x",
+                    firstname: "",
+                    surname: "",
+                    company: "",
+                    status,
+                };
+                let a = insert(c, &row("anna", "anna@example.com", "active"), 100)?;
+                let b = insert(c, &row("bert", "bert@example.com", "pending"), 100)?;
+                let z = insert(c, &row("zoe", "zoe@example.com", "active"), 50)?;
+                // oldest first, ties by id
+                let all = list(c, None, 10, 0)?;
+                let mut tied = vec![a.id.clone(), b.id.clone()];
+                tied.sort();
+                assert_eq!(all[0].id, z.id);
+                assert_eq!(vec![all[1].id.clone(), all[2].id.clone()], tied);
+                assert_eq!(count(c, Some("active"))?, 2);
+                assert_eq!(list(c, Some("pending"), 10, 0)?, vec![b.clone()]);
+                assert_eq!(list(c, None, 1, 2)?.len(), 1);
+                assert_eq!(taken_field(c, Some("bert"), None, &a.id)?, Some("username"));
+                assert_eq!(
+                    taken_field(c, None, Some("BERT@example.com"), &a.id)?,
+                    Some("email")
+                );
+                assert_eq!(
+                    taken_field(c, Some("anna"), Some("Anna@Example.com"), &a.id)?,
+                    None
+                );
+                let changes = Changes {
+                    email: Some("Anna.New@example.com"),
+                    status: Some("inactive"),
+                    ..Changes::default()
+                };
+                assert!(update(c, &a.id, &changes, 200)?);
+                let a2 = find(c, &a.id)?.unwrap();
+                assert_eq!(
+                    (
+                        a2.email.as_str(),
+                        a2.status.as_str(),
+                        a2.updated_at,
+                        a2.created_at
+                    ),
+                    ("Anna.New@example.com", "inactive", 200, 100)
+                );
+                assert_eq!(find_by_username(c, "anna")?, Some(a2));
+                assert!(!update(c, "usr_nope", &changes, 200)?);
+                assert!(delete(c, &a.id)?);
+                assert!(!delete(c, &a.id)?);
+                assert_eq!(count(c, None)?, 2);
                 Ok(())
             })
             .unwrap();

@@ -145,7 +145,16 @@ impl Server {
     /// Runs `program file` with this server's URL and demo credentials in the
     /// environment, as the examples and code samples expect.
     pub fn run_client(&self, program: &str, file: &Path) -> std::process::Output {
-        let creds = self.demo.clone().expect("demo credentials");
+        self.run_client_as(&self.demo.clone().expect("demo credentials"), program, file)
+    }
+
+    /// Like [`Server::run_client`], with other credentials.
+    pub fn run_client_as(
+        &self,
+        creds: &Credentials,
+        program: &str,
+        file: &Path,
+    ) -> std::process::Output {
         Command::new(program)
             .arg(file)
             .env("PANTHERA_URL", &self.base)
@@ -179,6 +188,30 @@ impl Server {
             api_secret: v["api_secret"].as_str().expect("api_secret").to_string(),
             algo: Algo::Sha1,
         }
+    }
+
+    /// Creates an api key with the admin role with the CLI.
+    pub fn create_admin_key(&self) -> Credentials {
+        let out = self.cli(&[
+            "keys", "create", "--name", "admin", "--role", "admin", "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(v["role"], "admin");
+        Credentials {
+            api_key: v["api_key"].as_str().expect("api_key").to_string(),
+            api_secret: v["api_secret"].as_str().expect("api_secret").to_string(),
+            algo: Algo::Sha1,
+        }
+    }
+
+    /// A client signing with a fresh admin key.
+    pub fn admin(&self) -> Client {
+        Client::new(&self.base, self.create_admin_key())
     }
 
     /// Kills the process at once (SIGKILL, like kill -9) and waits for it;

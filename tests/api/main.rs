@@ -2,9 +2,11 @@
 
 mod helpers;
 
+mod accounts;
 mod auth;
 mod cli;
 mod clients;
 mod docs;
 mod methods;
+mod users_cli;
 mod wire;

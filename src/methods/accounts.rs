@@ -1,0 +1,286 @@
+//! Account administration (methods.md §C), for api keys with the admin role.
+//! The rules and the transactional writes live in [`crate::accounts`]; this
+//! file declares the methods and turns accounts into answer trees.
+
+use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
+use crate::accounts::{self, Actor, Draft, Edit};
+use crate::answer::tree::{Answer, Node};
+use crate::error::ApiError;
+use crate::protocol::timestamp::Timestamp;
+use crate::protocol::version::Version;
+use crate::store::users::{self, User};
+
+const V1_0: Version = Version::new(1, 0);
+const STATUSES: &[&str] = crate::accounts::rules::STATUSES;
+
+/// A method description followed by how every method of this area shows an
+/// account (a macro so the result stays a `&'static str` literal).
+macro_rules! with_user_shape {
+    ($description:literal) => {
+        concat!(
+            $description,
+            " An account is answered as one `user` element whose attributes are `id`, \
+             `username`, `email`, `firstname`, `surname`, `company`, `status`, `created_at` and \
+             `updated_at` (timestamps like `Thu, 26 Jul 2012 14:53:44 UTC`); in JSON they are the \
+             keys of the `user` object. The password is never returned."
+        )
+    };
+}
+
+const ID: Param = Param::new("id", "The account id (`usr_` + 16 hex digits).").required();
+const USERNAME: Param = Param::new(
+    "username",
+    "3 to 32 characters of `a-z`, `0-9`, `_`, `.`, `-`; unique.",
+);
+const EMAIL: Param = Param::new(
+    "email",
+    "A valid address (`name@example.com`); unique, compared case-insensitively.",
+);
+const PASSWORD: Param = Param::new(
+    "password",
+    "10 to 256 characters mixing at least two of lowercase, uppercase, digits and others. \
+     Stored only as an argon2id hash.",
+)
+.secret();
+const STATUS: Param = Param::new("status", "The account status.").values(STATUSES);
+const FIRSTNAME: Param = Param::new("firstname", "Up to 100 characters; empty clears it.");
+const SURNAME: Param = Param::new("surname", "Up to 100 characters; empty clears it.");
+const COMPANY: Param = Param::new("company", "Up to 100 characters; empty clears it.");
+
+const LIST_PARAMS: &[Param] = &[
+    Param::new("limit", "Accounts per page.")
+        .kind(Kind::Integer { min: 1, max: 100 })
+        .default("100"),
+    Param::new("offset", "Accounts to skip.")
+        .kind(Kind::Integer {
+            min: 0,
+            max: 1_000_000_000,
+        })
+        .default("0"),
+    Param::new("status", "Only accounts with this status.").values(STATUSES),
+];
+const GET_PARAMS: &[Param] = &[ID];
+const CREATE_PARAMS: &[Param] = &[
+    USERNAME.required(),
+    EMAIL.required(),
+    PASSWORD.required(),
+    STATUS.default("active"),
+    FIRSTNAME,
+    SURNAME,
+    COMPANY,
+];
+const UPDATE_PARAMS: &[Param] = &[
+    ID, USERNAME, EMAIL, PASSWORD, STATUS, FIRSTNAME, SURNAME, COMPANY,
+];
+const DELETE_PARAMS: &[Param] = &[ID];
+
+const NOT_FOUND: ErrorDoc = ErrorDoc {
+    code: 404,
+    meaning: "no account with this id",
+};
+const TAKEN: ErrorDoc = ErrorDoc {
+    code: 409,
+    meaning: "the username or the email (case-insensitively) belongs to another account",
+};
+const INVALID: ErrorDoc = ErrorDoc {
+    code: 422,
+    meaning: "a field breaks its rule (malformed email, username, unknown status, weak password, \
+              name too long); the message names the field",
+};
+/// The demo's second account, which the samples read, change and delete.
+const SAMPLE_ID: &str = crate::demo::SAMPLE_USER_ID;
+
+/// One declaration of this area; only the variable parts differ.
+#[allow(clippy::too_many_arguments)]
+const fn admin_method(
+    name: &'static str,
+    summary: &'static str,
+    description: &'static str,
+    params: &'static [Param],
+    mutating: bool,
+    errors: &'static [ErrorDoc],
+    sample: &'static [(&'static str, &'static str)],
+    handler: super::Handler,
+) -> Method {
+    Method {
+        name,
+        area: Area::Accounts,
+        since: V1_0,
+        until: None,
+        summary,
+        description,
+        params,
+        user_auth: UserAuth::No,
+        ssl: false,
+        admin: true,
+        mutating,
+        verbs: &[Verb::Post],
+        errors,
+        sample,
+        handler,
+    }
+}
+
+pub fn methods() -> Vec<Method> {
+    vec![
+        admin_method(
+            "get-users",
+            "Lists accounts, oldest first, a page at a time.",
+            with_user_shape!("Answers `<users total limit offset>` with one `user` element per account, ordered by \
+             creation time then id, so pages are stable. `total` counts every account matching \
+             `status`. In JSON, one account on a page is an object and several an array (the \
+             protocol's rule). An unknown `status` is 422."),
+            LIST_PARAMS,
+            false,
+            &[INVALID],
+            &[("limit", "10")],
+            get_users,
+        ),
+        admin_method(
+            "get-user",
+            "Shows one account.",
+            with_user_shape!("An unknown id is 404."),
+            GET_PARAMS,
+            false,
+            &[NOT_FOUND],
+            &[("id", SAMPLE_ID)],
+            get_user,
+        ),
+        admin_method(
+            "create-user",
+            "Creates an account.",
+            with_user_shape!("Answers the new account. Every field is checked (422 naming the field), then the \
+             username and email must be free (409). The change is written to the audit trail \
+             in the same transaction."),
+            CREATE_PARAMS,
+            true,
+            &[TAKEN, INVALID],
+            &[
+                ("username", "jane.doe"),
+                ("email", "jane.doe@example.com"),
+                ("password", "Correct-Horse-42"),
+                ("firstname", "Jane"),
+                ("surname", "Doe"),
+            ],
+            create_user,
+        ),
+        admin_method(
+            "update-user",
+            "Changes fields of an account.",
+            with_user_shape!("Only the fields given change; the answer is the account afterwards. When nothing \
+             differs, nothing is written (no audit row, `updated_at` kept). The audit trail \
+             records which fields changed, never their values."),
+            UPDATE_PARAMS,
+            true,
+            &[NOT_FOUND, TAKEN, INVALID],
+            &[("id", SAMPLE_ID), ("status", "inactive")],
+            update_user,
+        ),
+        admin_method(
+            "delete-user",
+            "Deletes an account.",
+            "Answers `<deleted id=\"…\"/>`. The account's sign-ins end with it; api keys it owned \
+             stay, without an owner.",
+            DELETE_PARAMS,
+            true,
+            &[NOT_FOUND],
+            &[("id", SAMPLE_ID)],
+            delete_user,
+        ),
+    ]
+}
+
+/// An account as an answer element; never the password hash.
+pub fn user_node(u: &User) -> Node {
+    Node::new("user")
+        .attr("id", &u.id)
+        .attr("username", &u.username)
+        .attr("email", &u.email)
+        .attr("firstname", &u.firstname)
+        .attr("surname", &u.surname)
+        .attr("company", &u.company)
+        .attr("status", &u.status)
+        .attr("created_at", Timestamp::from_unix(u.created_at).format())
+        .attr("updated_at", Timestamp::from_unix(u.updated_at).format())
+}
+
+impl Ctx<'_> {
+    fn actor(&self) -> Actor<'_> {
+        Actor {
+            name: &self.key.api_key,
+            request_id: self.request_id,
+            now: self.state.clock.now(),
+        }
+    }
+}
+
+fn get_users(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let a = ctx.args;
+    let status = a.get("status");
+    if let Some(s) = status {
+        crate::accounts::rules::status(s)
+            .map_err(|why| ApiError::Unprocessable("status".into(), why.into()))?;
+    }
+    let (limit, offset) = (a.int("limit").unwrap_or(100), a.int("offset").unwrap_or(0));
+    let (total, page) = ctx.state.store.with(|c| {
+        Ok((
+            users::count(c, status)?,
+            users::list(c, status, limit, offset)?,
+        ))
+    })?;
+    Ok(Answer::one(
+        Node::new("users")
+            .attr("total", total)
+            .attr("limit", limit)
+            .attr("offset", offset)
+            .children(page.iter().map(user_node)),
+    ))
+}
+
+fn get_user(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let id = ctx.args.get("id").unwrap_or_default();
+    Ok(Answer::one(user_node(&accounts::get(
+        &ctx.state.store,
+        id,
+    )?)))
+}
+
+fn create_user(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let a = ctx.args;
+    let draft = Draft {
+        username: a.get("username").unwrap_or_default(),
+        email: a.get("email").unwrap_or_default(),
+        password: a.get("password").unwrap_or_default(),
+        status: a.get("status"),
+        firstname: a.get("firstname"),
+        surname: a.get("surname"),
+        company: a.get("company"),
+    };
+    accounts::create(&ctx.state.store, &ctx.actor(), &draft, |tx, u| {
+        ctx.finish(tx, Answer::one(user_node(u)))
+    })
+}
+
+fn update_user(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let a = ctx.args;
+    let edit = Edit {
+        username: a.get("username"),
+        email: a.get("email"),
+        password: a.get("password"),
+        status: a.get("status"),
+        firstname: a.get("firstname"),
+        surname: a.get("surname"),
+        company: a.get("company"),
+    };
+    let id = a.get("id").unwrap_or_default();
+    accounts::update(&ctx.state.store, &ctx.actor(), id, &edit, |tx, u| {
+        ctx.finish(tx, Answer::one(user_node(u)))
+    })
+}
+
+fn delete_user(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let id = ctx.args.get("id").unwrap_or_default();
+    accounts::delete(&ctx.state.store, &ctx.actor(), id, |tx| {
+        ctx.finish(tx, Answer::one(Node::new("deleted").attr("id", id)))
+    })
+}
