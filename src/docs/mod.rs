@@ -3,6 +3,8 @@
 
 mod html;
 
+pub use html::esc;
+
 use actix_web::HttpResponse;
 
 use crate::app::AppState;

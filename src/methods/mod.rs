@@ -3,6 +3,7 @@
 //! one declaration. Adding a method = one declaration + its handler.
 
 pub mod service;
+pub mod tokens;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -11,6 +12,7 @@ use crate::answer::tree::Answer;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::protocol::params::Params;
+use crate::protocol::user_auth::Account;
 use crate::protocol::version::Version;
 use crate::store::keys::ApiKey;
 
@@ -154,6 +156,12 @@ pub struct Ctx<'a> {
     pub request_id: &'a str,
     /// Validated parameters of the method, with defaults applied.
     pub args: &'a Args,
+    /// The account the call acts for: the token's user, or for `optional`
+    /// methods without a token the owner of the api key; `None` for methods
+    /// that need no user.
+    pub account: Option<&'a Account>,
+    /// `scheme://host` the client reached us at (or `server.public_url`).
+    pub base_url: &'a str,
 }
 
 /// The signature every handler has.
@@ -204,6 +212,7 @@ pub fn all() -> &'static [Method] {
     ALL.get_or_init(|| {
         let mut v: Vec<Method> = Vec::new();
         v.extend(service::methods());
+        v.extend(tokens::methods());
         v
     })
 }

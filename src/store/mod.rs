@@ -1,10 +1,14 @@
 //! The embedded SQLite store: one file under the data directory, WAL mode,
 //! versioned migrations applied at open. One module per group of tables.
 
+pub mod deposits;
 pub mod keys;
 pub mod meta;
 mod migrations;
 pub mod nonces;
+pub mod sessions;
+pub mod signin_failures;
+pub mod tokens;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -59,6 +63,18 @@ impl Store {
         })
     }
 
+    /// Like [`with`](Self::with), for work whose errors are not only SQLite's.
+    pub fn run<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut guard: MutexGuard<'_, Connection> = match self.conn.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+
     /// The store file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -71,11 +87,7 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
-        let mut guard: MutexGuard<'_, Connection> = match self.conn.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        f(&mut guard)
+        self.run(f)
     }
 }
 
