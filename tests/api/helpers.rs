@@ -22,6 +22,8 @@ pub struct Server {
     /// The demo credentials printed at first start (if this was the first).
     pub demo: Option<Credentials>,
     pub demo_user: Option<(String, String)>,
+    /// `https://addr` when started with TLS.
+    pub tls_base: Option<String>,
 }
 
 impl Server {
@@ -39,15 +41,57 @@ impl Server {
         s
     }
 
+    /// A fresh server that also serves HTTPS with the self-signed development
+    /// certificate, and whose clock the test can shift ([`Server::shift_clock`]).
+    pub fn start_tls_with(config: &str) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        let config = format!(
+            "{config}\n[testing]\nclock_offset_file = \"{}\"\n",
+            dir.join("clock-offset").display()
+        );
+        let mut s = Server::spawn(&dir, &config, true);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Moves the server clock `secs` ahead of real time (TLS servers only).
+    pub fn shift_clock(&self, secs: i64) {
+        std::fs::write(self.dir.join("clock-offset"), secs.to_string()).expect("clock offset");
+    }
+
+    /// The development certificate of a TLS server.
+    pub fn cert_pem(&self) -> Vec<u8> {
+        std::fs::read(self.dir.join("tls").join("cert.pem")).expect("cert.pem")
+    }
+
+    /// A client for the HTTPS listener with the demo credentials.
+    pub fn tls_client(&self) -> Client {
+        Client::new(
+            self.tls_base.as_deref().expect("TLS server"),
+            self.demo.clone().expect("demo"),
+        )
+        .with_ca_pem(&self.cert_pem())
+        .expect("trust the certificate")
+    }
+
     /// A server on an existing data directory (restarts).
     pub fn start_in(dir: &Path, config: &str) -> Server {
+        Server::spawn(dir, config, false)
+    }
+
+    fn spawn(dir: &Path, config: &str, tls: bool) -> Server {
         let config_path = dir.join("test-config.toml");
         std::fs::create_dir_all(dir).expect("data dir");
         std::fs::write(&config_path, config).expect("write config");
         let log = std::fs::File::create(dir.join("server.log")).expect("log file");
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(&config_path)
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config_path);
+        if tls {
+            cmd.args(["--tls-self-signed", "--tls-listen", "127.0.0.1:0"]);
+        }
+        let mut child = cmd
             .arg("--data-dir")
             .arg(dir)
             .env("PANTHERA_LOG__LEVEL", "info")
@@ -57,7 +101,7 @@ impl Server {
             .expect("spawn panthera");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let (mut key, mut secret, mut user) = (None, None, None);
+        let (mut key, mut secret, mut user, mut tls_addr) = (None, None, None, None);
         let addr = loop {
             let line = match lines.next() {
                 Some(Ok(l)) => l,
@@ -76,6 +120,8 @@ impl Server {
                 let name = parts.next().unwrap_or_default().to_string();
                 let pw = parts.nth(1).unwrap_or_default().to_string();
                 user = Some((name, pw));
+            } else if let Some(rest) = t.split("listening on https://").nth(1) {
+                tls_addr = rest.split_whitespace().next().map(str::to_string);
             } else if let Some(rest) = t.split("listening on http://").nth(1) {
                 break rest.split_whitespace().next().expect("address").to_string();
             }
@@ -98,6 +144,7 @@ impl Server {
             _tmp: None,
             demo,
             demo_user: user,
+            tls_base: tls_addr.map(|a| format!("https://{a}")),
         }
     }
 

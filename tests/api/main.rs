@@ -1,5 +1,6 @@
 //! The one integration binary: every test talks to a real `panthera` process.
 
+mod browser;
 mod helpers;
 
 mod auth;
@@ -7,4 +8,5 @@ mod cli;
 mod clients;
 mod docs;
 mod methods;
+mod tokens;
 mod wire;
