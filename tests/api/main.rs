@@ -8,5 +8,6 @@ mod cli;
 mod clients;
 mod docs;
 mod methods;
+mod oauth;
 mod tokens;
 mod wire;
