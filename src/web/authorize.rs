@@ -64,6 +64,17 @@ fn pending(state: &AppState, req: &HttpRequest, id: &str) -> Result<Token, Box<H
     }
 }
 
+/// The name the requesting api key was registered under: unlike `app_name`,
+/// the app cannot choose it per request, so it helps the user spot a fake.
+fn key_name(state: &AppState, token: &Token) -> String {
+    state
+        .store
+        .with(|c| crate::store::keys::find(c, &token.api_key))
+        .ok()
+        .flatten()
+        .map_or_else(|| token.api_key.clone(), |k| k.name)
+}
+
 /// The app's logo, or its initial when it has none.
 fn logo(token: &Token) -> String {
     if token.app_logo.is_empty() {
@@ -102,7 +113,7 @@ fn form_page(
         .unwrap_or_default();
     let body = format!(
         "<div class=\"app\">{logo}<h1>{heading}</h1></div>\
-<p>{explain}</p>\
+<p>{explain}</p><p class=\"note\">{registered}</p>\
 <form method=\"post\" action=\"{action}\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{csrf_token}\">\
 <input type=\"hidden\" name=\"lang\" value=\"{code}\">\
@@ -118,6 +129,7 @@ fn form_page(
         logo = logo(token),
         heading = fill(t.authorize_heading, "app", &token.app_name),
         explain = esc(t.authorize_explain),
+        registered = fill(t.registered_as, "key", &key_name(state, token)),
         action = esc(&here(&token.token)),
         code = lang.code(),
         sign_in = esc(t.sign_in_to_allow),

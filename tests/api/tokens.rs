@@ -137,6 +137,11 @@ fn the_whole_flow_over_https_with_a_browser() {
         .contains("My Photo App wants to use your Panthera account"));
     assert!(page.body.contains("<label for=\"username\">"));
     assert!(page.body.contains("<label for=\"password\">"));
+    assert!(
+        page.body.contains("registered as “demo app”"),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains("<script"));
     assert!(page.header("content-security-policy").is_some());
     assert_eq!(page.header("x-frame-options"), Some("DENY"));
@@ -252,6 +257,18 @@ fn the_whole_flow_over_https_with_a_browser() {
     let r = user_call(&s, &token, "get-user-profile", 0);
     assert_eq!(r.status, 401);
     assert!(error_message(&r).contains("revoked"), "{}", r.body);
+
+    // neither the token secret nor the password reach the log
+    let log = s.log();
+    assert!(log.contains("/auth/"), "page requests are logged");
+    assert!(!log.contains(SECRET));
+    assert!(!log.contains(&demo_password(&s)));
+    // and the secret is not stored in the clear
+    let db = std::fs::read(s.dir.join("panthera.db")).unwrap_or_default();
+    let wal = std::fs::read(s.dir.join("panthera.db-wal")).unwrap_or_default();
+    for bytes in [db, wal] {
+        assert!(!bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()));
+    }
 }
 
 #[test]
