@@ -65,6 +65,17 @@ read its documentation; POST to it (signed) to call it.</p></header><main>"
 <li>Sign: <code>access_key = hex(HMAC_sha1(api_secret, timestamp + api_key + nonce))</code>, with <code>timestamp</code> like <code>Thu, 26 Jul 2012 14:53:44 UTC</code> (±300 s) and a fresh <code>nonce</code>.</li>\
 <li>POST <code>api_key</code>, <code>access_key</code>, <code>timestamp</code>, <code>nonce</code> (and <code>algo</code>: sha1, sha256 or sha512) urlencoded to <a href=\"host-info\">host-info</a>.</li>\
 <li>Answers are XML (<code>&lt;rsp stat=\"ok\"&gt;</code>), or JSON with <code>content_type=application/json</code>.</li></ol>");
+    b.push_str("<h2 id=\"user-authorization\">User authorization</h2>\
+<pre>App ──request-token (HTTPS)──▶ Panthera ──token, auth_url──▶ App
+App ──opens auth_url──▶ Browser ──sign in, Allow / Deny──▶ Panthera
+Panthera ──303 app_callback?token=…&amp;status=authorized──▶ Browser
+App ──get-user-profile + auth_token + access_token──▶ Panthera</pre>\
+<p>Sign user calls with <code>auth_token</code> and <code>access_token = hex(HMAC_algo(token_secret, timestamp + auth_token + nonce))</code>. \
+Pending tokens live 10 minutes; an approved token used with less than 30 minutes left gains 60; <a href=\"token-valid-until\">token-valid-until</a> sets up to 90 days. \
+Users revoke apps at <a href=\"/account/apps\">/account/apps</a>.</p>\
+<h2 id=\"oauth\">OAuth 1.0</h2><p>Instead of form credentials a call may carry an RFC 5849 <code>Authorization: OAuth …</code> header \
+(<code>oauth_consumer_key</code> = api key, <code>oauth_token</code> = auth_token; HMAC-SHA1, HMAC-SHA256 or HMAC-SHA512; Unix <code>oauth_timestamp</code>), \
+signed with <code>enc(api_secret)&amp;enc(token_secret)</code> over the method, URL, query, urlencoded body and oauth parameters. Never both schemes in one request.</p>");
     let mut area = None;
     for m in state.registry.in_version(version) {
         if area != Some(m.area) {

@@ -274,7 +274,7 @@ fn the_whole_flow_over_https_with_a_browser() {
 #[test]
 fn without_a_callback_the_user_is_asked_to_close_the_window_in_their_language() {
     let s = Server::start_tls_with("");
-    let (_, url) = request_token(&s, "Desktop App", &[("lang", "de")]);
+    let (token, url) = request_token(&s, "Desktop App", &[("lang", "de")]);
     let mut browser = Browser::new(&s.cert_pem());
     let page = browser.get(&url);
     assert!(page.body.contains("<html lang=\"de\">"), "{}", page.body);
@@ -293,6 +293,34 @@ fn without_a_callback_the_user_is_asked_to_close_the_window_in_their_language() 
         "{}",
         done.body
     );
+    // the README's command line: a user call, and request-token trusting the certificate
+    let out = s.cli(&[
+        "call",
+        "get-user-profile",
+        "--url",
+        &s.base,
+        "--token",
+        &token,
+        "--token-secret",
+        SECRET,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("<username>demo</username>"), "{stdout}");
+    let cert = s.dir.join("tls").join("cert.pem");
+    let out = s.cli(&[
+        "call",
+        "request-token",
+        "token_secret=x",
+        "app_name=CLI",
+        "--url",
+        s.tls_base.as_deref().unwrap(),
+        "--cacert",
+        cert.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("<auth_url>https://127.0.0.1:"), "{stdout}");
 }
 
 #[test]
