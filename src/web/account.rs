@@ -22,16 +22,9 @@ const SIGNIN_PURPOSE: &str = "signin";
 const ACCOUNT_PURPOSE: &str = "account";
 
 fn lang(req: &HttpRequest, form_lang: Option<&str>) -> Lang {
-    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string()).ok();
     form_lang
         .and_then(Lang::parse)
-        .or_else(|| {
-            query.as_ref().and_then(|q| {
-                q.iter()
-                    .find(|(k, _)| k == "lang")
-                    .and_then(|(_, v)| Lang::parse(v))
-            })
-        })
+        .or_else(|| Lang::from_query(req.query_string()))
         .or_else(|| {
             req.headers()
                 .get(header::ACCEPT_LANGUAGE)
@@ -42,10 +35,7 @@ fn lang(req: &HttpRequest, form_lang: Option<&str>) -> Lang {
 }
 
 fn internal(l: Lang) -> HttpResponse {
-    page::respond(
-        500,
-        page::message(l, "Internal error", "Please try again later.", HERE),
-    )
+    page::internal(l, HERE)
 }
 
 /// The session cookie and its user, when signed in.
@@ -75,31 +65,21 @@ fn signin_page(
     let t = l.texts();
     let (browser, new) = csrf::browser_id(req);
     let token = csrf::token(&state.server_key, SIGNIN_PURPOSE, "", &browser);
-    let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)))
-        .unwrap_or_default();
     let body = format!(
         "<h1>{apps}</h1><p>{intro}</p>{error}\
 <form method=\"post\" action=\"/account/signin\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{token}\"><input type=\"hidden\" name=\"lang\" value=\"{code}\">\
-<label for=\"username\">{user}</label><input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" autocapitalize=\"none\" required>\
-<label for=\"password\">{pw}</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+{fields}\
 <div class=\"buttons\"><button type=\"submit\">{sign_in}</button></div></form>",
         apps = esc(t.your_apps),
         intro = esc(t.sign_in_intro),
         code = l.code(),
-        user = esc(t.username),
-        pw = esc(t.password),
+        error = page::alert(error),
+        fields = page::credential_fields(t, ""),
         sign_in = esc(t.sign_in),
     );
     let mut b = page::builder(status);
-    if new {
-        let secure = forwarded::is_https(req, &state.config.server.trusted_proxies);
-        b.append_header((
-            header::SET_COOKIE,
-            cookies::set(csrf::COOKIE, &browser, csrf::COOKIE_MAX_AGE, secure),
-        ));
-    }
+    csrf::remember(&mut b, state, req, &browser, new);
     b.body(page::render(l, t.your_apps, &body, HERE))
 }
 
@@ -125,10 +105,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
         fill(t.signed_in_as, "user", &user.username)
     );
     if revoked {
-        body.push_str(&format!(
-            "<p class=\"error\" role=\"status\">{}</p>",
-            esc(t.revoked)
-        ));
+        body.push_str(&format!("<p role=\"status\">{}</p>", esc(t.revoked)));
     }
     if list.is_empty() {
         body.push_str(&format!("<p>{}</p>", esc(t.no_apps)));
@@ -224,17 +201,14 @@ pub async fn sign_in(
         Ok(SignIn::Wrong) => signin_page(&state, &req, 401, l, Some(t.wrong_credentials)),
         Ok(SignIn::Inactive) => signin_page(&state, &req, 403, l, Some(t.inactive)),
         Ok(SignIn::Throttled(wait)) => {
-            let mut resp = signin_page(
+            let resp = signin_page(
                 &state,
                 &req,
                 429,
                 l,
                 Some(&t.throttled.replace("{n}", &wait.to_string())),
             );
-            if let Ok(v) = header::HeaderValue::from_str(&wait.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            resp
+            page::throttled(resp, wait)
         }
         Err(e) => {
             tracing::error!(error = %e, "sign-in failed");
@@ -250,10 +224,7 @@ fn checked_session(
     f: &Fields,
 ) -> Option<(String, users::User)> {
     let (id, user) = session(state, req)?;
-    let expected = csrf::token(&state.server_key, ACCOUNT_PURPOSE, &id, "");
-    use subtle::ConstantTimeEq;
-    (expected.len() == f.csrf.len() && bool::from(expected.as_bytes().ct_eq(f.csrf.as_bytes())))
-        .then_some((id, user))
+    csrf::verify(&state.server_key, ACCOUNT_PURPOSE, &id, "", &f.csrf).then_some((id, user))
 }
 
 /// `POST /account/apps/revoke`: withdraws one of the user's tokens.

@@ -25,13 +25,7 @@ pub const SESSION_COOKIE: &str = "panthera_session";
 
 /// The page language: `?lang=`, else the one the app asked for.
 fn lang(req: &HttpRequest, token_lang: &str) -> Lang {
-    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| {
-            q.iter()
-                .find(|(k, _)| k == "lang")
-                .and_then(|(_, v)| Lang::parse(v))
-        })
+    Lang::from_query(req.query_string())
         .or_else(|| Lang::parse(token_lang))
         .unwrap_or(Lang::En)
 }
@@ -44,10 +38,7 @@ fn here(token: &str) -> String {
 fn pending(state: &AppState, req: &HttpRequest, id: &str) -> Result<Token, Box<HttpResponse>> {
     let found = state.store.with(|c| tokens::find(c, id)).map_err(|e| {
         tracing::error!(error = %e, "token lookup failed");
-        Box::new(page::respond(
-            500,
-            page::message(Lang::En, "Internal error", "Please try again later.", "/"),
-        ))
+        Box::new(page::internal(Lang::En, &here(id)))
     })?;
     let now = state.clock.now();
     match found {
@@ -108,20 +99,13 @@ fn form_page(
 ) -> String {
     let t: &Texts = lang.texts();
     let csrf_token = csrf::token(&state.server_key, PURPOSE, &token.token, browser);
-    let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)))
-        .unwrap_or_default();
     let body = format!(
         "<div class=\"app\">{logo}<h1>{heading}</h1></div>\
 <p>{explain}</p><p class=\"note\">{registered}</p>\
 <form method=\"post\" action=\"{action}\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{csrf_token}\">\
 <input type=\"hidden\" name=\"lang\" value=\"{code}\">\
-<h2>{sign_in}</h2>{error}\
-<label for=\"username\">{username_label}</label>\
-<input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" autocapitalize=\"none\" required>\
-<label for=\"password\">{password_label}</label>\
-<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+<h2>{sign_in}</h2>{error}{fields}\
 <div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"allow\">{allow}</button>\
 <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\" formnovalidate>{deny}</button></div>\
 </form>\
@@ -133,9 +117,8 @@ fn form_page(
         action = esc(&here(&token.token)),
         code = lang.code(),
         sign_in = esc(t.sign_in_to_allow),
-        username_label = esc(t.username),
-        username = esc(username),
-        password_label = esc(t.password),
+        error = page::alert(error),
+        fields = page::credential_fields(t, username),
         allow = esc(t.allow),
         deny = esc(t.deny),
         hint = esc(t.manage_hint),
@@ -156,13 +139,7 @@ fn form_response(
 ) -> HttpResponse {
     let (browser, new) = csrf::browser_id(req);
     let mut b = page::builder(status);
-    if new {
-        let secure = forwarded::is_https(req, &state.config.server.trusted_proxies);
-        b.append_header((
-            header::SET_COOKIE,
-            cookies::set(csrf::COOKIE, &browser, csrf::COOKIE_MAX_AGE, secure),
-        ));
-    }
+    csrf::remember(&mut b, state, req, &browser, new);
     b.body(form_page(state, lang, token, &browser, error, username))
 }
 
@@ -295,24 +272,13 @@ pub async fn decide(
                 ),
                 Ok(SignIn::Throttled(wait)) => {
                     let msg = t.throttled.replace("{n}", &wait.to_string());
-                    let mut resp =
+                    let resp =
                         form_response(&state, &req, 429, l, &token, Some(&msg), &form.username);
-                    if let Ok(v) = header::HeaderValue::from_str(&wait.to_string()) {
-                        resp.headers_mut().insert(header::RETRY_AFTER, v);
-                    }
-                    resp
+                    page::throttled(resp, wait)
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "sign-in failed");
-                    page::respond(
-                        500,
-                        page::message(
-                            l,
-                            "Internal error",
-                            "Please try again later.",
-                            &here(&token.token),
-                        ),
-                    )
+                    page::internal(l, &here(&token.token))
                 }
             }
         }
@@ -341,15 +307,7 @@ fn finish(
         }
         Err(e) => {
             tracing::error!(error = %e, "storing the decision failed");
-            return page::respond(
-                500,
-                page::message(
-                    l,
-                    "Internal error",
-                    "Please try again later.",
-                    &here(&token.token),
-                ),
-            );
+            return page::internal(l, &here(&token.token));
         }
     }
     let status = if outcome == TokenState::Authorized {

@@ -27,6 +27,23 @@ pub fn browser_id(req: &HttpRequest) -> (String, bool) {
     }
 }
 
+/// Sets the CSRF cookie on `b` when the browser did not have one yet.
+pub fn remember(
+    b: &mut actix_web::HttpResponseBuilder,
+    state: &crate::app::AppState,
+    req: &HttpRequest,
+    browser: &str,
+    new: bool,
+) {
+    if new {
+        let secure = crate::http::forwarded::is_https(req, &state.config.server.trusted_proxies);
+        b.append_header((
+            actix_web::http::header::SET_COOKIE,
+            cookies::set(COOKIE, browser, COOKIE_MAX_AGE, secure),
+        ));
+    }
+}
+
 /// The hidden form value for `purpose` acting on `binding`.
 pub fn token(key: &ServerKey, purpose: &str, binding: &str, browser: &str) -> String {
     key.csrf_mac(&[purpose, binding, browser])
@@ -43,7 +60,18 @@ pub fn check(
     let Some(browser) = cookies::get(req, COOKIE).filter(|v| cookies::is_random_id(v)) else {
         return false;
     };
-    let expected = token(key, purpose, binding, &browser);
+    verify(key, purpose, binding, &browser, provided)
+}
+
+/// True when `provided` is the token for exactly these inputs (constant time).
+pub fn verify(
+    key: &ServerKey,
+    purpose: &str,
+    binding: &str,
+    browser: &str,
+    provided: &str,
+) -> bool {
+    let expected = token(key, purpose, binding, browser);
     expected.len() == provided.len() && bool::from(expected.as_bytes().ct_eq(provided.as_bytes()))
 }
 

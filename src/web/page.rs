@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 
-use super::texts::Lang;
+use super::texts::{Lang, Texts};
 use crate::docs::esc;
 
 const STYLE: &str = "*{box-sizing:border-box}\
@@ -88,6 +88,41 @@ pub fn see_other(location: &str) -> HttpResponseBuilder {
 /// `{name}` in a text replaced by an escaped value.
 pub fn fill(text: &str, name: &str, value: &str) -> String {
     esc(text).replace(&format!("{{{name}}}"), &esc(value))
+}
+
+/// The page for a failure of ours (the cause goes to the log).
+pub fn internal(lang: Lang, here: &str) -> HttpResponse {
+    respond(
+        500,
+        message(lang, "Internal error", "Please try again later.", here),
+    )
+}
+
+/// A `429` with `Retry-After`, after too many wrong passwords.
+pub fn throttled(mut resp: HttpResponse, wait_secs: i64) -> HttpResponse {
+    if let Ok(v) = header::HeaderValue::from_str(&wait_secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+/// An error or status line above a form (announced to screen readers).
+pub fn alert(text: Option<&str>) -> String {
+    text.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)))
+        .unwrap_or_default()
+}
+
+/// The username and password fields of the sign-in forms.
+pub fn credential_fields(t: &Texts, username: &str) -> String {
+    format!(
+        "<label for=\"username\">{}</label>\
+<input type=\"text\" id=\"username\" name=\"username\" value=\"{}\" autocomplete=\"username\" autocapitalize=\"none\" required>\
+<label for=\"password\">{}</label>\
+<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>",
+        esc(t.username),
+        esc(username),
+        esc(t.password)
+    )
 }
 
 /// A simple message page.

@@ -22,6 +22,15 @@ impl Lang {
             Lang::De => "de",
         }
     }
+    /// The language a `lang=` query parameter asks for.
+    pub fn from_query(query: &str) -> Option<Lang> {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .ok()?
+            .iter()
+            .find(|(k, _)| k == "lang")
+            .and_then(|(_, v)| Lang::parse(v))
+    }
+
     /// The first of our languages an `Accept-Language` header names.
     pub fn from_accept_language(header: &str) -> Option<Lang> {
         header
@@ -159,5 +168,7 @@ mod tests {
             Some(Lang::En)
         );
         assert_eq!(Lang::from_accept_language("fr"), None);
+        assert_eq!(Lang::from_query("x=1&lang=de"), Some(Lang::De));
+        assert_eq!(Lang::from_query("lang=fr"), None);
     }
 }

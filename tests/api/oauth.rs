@@ -9,6 +9,7 @@ use panthera::client::UserToken;
 
 use crate::browser::Browser;
 use crate::helpers::Server;
+use crate::tokens::{authorized_token, SECRET};
 
 /// Runs the oauthlib example against `s`: case → (status, body).
 fn run_oauthlib(s: &Server, token: Option<(&str, &str)>) -> BTreeMap<String, (u16, String)> {
@@ -53,37 +54,9 @@ fn run_oauthlib(s: &Server, token: Option<(&str, &str)>) -> BTreeMap<String, (u1
 #[test]
 fn oauthlib_signed_requests_are_accepted_and_tampered_ones_refused() {
     let s = Server::start_tls_with("");
-    // an authorized token of the demo user, through the real page
-    let secret = "oauth token secret";
-    let r = s
-        .tls_client()
-        .call(
-            None,
-            "request-token",
-            &[
-                ("token_secret", secret),
-                ("app_name", "OAuth App"),
-                ("content_type", "application/json"),
-            ],
-        )
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-    let (token, url) = (
-        v["token"].as_str().unwrap().to_string(),
-        v["auth_url"].as_str().unwrap().to_string(),
-    );
     let mut browser = Browser::new(&s.cert_pem());
-    let form = browser.get(&url);
-    let done = browser.post(
-        &url,
-        &[
-            ("csrf", &form.hidden("csrf")),
-            ("username", "demo"),
-            ("password", &s.demo_user.clone().unwrap().1),
-            ("decision", "allow"),
-        ],
-    );
-    assert_eq!(done.status, 200);
+    let token = authorized_token(&s, &mut browser, "OAuth App");
+    let secret = SECRET;
 
     let results = run_oauthlib(&s, Some((&token, secret)));
     let expect = |case: &str, status: u16, contains: &str| {

@@ -9,7 +9,7 @@ use panthera::store::now_unix;
 use crate::browser::{Browser, Page};
 use crate::helpers::{raw_post, Server};
 
-const SECRET: &str = "MySecret";
+pub const SECRET: &str = "MySecret";
 
 fn json(r: &Reply) -> serde_json::Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
@@ -77,8 +77,8 @@ fn decide(browser: &mut Browser, auth_url: &str, user: &str, pw: &str, decision:
     )
 }
 
-/// An authorized token of the demo user.
-fn authorized_token(s: &Server, browser: &mut Browser, app: &str) -> String {
+/// An authorized token of the demo user (approved on the real page).
+pub fn authorized_token(s: &Server, browser: &mut Browser, app: &str) -> String {
     let (token, url) = request_token(s, app, &[]);
     let done = decide(browser, &url, "demo", &demo_password(s), "allow");
     assert_eq!(done.status, 200, "{}", done.body);
