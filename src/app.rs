@@ -73,8 +73,7 @@ impl AppState {
 
     /// The base URL clients use: configured, else the first bound address.
     pub fn public_url(&self) -> String {
-        let configured = self.config.server.public_url.trim_end_matches('/');
-        if !configured.is_empty() {
+        if let Some(configured) = self.configured_public_url() {
             return configured.to_string();
         }
         match self.bound.get().and_then(|a| a.first()) {
@@ -93,12 +92,13 @@ impl AppState {
     /// The base URL of one request: `server.public_url` when configured, else
     /// what the client used (scheme and `Host`, or a trusted proxy's word).
     pub fn base_url_for(&self, origin: &Origin) -> String {
-        let configured = self.config.server.public_url.trim_end_matches('/');
-        if configured.is_empty() {
-            origin.base_url()
-        } else {
-            configured.to_string()
-        }
+        self.configured_public_url()
+            .map_or_else(|| origin.base_url(), str::to_string)
+    }
+
+    /// `server.public_url` without a trailing slash, when set.
+    fn configured_public_url(&self) -> Option<&str> {
+        Some(self.config.server.public_url.trim_end_matches('/')).filter(|u| !u.is_empty())
     }
 
     /// The state on the real clock (shifted by `testing.clock_offset_file`

@@ -183,13 +183,7 @@ pub fn account_for(
     };
     let mut token = presented.token;
     let extended = admit(&token, now)?;
-    let user = token
-        .user_id
-        .as_deref()
-        .map(|id| users::find(conn, id))
-        .transpose()?
-        .flatten()
-        .ok_or(TokenRefusal::Unknown)?;
+    let user = user_of(conn, token.user_id.as_deref())?.ok_or(TokenRefusal::Unknown)?;
     if user.status != "active" {
         return Err(TokenRefusal::InactiveUser.into());
     }
@@ -206,14 +200,12 @@ pub fn account_for(
 
 /// The user owning the api key, for `optional` methods called without a token.
 fn key_owner(conn: &Connection, key: &ApiKey) -> Result<Account, ApiError> {
-    let user = key
-        .owner_user_id
-        .as_deref()
-        .map(|id| users::find(conn, id))
-        .transpose()?
-        .flatten()
-        .ok_or(TokenRefusal::NoOwner)?;
+    let user = user_of(conn, key.owner_user_id.as_deref())?.ok_or(TokenRefusal::NoOwner)?;
     Ok(Account { user, token: None })
+}
+
+fn user_of(conn: &Connection, id: Option<&str>) -> rusqlite::Result<Option<User>> {
+    id.map_or(Ok(None), |id| users::find(conn, id))
 }
 
 #[cfg(test)]

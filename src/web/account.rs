@@ -6,16 +6,15 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::authorize::{SESSION_COOKIE, SESSION_SECS};
-use super::page::{self, fill};
+use super::page::{self, fill, Posted};
 use super::signin::{self, SignIn};
 use super::texts::Lang;
-use super::{cookies, csrf};
+use super::{csrf, session};
 use crate::app::AppState;
 use crate::docs::esc;
 use crate::http::forwarded;
 use crate::protocol::timestamp::Timestamp;
-use crate::store::{sessions, tokens, users};
+use crate::store::{tokens, users};
 
 const HERE: &str = "/account/apps";
 const SIGNIN_PURPOSE: &str = "signin";
@@ -36,23 +35,6 @@ fn lang(req: &HttpRequest, form_lang: Option<&str>) -> Lang {
 
 fn internal(l: Lang) -> HttpResponse {
     page::internal(l, HERE)
-}
-
-/// The session cookie and its user, when signed in.
-fn session(state: &AppState, req: &HttpRequest) -> Option<(String, users::User)> {
-    let id = cookies::get(req, SESSION_COOKIE).filter(|v| cookies::is_random_id(v))?;
-    let now = state.clock.now();
-    state
-        .store
-        .with(|c| {
-            let Some(uid) = sessions::user_of(c, &id, now)? else {
-                return Ok(None);
-            };
-            users::find(c, &uid)
-        })
-        .ok()
-        .flatten()
-        .map(|u| (id, u))
 }
 
 fn signin_page(
@@ -86,7 +68,7 @@ fn signin_page(
 /// `GET /account/apps`: the allowed apps, or the sign-in form.
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let l = lang(&req, None);
-    let Some((session_id, user)) = session(&state, &req) else {
+    let Some((session_id, user)) = session::current(&state, &req) else {
         return signin_page(&state, &req, 200, l, None);
     };
     let t = l.texts();
@@ -146,20 +128,6 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     page::respond(200, page::render(l, t.your_apps, &body, HERE))
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct Fields {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    token: String,
-    #[serde(default)]
-    lang: String,
-}
-
 /// `POST /account/signin`.
 pub async fn sign_in(
     req: HttpRequest,
@@ -167,7 +135,7 @@ pub async fn sign_in(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let state: Arc<AppState> = state.into_inner();
-    let f: Fields = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let f = Posted::parse(&body);
     let l = lang(&req, Some(&f.lang));
     let t = l.texts();
     if !csrf::check(&state.server_key, SIGNIN_PURPOSE, "", &req, &f.csrf) {
@@ -183,20 +151,11 @@ pub async fn sign_in(
     .await
     {
         Ok(SignIn::Ok(user)) => {
-            let now = state.clock.now();
-            let Ok(id) = state
-                .store
-                .with(|c| sessions::create(c, &user.id, now, now + SESSION_SECS))
-            else {
-                return internal(l);
-            };
-            let secure = forwarded::is_https(&req, &state.config.server.trusted_proxies);
-            page::see_other(&format!("{HERE}?lang={}", l.code()))
-                .append_header((
-                    header::SET_COOKIE,
-                    cookies::set(SESSION_COOKIE, &id, SESSION_SECS, secure),
-                ))
-                .finish()
+            let mut b = page::see_other(&format!("{HERE}?lang={}", l.code()));
+            match session::start(&mut b, &state, &req, &user.id) {
+                Ok(()) => b.finish(),
+                Err(_) => internal(l),
+            }
         }
         Ok(SignIn::Wrong) => signin_page(&state, &req, 401, l, Some(t.wrong_credentials)),
         Ok(SignIn::Inactive) => signin_page(&state, &req, 403, l, Some(t.inactive)),
@@ -221,9 +180,9 @@ pub async fn sign_in(
 fn checked_session(
     state: &AppState,
     req: &HttpRequest,
-    f: &Fields,
+    f: &Posted,
 ) -> Option<(String, users::User)> {
-    let (id, user) = session(state, req)?;
+    let (id, user) = session::current(state, req)?;
     csrf::verify(&state.server_key, ACCOUNT_PURPOSE, &id, "", &f.csrf).then_some((id, user))
 }
 
@@ -233,7 +192,7 @@ pub async fn revoke(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let f: Fields = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let f = Posted::parse(&body);
     let l = lang(&req, Some(&f.lang));
     let Some((_, user)) = checked_session(&state, &req, &f) else {
         return signin_page(&state, &req, 403, l, Some(l.texts().form_expired));
@@ -255,17 +214,13 @@ pub async fn sign_out(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let f: Fields = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let f = Posted::parse(&body);
     let l = lang(&req, Some(&f.lang));
+    let mut b = page::see_other(HERE);
     if let Some((id, _)) = checked_session(&state, &req, &f) {
-        if state.store.with(|c| sessions::delete(c, &id)).is_err() {
+        if session::end(&mut b, &state, &id).is_err() {
             return internal(l);
         }
     }
-    page::see_other(HERE)
-        .append_header((
-            header::SET_COOKIE,
-            cookies::set(SESSION_COOKIE, "", 0, false),
-        ))
-        .finish()
+    b.finish()
 }

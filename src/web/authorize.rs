@@ -4,13 +4,12 @@
 
 use std::sync::Arc;
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::page::{self, fill};
+use super::page::{self, fill, Posted};
 use super::signin::{self, SignIn};
 use super::texts::{Lang, Texts};
-use super::{cookies, csrf};
+use super::{csrf, session};
 use crate::app::AppState;
 use crate::docs::esc;
 use crate::http::forwarded;
@@ -18,10 +17,6 @@ use crate::protocol::user_auth::PENDING_LIFE_SECS;
 use crate::store::tokens::{self, Token, TokenState};
 
 const PURPOSE: &str = "authorize";
-/// How long the session started by signing in here lasts.
-pub const SESSION_SECS: i64 = 12 * 60 * 60;
-/// The cookie holding that session.
-pub const SESSION_COOKIE: &str = "panthera_session";
 
 /// The page language: `?lang=`, else the one the app asked for.
 fn lang(req: &HttpRequest, token_lang: &str) -> Lang {
@@ -45,12 +40,8 @@ fn pending(state: &AppState, req: &HttpRequest, id: &str) -> Result<Token, Box<H
         Some(t) if t.state == TokenState::Pending && t.valid_until >= now => Ok(t),
         other => {
             let l = lang(req, other.as_ref().map_or("en", |t| t.lang.as_str()));
-            let t = l.texts();
             let status = if other.is_some() { 410 } else { 404 };
-            Err(Box::new(page::respond(
-                status,
-                page::message(l, t.gone_title, &esc(t.gone_body), &here(id)),
-            )))
+            Err(Box::new(gone(l, status, id)))
         }
     }
 }
@@ -64,6 +55,15 @@ fn key_name(state: &AppState, token: &Token) -> String {
         .ok()
         .flatten()
         .map_or_else(|| token.api_key.clone(), |k| k.name)
+}
+
+/// The page for a token that is unknown, expired or already answered.
+fn gone(l: Lang, status: u16, id: &str) -> HttpResponse {
+    let t = l.texts();
+    page::respond(
+        status,
+        page::message(l, t.gone_title, &esc(t.gone_body), &here(id)),
+    )
 }
 
 /// The app's logo, or its initial when it has none.
@@ -158,21 +158,6 @@ pub async fn show(
     }
 }
 
-/// The fields the form posts.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct Decision {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    decision: String,
-    #[serde(default)]
-    lang: String,
-}
-
 /// `POST /auth/{token}`.
 pub async fn decide(
     req: HttpRequest,
@@ -185,7 +170,7 @@ pub async fn decide(
         Ok(t) => t,
         Err(page) => return *page,
     };
-    let form: Decision = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form = Posted::parse(&body);
     let l = Lang::parse(&form.lang).unwrap_or_else(|| lang(&req, &token.lang));
     let t = l.texts();
     if !csrf::check(&state.server_key, PURPOSE, &token.token, &req, &form.csrf) {
@@ -236,12 +221,6 @@ pub async fn decide(
                             until,
                         )
                     });
-                    let session = state
-                        .store
-                        .with(|c| {
-                            crate::store::sessions::create(c, &user.id, now, now + SESSION_SECS)
-                        })
-                        .ok();
                     finish(
                         &state,
                         &req,
@@ -249,7 +228,7 @@ pub async fn decide(
                         &token,
                         done,
                         TokenState::Authorized,
-                        session,
+                        Some(&user.id),
                     )
                 }
                 Ok(SignIn::Wrong) => form_response(
@@ -286,7 +265,8 @@ pub async fn decide(
     }
 }
 
-/// After the decision: to the app's callback, or the close-this-window page.
+/// After the decision: to the app's callback, or the close-this-window page;
+/// a user who signed in (`signed_in`) stays signed in for the account page.
 fn finish(
     state: &AppState,
     req: &HttpRequest,
@@ -294,17 +274,12 @@ fn finish(
     token: &Token,
     done: rusqlite::Result<bool>,
     outcome: TokenState,
-    session: Option<String>,
+    signed_in: Option<&str>,
 ) -> HttpResponse {
     let t = l.texts();
     match done {
         Ok(true) => {}
-        Ok(false) => {
-            return page::respond(
-                410,
-                page::message(l, t.gone_title, &esc(t.gone_body), &here(&token.token)),
-            )
-        }
+        Ok(false) => return gone(l, 410, &token.token),
         Err(e) => {
             tracing::error!(error = %e, "storing the decision failed");
             return page::internal(l, &here(&token.token));
@@ -321,12 +296,10 @@ fn finish(
     } else {
         page::see_other(&callback_url(&token.app_callback, &token.token, status))
     };
-    if let Some(session) = session {
-        let secure = forwarded::is_https(req, &state.config.server.trusted_proxies);
-        b.append_header((
-            header::SET_COOKIE,
-            cookies::set(SESSION_COOKIE, &session, SESSION_SECS, secure),
-        ));
+    if let Some(user_id) = signed_in {
+        if let Err(e) = session::start(&mut b, state, req, user_id) {
+            tracing::warn!(error = %e, "no session after authorizing");
+        }
     }
     let (title, body) = if outcome == TokenState::Authorized {
         (t.authorized_title, t.authorized_body)

@@ -7,6 +7,7 @@ mod authorize;
 mod cookies;
 mod csrf;
 mod page;
+mod session;
 mod signin;
 mod texts;
 pub mod throttle;

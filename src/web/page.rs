@@ -125,6 +125,27 @@ pub fn credential_fields(t: &Texts, username: &str) -> String {
     )
 }
 
+/// The fields the page forms post; absent ones are empty, and an
+/// unreadable body reads as all empty (it then fails the CSRF check).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct Posted {
+    pub csrf: String,
+    pub username: String,
+    pub password: String,
+    /// `allow` or `deny` on the authorization page.
+    pub decision: String,
+    /// The token to revoke on the account page.
+    pub token: String,
+    pub lang: String,
+}
+
+impl Posted {
+    pub fn parse(body: &[u8]) -> Posted {
+        serde_urlencoded::from_bytes(body).unwrap_or_default()
+    }
+}
+
 /// A simple message page.
 pub fn message(lang: Lang, title: &str, body_html: &str, here: &str) -> String {
     render(
