@@ -9,11 +9,13 @@ use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, HttpServer};
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, OffsetFileClock, SystemClock};
 use crate::config::Config;
+use crate::http::forwarded::Origin;
 use crate::methods::Registry;
 use crate::protocol::params::Limits;
 use crate::protocol::version::VersionTable;
+use crate::server_key::ServerKey;
 use crate::store::{idempotency, nonces, Store};
 
 /// Everything a request may read, shared by all workers.
@@ -24,6 +26,8 @@ pub struct AppState {
     pub registry: Registry,
     pub clock: Arc<dyn Clock>,
     pub param_limits: Limits,
+    /// Seals token secrets and signs CSRF tokens.
+    pub server_key: ServerKey,
     /// The addresses actually bound (known once the server started).
     pub bound: OnceLock<Vec<SocketAddr>>,
     /// The documentation's sample answers, made on first use.
@@ -39,6 +43,10 @@ pub enum StartError {
     Config(String),
     #[error("cannot listen on {0}: {1}")]
     Bind(String, std::io::Error),
+    #[error(transparent)]
+    Key(#[from] crate::server_key::ServerKeyError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 impl AppState {
@@ -47,6 +55,7 @@ impl AppState {
         let versions = VersionTable::from_config(&config.versions)
             .map_err(|e| StartError::Config(e.to_string()))?;
         let store = Store::open_in(&config.data_dir)?;
+        let server_key = ServerKey::load(config.auth.token_key.expose(), &config.data_dir)?;
         let param_limits = Limits {
             max_params: config.limits.max_params,
             max_name_bytes: config.limits.max_param_name_bytes,
@@ -59,6 +68,7 @@ impl AppState {
             registry: Registry::new(),
             clock,
             param_limits,
+            server_key,
             bound: OnceLock::new(),
             docs_samples: OnceLock::new(),
         })
@@ -66,8 +76,7 @@ impl AppState {
 
     /// The base URL clients use: configured, else the first bound address.
     pub fn public_url(&self) -> String {
-        let configured = self.config.server.public_url.trim_end_matches('/');
-        if !configured.is_empty() {
+        if let Some(configured) = self.configured_public_url() {
             return configured.to_string();
         }
         match self.bound.get().and_then(|a| a.first()) {
@@ -83,22 +92,44 @@ impl AppState {
         }
     }
 
-    /// The state on the real clock.
+    /// The base URL of one request: `server.public_url` when configured, else
+    /// what the client used (scheme and `Host`, or a trusted proxy's word).
+    pub fn base_url_for(&self, origin: &Origin) -> String {
+        self.configured_public_url()
+            .map_or_else(|| origin.base_url(), str::to_string)
+    }
+
+    /// `server.public_url` without a trailing slash, when set.
+    fn configured_public_url(&self) -> Option<&str> {
+        Some(self.config.server.public_url.trim_end_matches('/')).filter(|u| !u.is_empty())
+    }
+
+    /// The state on the real clock (shifted by `testing.clock_offset_file`
+    /// when the test suite set it).
     pub fn with_system_clock(config: Config) -> Result<AppState, StartError> {
-        AppState::new(config, Arc::new(SystemClock))
+        let offset_file = config.testing.clock_offset_file.clone();
+        let clock: Arc<dyn Clock> = if offset_file.as_os_str().is_empty() {
+            Arc::new(SystemClock)
+        } else {
+            tracing::warn!(file = %offset_file.display(), "testing.clock_offset_file is set: the clock is shifted (tests only)");
+            Arc::new(OffsetFileClock(offset_file))
+        };
+        AppState::new(config, clock)
     }
 }
 
 /// A started server and the addresses it listens on.
 pub struct Running {
     pub server: Server,
+    /// Plain HTTP addresses.
     pub addrs: Vec<SocketAddr>,
+    /// HTTPS addresses.
+    pub tls_addrs: Vec<SocketAddr>,
 }
 
-/// Binds every `listen` address (port 0 picks a free port) and starts serving.
-pub fn start(state: AppState) -> Result<Running, StartError> {
+fn bind_all(specs: &[String]) -> Result<Vec<TcpListener>, StartError> {
     let mut listeners = Vec::new();
-    for spec in &state.config.server.listen {
+    for spec in specs {
         let addrs: Vec<SocketAddr> = spec
             .to_socket_addrs()
             .map_err(|e| StartError::Bind(spec.clone(), e))?
@@ -108,10 +139,29 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
             listeners.push(l);
         }
     }
-    let addrs = listeners
+    Ok(listeners)
+}
+
+fn local_addrs(listeners: &[TcpListener]) -> Vec<SocketAddr> {
+    listeners
         .iter()
         .filter_map(|l| l.local_addr().ok())
-        .collect::<Vec<_>>();
+        .collect()
+}
+
+/// Binds every `listen` and `tls.listen` address (port 0 picks a free port)
+/// and starts serving.
+pub fn start(state: AppState) -> Result<Running, StartError> {
+    let listeners = bind_all(&state.config.server.listen)?;
+    let tls = &state.config.server.tls;
+    let tls_listeners = bind_all(&tls.listen)?;
+    let tls_config = if tls_listeners.is_empty() {
+        None
+    } else {
+        Some(crate::tls::server_config(&tls.cert, &tls.key)?)
+    };
+    let addrs = local_addrs(&listeners);
+    let tls_addrs = local_addrs(&tls_listeners);
     let workers = match state.config.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -129,6 +179,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
             .app_data(web::PayloadConfig::new(max_body))
             .wrap(Compress::default())
             .wrap(from_fn(crate::http::headers::standard))
+            .configure(crate::web::routes)
             .default_service(web::to(crate::http::pipeline::handle))
     })
     .workers(workers)
@@ -138,9 +189,17 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
             .listen(l)
             .map_err(|e| StartError::Bind("listener".into(), e))?;
     }
+    if let Some(tls_config) = tls_config {
+        for l in tls_listeners {
+            server = server
+                .listen_rustls_0_23(l, tls_config.clone())
+                .map_err(|e| StartError::Bind("TLS listener".into(), e))?;
+        }
+    }
     Ok(Running {
         server: server.run(),
         addrs,
+        tls_addrs,
     })
 }
 

@@ -10,7 +10,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 use crate::app::{self, AppState};
-use crate::client::{Client, Credentials};
+use crate::client::{Client, Credentials, UserToken};
 use crate::config::Config;
 use crate::protocol::signature::Algo;
 use crate::store::keys::{self, ReplayPolicy, Role};
@@ -40,6 +40,13 @@ pub enum Command {
         /// Address to listen on, e.g. 127.0.0.1:8080 or [::1]:8080 (repeatable).
         #[arg(long, value_name = "ADDR")]
         listen: Vec<String>,
+        /// Address to listen on for HTTPS (repeatable; overrides server.tls.listen).
+        #[arg(long, value_name = "ADDR")]
+        tls_listen: Vec<String>,
+        /// Serve HTTPS with a self-signed development certificate, created once
+        /// in <data_dir>/tls/ (listens on 127.0.0.1:8443 unless told otherwise).
+        #[arg(long)]
+        tls_self_signed: bool,
     },
     /// Manage api keys.
     #[command(subcommand)]
@@ -139,6 +146,20 @@ pub struct CallArgs {
     /// API version path prefix, e.g. 1.0.
     #[arg(long = "api-version")]
     pub api_version: Option<String>,
+    /// Sign as a user: the auth_token of an authorized token.
+    #[arg(long, env = "PANTHERA_AUTH_TOKEN", requires = "token_secret")]
+    pub token: Option<String>,
+    /// The token_secret given to request-token.
+    #[arg(
+        long,
+        env = "PANTHERA_TOKEN_SECRET",
+        hide_env_values = true,
+        requires = "token"
+    )]
+    pub token_secret: Option<String>,
+    /// Trust this PEM certificate for https URLs (e.g. data/tls/cert.pem).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
 }
 
 /// Entry point of the binary.
@@ -164,9 +185,19 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
 fn run(cli: Cli) -> Result<ExitCode, String> {
     let mut config = load_config(&cli)?;
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve {
+            listen,
+            tls_listen,
+            tls_self_signed,
+        } => {
             if !listen.is_empty() {
                 config.server.listen = listen;
+            }
+            if !tls_listen.is_empty() {
+                config.server.tls.listen = tls_listen;
+            }
+            if tls_self_signed {
+                use_self_signed(&mut config)?;
             }
             serve(config)
         }
@@ -203,6 +234,24 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     }
 }
 
+/// Points the TLS settings at the development certificate (made once).
+fn use_self_signed(config: &mut Config) -> Result<(), String> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| e.to_string())?;
+    let made = crate::tls::ensure_self_signed(&config.data_dir).map_err(|e| e.to_string())?;
+    println!(
+        "TLS: {} self-signed development certificate {} (key {}); trust it in your client, e.g. curl --cacert",
+        if made.created { "created the" } else { "using the" },
+        made.cert.display(),
+        made.key.display()
+    );
+    config.server.tls.cert = made.cert;
+    config.server.tls.key = made.key;
+    if config.server.tls.listen.is_empty() {
+        config.server.tls.listen = vec!["127.0.0.1:8443".into()];
+    }
+    Ok(())
+}
+
 fn init_tracing(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -235,6 +284,12 @@ fn serve(config: Config) -> Result<ExitCode, String> {
     }
     actix_web::rt::System::new().block_on(async move {
         let running = app::start(state).map_err(|e| e.to_string())?;
+        for addr in &running.tls_addrs {
+            println!(
+                "Panthera {} listening on https://{addr} (authorization pages: https://{addr}/auth/..., your apps: https://{addr}/account/apps)",
+                env!("CARGO_PKG_VERSION")
+            );
+        }
         for addr in &running.addrs {
             println!(
                 "Panthera {} listening on http://{addr} (docs: http://{addr}/)",
@@ -360,7 +415,7 @@ fn call(config: &Config, args: CallArgs) -> Result<ExitCode, String> {
     if args.json {
         params.push(("content_type".into(), "application/json".into()));
     }
-    let client = Client::new(
+    let mut client = Client::new(
         &url,
         Credentials {
             api_key,
@@ -368,6 +423,18 @@ fn call(config: &Config, args: CallArgs) -> Result<ExitCode, String> {
             algo,
         },
     );
+    if let (Some(auth_token), Some(token_secret)) = (args.token, args.token_secret) {
+        client = client.with_token(UserToken {
+            auth_token,
+            token_secret,
+        });
+    }
+    if let Some(path) = &args.cacert {
+        let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        client = client
+            .with_ca_pem(&pem)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     let borrowed: Vec<(&str, &str)> = params
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))

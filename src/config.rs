@@ -2,6 +2,7 @@
 //! default), overridden by `PANTHERA_*` environment variables, then by flags.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Toml};
@@ -21,6 +22,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub versions: VersionsConfig,
     pub log: LogConfig,
+    pub testing: TestingConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +36,31 @@ pub struct ServerConfig {
     pub public_url: String,
     /// Seconds to wait for in-flight requests on shutdown.
     pub shutdown_timeout_secs: u64,
+    /// Peer addresses whose `X-Forwarded-Proto` / `Forwarded` headers are believed
+    /// (a TLS-terminating proxy in front of this server).
+    pub trusted_proxies: Vec<IpAddr>,
+    pub tls: TlsConfig,
+}
+
+/// The HTTPS listener (served natively with rustls).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// Addresses to listen on for HTTPS; empty = no TLS listener.
+    pub listen: Vec<String>,
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// Settings that exist only for the test suite; never set them in production.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestingConfig {
+    /// A file holding a number of seconds added to the server clock, re-read
+    /// on every look at the clock (expiry tests shift time with it). Empty = real clock.
+    pub clock_offset_file: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +68,27 @@ pub struct ServerConfig {
 pub struct AuthConfig {
     /// Accepted clock skew of `timestamp`, either way, in seconds.
     pub timestamp_tolerance_secs: u64,
+    /// 64 hex digits: the key that encrypts token secrets at rest and signs
+    /// CSRF tokens. Empty = generated once into `<data_dir>/token.key` (0600).
+    pub token_key: SecretText,
+}
+
+/// A configured secret: serialised as is, never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretText(String);
+
+impl SecretText {
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +133,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             versions: VersionsConfig::default(),
             log: LogConfig::default(),
+            testing: TestingConfig::default(),
         }
     }
 }
@@ -96,6 +145,8 @@ impl Default for ServerConfig {
             workers: 0,
             public_url: String::new(),
             shutdown_timeout_secs: 30,
+            trusted_proxies: Vec::new(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -104,6 +155,7 @@ impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
             timestamp_tolerance_secs: 300,
+            token_key: SecretText::default(),
         }
     }
 }
@@ -147,7 +199,9 @@ impl Default for LogConfig {
 }
 
 /// The top-level keys of the configuration.
-const SECTIONS: &[&str] = &["data_dir", "server", "auth", "limits", "versions", "log"];
+const SECTIONS: &[&str] = &[
+    "data_dir", "server", "auth", "limits", "versions", "log", "testing",
+];
 
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -238,6 +292,16 @@ impl Config {
         if self.limits.max_params == 0 || self.limits.max_body_bytes == 0 {
             return bad("limits must be positive".into());
         }
+        let tls = &self.server.tls;
+        if !tls.listen.is_empty()
+            && (tls.cert.as_os_str().is_empty() || tls.key.as_os_str().is_empty())
+        {
+            return bad("server.tls.listen needs server.tls.cert and server.tls.key (or serve --tls-self-signed)".into());
+        }
+        let key = self.auth.token_key.expose();
+        if !key.is_empty() && (key.len() != 64 || hex::decode(key).is_err()) {
+            return bad("auth.token_key must be 64 hex digits (32 bytes)".into());
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format must be text or json".into());
         }
@@ -280,5 +344,14 @@ mod tests {
         assert!(Config::from_toml("[versions]\ndefault = \"9.9\"").is_err());
         assert!(Config::from_toml("nonsense = 1").is_err());
         assert!(Config::from_toml("[log]\nformat = \"xml\"").is_err());
+        assert!(Config::from_toml("[auth]\ntoken_key = \"abc\"").is_err());
+        assert!(Config::from_toml("[server.tls]\nlisten = [\"127.0.0.1:0\"]").is_err());
+        assert!(Config::from_toml("[server]\ntrusted_proxies = [\"nope\"]").is_err());
+    }
+
+    #[test]
+    fn the_token_key_never_debug_prints() {
+        let c = Config::from_toml(&format!("[auth]\ntoken_key = \"{}\"", "ab".repeat(32))).unwrap();
+        assert!(!format!("{c:?}").contains("abab"));
     }
 }

@@ -2,7 +2,7 @@
 //! the catalogue grows, its data), created once per store.
 
 use crate::store::keys::{self, Role};
-use crate::store::{meta, users, Store};
+use crate::store::{deposits, meta, users, Store};
 
 /// The fixed id of the demo's second account ("alice"), which the account
 /// methods' documentation samples read, change and delete.
@@ -53,6 +53,19 @@ pub fn seed(store: &Store) -> rusqlite::Result<Option<Demo>> {
             [SAMPLE_USER_ID, &alice.id],
         )?;
         let key = keys::create(&tx, "demo app", Role::App, Some(&user.id))?;
+        deposits::create(
+            &tx,
+            &deposits::Deposit {
+                id: 0,
+                user_id: user.id.clone(),
+                kind: "credits".into(),
+                name: "Credits".into(),
+                remaining_cents: 10_000,
+                total_cents: 10_000,
+                currency: "EUR".into(),
+                valid_until: None,
+            },
+        )?;
         meta::set(&tx, "demo_api_key", &key.api_key)?;
         meta::set(&tx, "demo_seeded", "1")?;
         tx.commit()?;

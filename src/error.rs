@@ -52,6 +52,14 @@ pub enum ApiError {
     TimestampTooOld(Timestamp),
     #[error("timestamp too far in the future, server time is {0}")]
     TimestampTooNew(Timestamp),
+    #[error("invalid oauth_signature{}", base_suffix(.0))]
+    BadOAuthSignature(Option<String>),
+    #[error("{0}")]
+    BadOAuth(#[from] crate::protocol::oauth1::OAuthError),
+    #[error(
+        "send credentials either in the OAuth Authorization header or as form parameters, not both"
+    )]
+    MixedAuthSchemes,
     #[error("nonce already used with this timestamp (replayed request)")]
     Replay,
     #[error("service unavailable, please retry")]
@@ -80,6 +88,13 @@ pub enum ApiError {
     Repeated(u16, String),
 }
 
+fn base_suffix(base: &Option<String>) -> String {
+    match base {
+        Some(s) => format!(" (debug: the signature base string is '{s}')"),
+        None => String::new(),
+    }
+}
+
 fn signed_suffix(signed: &Option<String>) -> String {
     match signed {
         Some(s) => format!(" (debug: the server signed '{s}')"),
@@ -100,9 +115,10 @@ impl ApiError {
             BadParams(_) => 400,
             BodyTooLarge(_) => 413,
             SslRequired => 403,
-            MissingAuthParam(_) | BadAuthParam(_) | BadAlgo | BadTimestamp(_) | BadNonce(_) => 400,
+            MissingAuthParam(_) | BadAuthParam(_) | BadAlgo | BadTimestamp(_) | BadNonce(_)
+            | BadOAuth(_) | MixedAuthSchemes => 400,
             UnknownApiKey | RevokedApiKey | BadSignature(_) | TimestampTooOld(_)
-            | TimestampTooNew(_) | Replay => 403,
+            | TimestampTooNew(_) | Replay | BadOAuthSignature(_) => 403,
             Unavailable => 503,
             MissingParam(_) | InvalidParam(..) => 400,
             Unauthorized(_) => 401,

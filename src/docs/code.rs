@@ -3,7 +3,7 @@
 //! environment, signs a fresh request and prints the answer; the test suite
 //! executes them against a real server.
 
-use crate::methods::Method;
+use crate::methods::{Method, UserAuth};
 use crate::protocol::version::Version;
 
 /// A language a sample is written in.
@@ -78,9 +78,23 @@ pub fn sample(lang: Lang, m: &Method, version: Version) -> String {
     }
 }
 
+/// True when the sample signs as a user: it then reads the token and its
+/// secret from `PANTHERA_AUTH_TOKEN` and `PANTHERA_TOKEN_SECRET`.
+fn as_user(m: &Method) -> bool {
+    m.user_auth == UserAuth::Required
+}
+
 fn curl(m: &Method, path: &str) -> String {
+    let (tok, tokf) = if as_user(m) {
+        (
+            "ACCESS_TOKEN=$(printf '%s' \"$TS$PANTHERA_AUTH_TOKEN$NONCE\" \\\n  | openssl dgst -sha1 -hmac \"$PANTHERA_TOKEN_SECRET\" | sed 's/^.*= //')\n",
+            " \\\n  --data-urlencode \"auth_token=$PANTHERA_AUTH_TOKEN\" \\\n  --data-urlencode \"access_token=$ACCESS_TOKEN\"",
+        )
+    } else {
+        ("", "")
+    };
     let mut extra = String::new();
-    for (k, v) in m.sample {
+    for (k, v) in m.sample_params() {
         extra.push_str(&format!(
             " \\\n  --data-urlencode {}",
             sh_quote(&format!("{k}={v}"))
@@ -94,18 +108,26 @@ TS=$(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S UTC')
 NONCE=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 ACCESS_KEY=$(printf '%s' "$TS$PANTHERA_API_KEY$NONCE" \
   | openssl dgst -sha1 -hmac "$PANTHERA_API_SECRET" | sed 's/^.*= //')
-curl -sS -A my-app/1.0 "$URL{path}" \
+{tok}curl -sS -A my-app/1.0 "$URL{path}" \
   --data-urlencode "api_key=$PANTHERA_API_KEY" \
   --data-urlencode "access_key=$ACCESS_KEY" \
   --data-urlencode "timestamp=$TS" \
-  --data-urlencode "nonce=$NONCE"{extra}
+  --data-urlencode "nonce=$NONCE"{tokf}{extra}
 "#
     )
 }
 
 fn php(m: &Method, path: &str) -> String {
+    let (tok, tokf) = if as_user(m) {
+        (
+            "$auth_token = getenv('PANTHERA_AUTH_TOKEN');\n$access_token = hash_hmac('sha1', $timestamp . $auth_token . $nonce, getenv('PANTHERA_TOKEN_SECRET'));\n",
+            "    'auth_token' => $auth_token,\n    'access_token' => $access_token,\n",
+        )
+    } else {
+        ("", "")
+    };
     let extra: String = m
-        .sample
+        .sample_params()
         .iter()
         .map(|(k, v)| format!("    '{}' => '{}',\n", sq(k), sq(v)))
         .collect();
@@ -118,7 +140,7 @@ $api_secret = getenv('PANTHERA_API_SECRET');
 $timestamp = str_replace('+0000', 'UTC', gmdate(DATE_RSS));
 $nonce = bin2hex(random_bytes(8));
 $access_key = hash_hmac('sha1', $timestamp . $api_key . $nonce, $api_secret);
-
+{tok}
 $ch = curl_init($url . '{path}');
 curl_setopt($ch, CURLOPT_USERAGENT, 'my-app/1.0');
 curl_setopt($ch, CURLOPT_RETURNTRANSFER, true);
@@ -127,15 +149,23 @@ curl_setopt($ch, CURLOPT_POSTFIELDS, http_build_query(array(
     'access_key' => $access_key,
     'timestamp' => $timestamp,
     'nonce' => $nonce,
-{extra})));
+{tokf}{extra})));
 echo curl_exec($ch), "\n";
 "#
     )
 }
 
 fn python(m: &Method, path: &str) -> String {
+    let (tok, tokf) = if as_user(m) {
+        (
+            "auth_token = os.environ['PANTHERA_AUTH_TOKEN']\naccess_token = hmac.new(os.environ['PANTHERA_TOKEN_SECRET'].encode(),\n                        (timestamp + auth_token + nonce).encode(), hashlib.sha1).hexdigest()\n",
+            "    'auth_token': auth_token,\n    'access_token': access_token,\n",
+        )
+    } else {
+        ("", "")
+    };
     let extra: String = m
-        .sample
+        .sample_params()
         .iter()
         .map(|(k, v)| format!("    '{}': '{}',\n", sq(k), sq(v)))
         .collect();
@@ -150,12 +180,12 @@ timestamp = time.strftime('%a, %d %b %Y %H:%M:%S UTC', time.gmtime())
 nonce = secrets.token_hex(8)
 access_key = hmac.new(api_secret.encode(), (timestamp + api_key + nonce).encode(),
                       hashlib.sha1).hexdigest()
-body = urllib.parse.urlencode({{
+{tok}body = urllib.parse.urlencode({{
     'api_key': api_key,
     'access_key': access_key,
     'timestamp': timestamp,
     'nonce': nonce,
-{extra}}}).encode()
+{tokf}{extra}}}).encode()
 request = urllib.request.Request(url + '{path}', data=body,
                                  headers={{'User-Agent': 'my-app/1.0'}})
 try:
@@ -168,8 +198,16 @@ except urllib.error.HTTPError as e:
 }
 
 fn javascript(m: &Method, path: &str) -> String {
+    let (tok, tokf) = if as_user(m) {
+        (
+            "const authToken = process.env.PANTHERA_AUTH_TOKEN;\nconst accessToken = createHmac('sha1', process.env.PANTHERA_TOKEN_SECRET)\n  .update(timestamp + authToken + nonce).digest('hex');\n",
+            "  auth_token: authToken,\n  access_token: accessToken,\n",
+        )
+    } else {
+        ("", "")
+    };
     let extra: String = m
-        .sample
+        .sample_params()
         .iter()
         .map(|(k, v)| format!("  '{}': '{}',\n", sq(k), sq(v)))
         .collect();
@@ -184,7 +222,7 @@ const timestamp = new Date().toUTCString(); // "Sun, 22 Nov 2026 08:22:53 GMT"
 const nonce = randomBytes(8).toString('hex');
 const accessKey = createHmac('sha1', apiSecret)
   .update(timestamp + apiKey + nonce).digest('hex');
-
+{tok}
 const response = await fetch(url + '{path}', {{
   method: 'POST',
   headers: {{ 'User-Agent': 'my-app/1.0' }},
@@ -193,7 +231,7 @@ const response = await fetch(url + '{path}', {{
   access_key: accessKey,
   timestamp,
   nonce,
-{extra}  }}),
+{tokf}{extra}  }}),
 }});
 console.log(await response.text());
 "#
@@ -201,8 +239,16 @@ console.log(await response.text());
 }
 
 fn rust(m: &Method, path: &str) -> String {
+    let (tok, tokf) = if as_user(m) {
+        (
+            "    let auth_token = std::env::var(\"PANTHERA_AUTH_TOKEN\")?;\n    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(std::env::var(\"PANTHERA_TOKEN_SECRET\")?.as_bytes())?;\n    mac.update(format!(\"{timestamp}{auth_token}{nonce}\").as_bytes());\n    let access_token = hex::encode(mac.finalize().into_bytes());\n",
+            "        (\"auth_token\", auth_token),\n        (\"access_token\", access_token),\n",
+        )
+    } else {
+        ("", "")
+    };
     let extra: String = m
-        .sample
+        .sample_params()
         .iter()
         .map(|(k, v)| {
             format!(
@@ -228,13 +274,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {{
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(api_secret.as_bytes())?;
     mac.update(format!("{{timestamp}}{{api_key}}{{nonce}}").as_bytes());
     let access_key = hex::encode(mac.finalize().into_bytes());
-
+{tok}
     let form = [
         ("api_key", api_key),
         ("access_key", access_key),
         ("timestamp", timestamp),
         ("nonce", nonce),
-{extra}    ];
+{tokf}{extra}    ];
     let body = serde_urlencoded::to_string(&form)?;
     let answer = match ureq::post(&format!("{{url}}{path}"))
         .set("User-Agent", "my-app/1.0")

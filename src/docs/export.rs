@@ -104,12 +104,12 @@ pub fn postman(state: &AppState) -> Value {
                 json!({"key": "timestamp", "value": "{{timestamp}}"}),
                 json!({"key": "nonce", "value": "{{nonce}}"}),
             ];
+            let sample = m.sample_params();
             form.extend(m.params.iter().map(|p| {
-                let value = m
-                    .sample
+                let value = sample
                     .iter()
                     .find(|(k, _)| *k == p.name)
-                    .map(|(_, v)| *v)
+                    .map(|(_, v)| v.as_str())
                     .or(p.default)
                     .unwrap_or("");
                 json!({"key": p.name, "value": value, "disabled": !p.required && value.is_empty(),

@@ -86,6 +86,17 @@ read its documentation; POST to it (signed) to call it.</p></header><main>"
 (also <code>panthera docs export</code> for Markdown and a Postman collection) and the \
 <a href=\"get-method-info\">get-method-info</a> method.</p>",
     );
+    b.push_str("<h2 id=\"user-authorization\">User authorization</h2>\
+<pre>App ──request-token (HTTPS)──▶ Panthera ──token, auth_url──▶ App
+App ──opens auth_url──▶ Browser ──sign in, Allow / Deny──▶ Panthera
+Panthera ──303 app_callback?token=…&amp;status=authorized──▶ Browser
+App ──get-user-profile + auth_token + access_token──▶ Panthera</pre>\
+<p>Sign user calls with <code>auth_token</code> and <code>access_token = hex(HMAC_algo(token_secret, timestamp + auth_token + nonce))</code>. \
+Pending tokens live 10 minutes; an approved token used with less than 30 minutes left gains 60; <a href=\"token-valid-until\">token-valid-until</a> sets up to 90 days. \
+Users revoke apps at <a href=\"/account/apps\">/account/apps</a>.</p>\
+<h2 id=\"oauth\">OAuth 1.0</h2><p>Instead of form credentials a call may carry an RFC 5849 <code>Authorization: OAuth …</code> header \
+(<code>oauth_consumer_key</code> = api key, <code>oauth_token</code> = auth_token; HMAC-SHA1, HMAC-SHA256 or HMAC-SHA512; Unix <code>oauth_timestamp</code>), \
+signed with <code>enc(api_secret)&amp;enc(token_secret)</code> over the method, URL, query, urlencoded body and oauth parameters. Never both schemes in one request.</p>");
     let mut area = None;
     for m in state.registry.in_version(version) {
         if area != Some(m.area) {
@@ -198,7 +209,7 @@ Content-Type: application/x-www-form-urlencoded\n\n{body}</pre>\
         host = esc(base.trim_start_matches("http://").trim_start_matches("https://")),
         body = esc(&sample_body),
         extra = m
-            .sample
+            .sample_params()
             .iter()
             .map(|(k, v)| format!(" \\\n  --data-urlencode \"{}={}\"", esc(k), esc(v)))
             .collect::<String>()
@@ -250,12 +261,12 @@ fn try_it(b: &mut String, version: Version, m: &Method) {
         b.push_str("<p><label for=\"t-auth_token\">auth_token</label><br><input id=\"t-auth_token\" name=\"auth_token\" autocomplete=\"off\" size=\"40\"></p>\
 <p><label for=\"t-token_secret\">token_secret</label><br><input id=\"t-token_secret\" name=\"token_secret\" type=\"password\" autocomplete=\"off\" size=\"40\"></p>");
     }
+    let sample = m.sample_params();
     for p in m.params {
-        let value = m
-            .sample
+        let value = sample
             .iter()
             .find(|(k, _)| *k == p.name)
-            .map(|(_, v)| *v)
+            .map(|(_, v)| v.as_str())
             .unwrap_or("");
         let _ = write!(
             b,
@@ -289,9 +300,7 @@ fn sample_body(m: &Method) -> String {
         ("nonce", "Im ar andomS tring".to_string()),
         ("algo", "sha1".to_string()),
     ];
-    for (k, v) in m.sample {
-        pairs.push((k, v.to_string()));
-    }
+    pairs.extend(m.sample_params());
     serde_urlencoded::to_string(&pairs).unwrap_or_default()
 }
 

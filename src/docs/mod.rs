@@ -9,6 +9,8 @@ mod html;
 pub mod openapi;
 pub mod samples;
 
+pub use html::esc;
+
 use actix_web::http::header;
 use actix_web::HttpResponse;
 

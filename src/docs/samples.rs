@@ -8,11 +8,13 @@ use crate::answer::Format;
 use crate::app::AppState;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::http::pipeline::run_method;
-use crate::methods::{self, Method};
+use crate::http::pipeline::{run_method, Caller};
+use crate::methods::{self, Method, UserAuth};
 use crate::protocol::params::{ParamValue, Params};
+use crate::protocol::user_auth::Account;
 use crate::protocol::version::Version;
 use crate::store::keys::{self, Role};
+use crate::store::tokens::{self, Token, TokenState};
 
 /// One sample's answer in both encodings.
 #[derive(Debug, Clone)]
@@ -41,24 +43,36 @@ pub fn run_all(base: &Config) -> Result<Samples, String> {
     config.data_dir = dir.path().to_path_buf();
     let state = Arc::new(AppState::with_system_clock(config).map_err(|e| e.to_string())?);
     crate::demo::seed(&state.store).map_err(|e| format!("seeding the demo: {e}"))?;
-    let owner = state
+    let demo = state
         .store
         .with(|c| crate::store::users::find_by_username(c, "demo"))
         .map_err(|e| e.to_string())?
-        .map(|u| u.id);
+        .ok_or("the demo has no user")?;
     let key = state
         .store
-        .with(|c| keys::create(c, "documentation samples", Role::Admin, owner.as_deref()))
+        .with(|c| keys::create(c, "documentation samples", Role::Admin, Some(&demo.id)))
         .map_err(|e| e.to_string())?;
+    let token = sample_token(&state, &key.api_key, &demo.id).map_err(|e| e.to_string())?;
+    let account = Account {
+        user: demo,
+        token: Some(token),
+    };
+    let base_url = state.public_url();
     let mut answers = HashMap::new();
     for m in methods::all() {
         let mut params = Params::default();
-        for (k, v) in m.sample {
+        for (k, v) in m.sample_params() {
             params
-                .insert((*k).to_string(), ParamValue::One((*v).to_string()))
+                .insert(k.to_string(), ParamValue::One(v))
                 .map_err(|e| format!("sample of {}: {e}", m.name))?;
         }
-        let outcome = run_method(&state, m, m.since, &key, params, "docs-sample");
+        // As a signed-in user where the method takes one, as the key alone otherwise.
+        let caller = Caller {
+            key: &key,
+            account: (m.user_auth != UserAuth::No).then_some(&account),
+            base_url: &base_url,
+        };
+        let outcome = run_method(&state, m, m.since, &caller, params, "docs-sample");
         let answer = match outcome {
             Ok(a) => SampleAnswer {
                 status: 200,
@@ -70,6 +84,30 @@ pub fn run_all(base: &Config) -> Result<Samples, String> {
         answers.insert((m.name, m.since), answer);
     }
     Ok(Samples { answers })
+}
+
+/// An authorized token of the demo user, as if approved on the authorization page.
+fn sample_token(state: &AppState, api_key: &str, user_id: &str) -> rusqlite::Result<Token> {
+    let now = state.clock.now();
+    let token = Token {
+        token: tokens::new_id(),
+        api_key: api_key.to_string(),
+        user_id: Some(user_id.to_string()),
+        app_name: "documentation samples".into(),
+        app_logo: String::new(),
+        app_callback: String::new(),
+        lang: "en".into(),
+        state: TokenState::Authorized,
+        created_at: now,
+        decided_at: Some(now),
+        valid_until: now + 3600,
+        last_used_at: None,
+    };
+    let sealed = state
+        .server_key
+        .seal(token.token.as_bytes(), b"sample token secret");
+    state.store.with(|c| tokens::insert(c, &token, &sealed))?;
+    Ok(token)
 }
 
 fn failure(e: &ApiError) -> SampleAnswer {

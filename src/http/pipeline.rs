@@ -1,6 +1,7 @@
 //! The path of one request, walked once, forward (architecture.md):
-//! verb → route + version → docs or params → method → SSL → app auth →
-//! replay → role → validation → idempotency → handler → encoding.
+//! verb → route + version → docs or params → method → SSL → app auth (form
+//! or OAuth) → replay → user auth → role → validation → idempotency →
+//! handler → encoding.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 
+use super::forwarded;
 use super::headers::RequestId;
 use super::respond;
 use super::route::{parse_path, resolve_version, Resolved, Target};
@@ -17,10 +19,14 @@ use crate::answer::{Format, Wanted};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::methods::{idempotency, Args, Ctx, Lookup, Method, Verb};
-use crate::protocol::auth::{check_window, replay_digest, verify_app, Credentials};
+use crate::protocol::auth::replay_digest;
+use crate::protocol::caller::{self, OAuthRequest};
+use crate::protocol::oauth1;
 use crate::protocol::params::{self, Params};
+use crate::protocol::user_auth;
+use crate::protocol::user_auth::Account;
 use crate::protocol::version::Version;
-use crate::store::keys::{self, ApiKey};
+use crate::store::keys::ApiKey;
 use crate::store::nonces;
 
 /// The one handler behind every path.
@@ -96,7 +102,10 @@ async fn run(
     let with_version = |r| (r, Some(version));
 
     // GET without app credentials reads the documentation.
-    if verb == HttpMethod::GET && !query_has_credentials(req.query_string()) {
+    if verb == HttpMethod::GET
+        && !query_has_credentials(req.query_string())
+        && oauth_header(req).is_none()
+    {
         return with_version(Ok(crate::docs::serve_get(state, version, &route.target)));
     }
     let name = match route.target {
@@ -109,6 +118,14 @@ async fn run(
         }
     };
     with_version(execute(req, payload, state, request_id, version, name).await)
+}
+
+/// The `Authorization` header when it uses the OAuth scheme.
+fn oauth_header(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| oauth1::is_oauth(v))
 }
 
 fn query_has_credentials(query: &str) -> bool {
@@ -161,9 +178,22 @@ async fn execute(
         .and_then(|v| v.to_str().ok());
     let params = params::parse(req.query_string(), content_type, &body, &state.param_limits)
         .map_err(|e| fatal(e.into()))?;
-    if method.ssl && !req.app_config().secure() {
+    let origin = forwarded::origin(req, &state.config.server.trusted_proxies);
+    if method.ssl && !origin.https {
         return Err(fatal(ApiError::SslRequired));
     }
+    let base_url = state.base_url_for(&origin);
+    let oauth = match oauth_header(req) {
+        None => None,
+        Some(h) => Some(OAuthRequest {
+            header: oauth1::parse_header(h).map_err(|e| fatal(e.into()))?,
+            http_method: req.method().as_str().to_string(),
+            base_uri: format!("{base_url}{}", req.path()),
+            query: req.query_string().to_string(),
+            urlencoded_body: params::is_urlencoded_body(content_type, &body)
+                .then(|| String::from_utf8_lossy(&body).into_owned()),
+        }),
+    };
     // A bad content_type is reported (in XML) once the caller is known.
     let (format, bad_format) = match Wanted::parse(params.get("content_type")) {
         Ok(w) => (w.format, None),
@@ -171,53 +201,68 @@ async fn execute(
     };
     let state = Arc::clone(state);
     let rid = request_id.to_string();
-    let outcome =
-        web::block(move || authenticate_and_run(&state, method, version, params, bad_format, &rid))
-            .await
-            .unwrap_or(Err(ApiError::Unavailable));
+    let incoming = Incoming {
+        params,
+        oauth,
+        base_url,
+        bad_format,
+    };
+    let outcome = web::block(move || authenticate_and_run(&state, method, version, incoming, &rid))
+        .await
+        .unwrap_or(Err(ApiError::Unavailable));
     match outcome {
         Ok(answer) => Ok(respond::ok(&answer, format)),
         Err(e) => Err((e, format)),
     }
 }
 
-/// The blocking part: key lookup, signature, replay claim, role,
-/// validation, then the handler (once per `idempotency_key`).
+/// A parsed request on its way to authentication.
+struct Incoming {
+    params: Params,
+    oauth: Option<OAuthRequest>,
+    /// `scheme://host` the client used (or the configured public URL).
+    base_url: String,
+    /// A bad `content_type`, reported once the caller is known.
+    bad_format: Option<ApiError>,
+}
+
+/// The blocking part: app auth, replay claim, validation, user auth, handler.
 fn authenticate_and_run(
     state: &Arc<AppState>,
     method: &'static Method,
     version: Version,
-    params: Params,
-    bad_format: Option<ApiError>,
+    incoming: Incoming,
     request_id: &str,
 ) -> Result<Answer, ApiError> {
-    let creds = Credentials::from_params(&params)?;
-    check_window(
-        creds.timestamp,
-        state.clock.now(),
-        state.config.auth.timestamp_tolerance_secs,
-    )?;
-    let key = state
-        .store
-        .with(|c| keys::find(c, creds.api_key))
-        .map_err(|e| {
-            tracing::error!(request_id, error = %e, "key lookup failed");
-            ApiError::Unavailable
-        })?;
-    verify_app(key.as_ref(), &creds)?;
-    let key = key.ok_or(ApiError::UnknownApiKey)?;
+    let Incoming {
+        params,
+        oauth,
+        base_url,
+        bad_format,
+    } = incoming;
+    let now = state.clock.now();
+    let tolerance = state.config.auth.timestamp_tolerance_secs;
+    let caller = state.store.run(|c| {
+        caller::identify(
+            c,
+            &state.server_key,
+            now,
+            tolerance,
+            &params,
+            oauth.as_ref(),
+        )
+    })?;
+    let key = &caller.key;
     let digest = replay_digest(key.replay, method.name, &params);
-    let expires = creds.timestamp.unix()
-        + i64::try_from(state.config.auth.timestamp_tolerance_secs).unwrap_or(i64::MAX / 2)
-        + 1;
+    let expires = caller.timestamp + i64::try_from(tolerance).unwrap_or(i64::MAX / 2) + 1;
     let fresh = state
         .store
         .with(|c| {
             nonces::claim(
                 c,
                 &key.api_key,
-                creds.timestamp.unix(),
-                creds.nonce,
+                caller.timestamp,
+                &caller.nonce,
                 &digest,
                 expires,
             )
@@ -233,7 +278,31 @@ fn authenticate_and_run(
     if let Some(e) = bad_format {
         return Err(e);
     }
-    run_method(state, method, version, &key, params, request_id)
+    let account = state.store.run(|c| {
+        user_auth::account_for(
+            c,
+            &state.server_key,
+            now,
+            method.user_auth,
+            key,
+            caller.proof,
+        )
+    })?;
+    let caller = Caller {
+        key,
+        account: account.as_ref(),
+        base_url: &base_url,
+    };
+    run_method(state, method, version, &caller, params, request_id)
+}
+
+/// Who a method runs for, once authenticated.
+pub struct Caller<'a> {
+    pub key: &'a ApiKey,
+    /// The user the call acts for (see [`Ctx::account`]).
+    pub account: Option<&'a Account>,
+    /// `scheme://host` the client reached us at (or `server.public_url`).
+    pub base_url: &'a str,
 }
 
 /// Runs a method for an authenticated caller: role check, validation, then
@@ -243,20 +312,22 @@ pub fn run_method(
     state: &Arc<AppState>,
     method: &'static Method,
     version: Version,
-    key: &ApiKey,
+    caller: &Caller<'_>,
     params: Params,
     request_id: &str,
 ) -> Result<Answer, ApiError> {
-    method.authorize(key)?;
+    method.authorize(caller.key)?;
     let args = Args::validate(method, params)?;
-    idempotency::execute(state, method, key, &args, request_id, |claim| {
+    idempotency::execute(state, method, caller.key, &args, request_id, |claim| {
         (method.handler)(&Ctx {
             state,
             method,
             version,
-            key,
+            key: caller.key,
             request_id,
             args: &args,
+            account: caller.account,
+            base_url: caller.base_url,
             idempotency: claim,
         })
     })

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod idempotency;
 pub mod service;
+pub mod tokens;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -13,6 +14,7 @@ use crate::answer::tree::Answer;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::protocol::params::Params;
+use crate::protocol::user_auth::Account;
 use crate::protocol::version::Version;
 use crate::store::keys::{ApiKey, Role};
 
@@ -166,6 +168,12 @@ pub struct Ctx<'a> {
     pub args: &'a Args,
     /// Held when a mutating method was called with an `idempotency_key`.
     pub idempotency: Option<&'a idempotency::Claim>,
+    /// The account the call acts for: the token's user, or for `optional`
+    /// methods without a token the owner of the api key; `None` for methods
+    /// that need no user.
+    pub account: Option<&'a Account>,
+    /// `scheme://host` the client reached us at (or `server.public_url`).
+    pub base_url: &'a str,
 }
 
 /// The signature every handler has.
@@ -196,6 +204,17 @@ pub struct Method {
 }
 
 impl Method {
+    /// The sample parameters with placeholders filled in: a value written
+    /// `{now+Nd}` becomes the timestamp N days from now, for samples that
+    /// must lie in the future whenever the docs are made.
+    pub fn sample_params(&self) -> Vec<(&'static str, String)> {
+        let now = crate::store::now_unix();
+        self.sample
+            .iter()
+            .map(|(k, v)| (*k, expand_sample(v, now)))
+            .collect()
+    }
+
     /// True when this declaration serves `v`.
     pub fn serves(&self, v: Version) -> bool {
         v >= self.since && self.until.is_none_or(|u| v < u)
@@ -235,6 +254,18 @@ pub const ADMIN_ERRORS: &[ErrorDoc] = &[ErrorDoc {
     meaning: "the api key does not have the admin role (normal error)",
 }];
 
+/// Fills in a `{now+Nd}` placeholder (see [`Method::sample_params`]).
+fn expand_sample(v: &str, now: i64) -> String {
+    let days = v
+        .strip_prefix("{now+")
+        .and_then(|r| r.strip_suffix("d}"))
+        .and_then(|d| d.parse::<i64>().ok());
+    match days {
+        Some(d) => crate::protocol::timestamp::Timestamp::from_unix(now + d * 86_400).format(),
+        None => v.to_string(),
+    }
+}
+
 /// Errors every method can return; listed once in the docs.
 pub const COMMON_ERRORS: &[ErrorDoc] = &[
     ErrorDoc { code: 400, meaning: "Bad request: a missing or malformed parameter, unsupported algo or timestamp format, a parameter given twice (fatal, text/html)" },
@@ -254,6 +285,7 @@ pub fn all() -> &'static [Method] {
         let mut v: Vec<Method> = Vec::new();
         v.extend(service::methods());
         v.extend(accounts::methods());
+        v.extend(tokens::methods());
         v
     })
 }

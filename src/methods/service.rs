@@ -200,8 +200,8 @@ pub fn describe(m: &Method, all_versions: &[&Method]) -> Node {
         n
     });
     let sample = m
-        .sample
-        .iter()
+        .sample_params()
+        .into_iter()
         .map(|(k, v)| Node::new("param").attr("name", k).attr("value", v));
     Node::new("method")
         .attr("name", m.name)

@@ -108,7 +108,7 @@ pub fn check_window(ts: Timestamp, now: i64, tolerance: u64) -> Result<(), ApiEr
 }
 
 /// Stands in for the secret of an unknown key so both paths do the same work.
-const DUMMY_SECRET: &str = "0000000000000000000000000000000000000000";
+pub(crate) const DUMMY_SECRET: &str = "0000000000000000000000000000000000000000";
 
 /// Verifies the access_key against the stored key. An unknown key is checked
 /// against a dummy secret first so that timing does not tell keys apart.

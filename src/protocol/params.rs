@@ -153,6 +153,12 @@ pub fn parse(
     Ok(params)
 }
 
+/// True when the body is read as `application/x-www-form-urlencoded` (the
+/// OAuth base string covers such bodies and no others).
+pub fn is_urlencoded_body(content_type: Option<&str>, body: &[u8]) -> bool {
+    matches!(body_kind(content_type, body), Ok(BodyKind::Urlencoded))
+}
+
 enum BodyKind<'a> {
     Empty,
     Urlencoded,

@@ -74,6 +74,45 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX idempotency_by_expiry ON idempotency(expires_at);
     CREATE INDEX users_by_created ON users(created_at, id);
     CREATE INDEX users_by_status ON users(status, created_at, id);",
+    // 3: user tokens, deposits, browser sessions, sign-in throttling
+    "CREATE TABLE tokens (
+        token        TEXT PRIMARY KEY,
+        api_key      TEXT NOT NULL REFERENCES api_keys(api_key) ON DELETE CASCADE,
+        user_id      TEXT REFERENCES users(id) ON DELETE CASCADE,
+        secret       BLOB NOT NULL,
+        app_name     TEXT NOT NULL,
+        app_logo     TEXT NOT NULL DEFAULT '',
+        app_callback TEXT NOT NULL DEFAULT '',
+        lang         TEXT NOT NULL DEFAULT 'en',
+        state        TEXT NOT NULL DEFAULT 'pending',
+        created_at   INTEGER NOT NULL,
+        decided_at   INTEGER,
+        valid_until  INTEGER NOT NULL,
+        last_used_at INTEGER
+    );
+    CREATE INDEX tokens_by_user ON tokens(user_id, state);
+    CREATE TABLE deposits (
+        id              INTEGER PRIMARY KEY,
+        user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        type            TEXT NOT NULL,
+        name            TEXT NOT NULL,
+        remaining_cents INTEGER NOT NULL,
+        total_cents     INTEGER NOT NULL,
+        currency        TEXT NOT NULL,
+        valid_until     INTEGER
+    );
+    CREATE INDEX deposits_by_user ON deposits(user_id);
+    CREATE TABLE sessions (
+        id_hash    TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE TABLE signin_failures (
+        subject      TEXT PRIMARY KEY,
+        failures     INTEGER NOT NULL,
+        last_failure INTEGER NOT NULL
+    );",
 ];
 
 /// Brings the schema up to date, one transaction per migration.

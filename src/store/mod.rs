@@ -2,11 +2,15 @@
 //! versioned migrations applied at open. One module per group of tables.
 
 pub mod audit;
+pub mod deposits;
 pub mod idempotency;
 pub mod keys;
 pub mod meta;
 mod migrations;
 pub mod nonces;
+pub mod sessions;
+pub mod signin_failures;
+pub mod tokens;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -59,6 +63,14 @@ impl Store {
             conn: Mutex::new(conn),
             path: p,
         })
+    }
+
+    /// Like [`with`](Self::with), for work whose errors are not only SQLite's.
+    pub fn run<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        f(&mut self.lock())
     }
 
     /// The store file.

@@ -1,6 +1,12 @@
 //! GET documentation pages (docs.md) for every registered method.
 
+use panthera::client::{random_nonce, sign_params, sign_user_params, Client, UserToken};
+use panthera::methods::UserAuth;
+use panthera::store::now_unix;
+
+use crate::browser::Browser;
 use crate::helpers::{get, Server};
+use crate::tokens::{authorized_token, SECRET};
 
 #[test]
 fn every_method_has_its_page() {
@@ -101,19 +107,56 @@ fn sample_credentials(
     }
 }
 
+/// Every method the samples run for, in registry order (later samples may
+/// rely on what earlier ones did, never the other way round).
+fn sampled_methods() -> impl Iterator<Item = &'static panthera::methods::Method> {
+    panthera::methods::all().iter()
+}
+
+/// A TLS server (for request-token) and an authorized token of its demo user
+/// (approved on the real authorization page).
+fn server_with_token() -> (Server, UserToken) {
+    let s = Server::start_tls_with("");
+    let mut browser = Browser::new(&s.cert_pem());
+    let token = authorized_token(&s, &mut browser, "docs samples");
+    let user = UserToken {
+        auth_token: token,
+        token_secret: SECRET.into(),
+    };
+    (s, user)
+}
+
 #[test]
 fn every_sample_request_shown_succeeds() {
-    let s = Server::start();
+    let (s, user) = server_with_token();
     let admin = s.create_admin_key();
-    // in registry order, as the docs samples run: later samples may rely on
-    // what earlier ones did, never the other way round
-    for m in app_methods() {
+    for m in sampled_methods() {
         let v = m.since.to_string();
-        let client = panthera::client::Client::new(&s.base, sample_credentials(&s, &admin, m));
-        let r = client.call(Some(&v), m.name, m.sample).unwrap();
+        let creds = sample_credentials(&s, &admin, m);
+        let mut form = if m.user_auth == UserAuth::Required {
+            sign_user_params(&creds, &user, now_unix(), &random_nonce())
+        } else {
+            sign_params(&creds, now_unix(), &random_nonce())
+        };
+        let sample = m.sample_params();
+        form.extend(sample.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        let base = if m.ssl {
+            s.tls_base.clone().unwrap()
+        } else {
+            s.base.clone()
+        };
+        let client = Client::new(&base, creds)
+            .with_ca_pem(&s.cert_pem())
+            .unwrap();
+        let r = client
+            .post_form(&format!("{base}/v{v}/{}", m.name), &form)
+            .unwrap();
         assert_eq!(r.status, 200, "{} v{v}: {}", m.name, r.body);
         let page = get(&s.addr, &format!("/v{v}/{}", m.name));
-        for (k, val) in m.sample {
+        for (k, val) in &sample {
+            if val.contains(" UTC") {
+                continue; // a {now+…} timestamp: the page made its own
+            }
             let shown = serde_urlencoded::to_string([(k, val)]).unwrap();
             assert!(page.body.contains(&shown), "{}: page lacks {shown}", m.name);
         }
@@ -129,12 +172,22 @@ fn every_code_sample_runs_in_its_language() {
         let Some(runner) = lang.runner() else {
             continue;
         };
-        let s = Server::start();
+        let (s, user) = server_with_token();
         let admin = s.create_admin_key();
-        for m in app_methods() {
+        // SSL-only methods are left out: the samples' HTTP clients would not
+        // trust the test's self-signed certificate.
+        for m in sampled_methods().filter(|m| !m.ssl) {
             let file = dir.path().join(format!("{}.{}", m.name, lang.extension()));
             std::fs::write(&file, sample(lang, m, m.since)).unwrap();
-            let out = s.run_client_as(&sample_credentials(&s, &admin, m), runner, &file);
+            let out = s.run_client_env(
+                &sample_credentials(&s, &admin, m),
+                &[
+                    ("PANTHERA_AUTH_TOKEN", user.auth_token.as_str()),
+                    ("PANTHERA_TOKEN_SECRET", user.token_secret.as_str()),
+                ],
+                runner,
+                &file,
+            );
             let stdout = String::from_utf8_lossy(&out.stdout);
             assert!(
                 out.status.success() && stdout.contains("<rsp stat=\"ok\">"),
@@ -211,7 +264,8 @@ fn openapi_is_valid_and_real_answers_match_its_schemas() {
     for m in app_methods() {
         let path = format!("/v{}/{}", m.since, m.name);
         assert!(v["paths"][&path]["post"].is_object(), "{path} missing");
-        let mut params = m.sample.to_vec();
+        let sample = m.sample_params();
+        let mut params: Vec<(&str, &str)> = sample.iter().map(|(k, v)| (*k, v.as_str())).collect();
         params.push(("content_type", "application/json"));
         let r = s
             .client()
@@ -292,33 +346,62 @@ fn docs_export_writes_reference_openapi_and_postman() {
     assert!(names.contains(&"host-info"));
 }
 
-#[test]
-fn try_it_signs_in_headless_chromium_and_the_page_is_accessible() {
-    let s = Server::start();
+/// Fills and sends the try-it form of `page` in headless Chromium; returns
+/// what the page showed (answer, signed string, raw request, axe violations).
+fn try_it(s: &Server, page: &str, fields: &[String]) -> serde_json::Value {
     let creds = s.demo.clone().unwrap();
     let dir = env!("CARGO_MANIFEST_DIR");
-    let shot = format!("{dir}/target/tryit-host-info.png");
+    let shot = format!("{dir}/target/tryit-{}.png", page.replace('/', "_"));
     let out = std::process::Command::new("node")
         .arg(format!("{dir}/tests/browser/tryit.mjs"))
-        .arg(format!("{}/v1.0/host-info", s.base))
+        .arg(format!("{}{page}", s.base))
         .arg(&creds.api_key)
         .arg(&creds.api_secret)
         .arg(&shot)
+        .args(fields)
         .output()
-        .expect("node runs (.ci/run installs node modules and chromium)");
+        .expect("node runs (scripts/test installs node modules and chromium)");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let answer = v["answer"].as_str().unwrap();
-    assert!(answer.starts_with("HTTP 200"), "{answer}");
-    assert!(answer.contains("<rsp stat=\"ok\">"), "{answer}");
-    assert!(v["signed"].as_str().unwrap().contains(&creds.api_key));
     assert!(
         !v["request"].as_str().unwrap().contains(&creds.api_secret),
         "the secret stays in the page"
     );
-    assert_eq!(v["axe"], serde_json::json!([]), "accessibility violations");
+    assert_eq!(
+        v["axe"],
+        serde_json::json!([]),
+        "accessibility violations on {page}"
+    );
+    v
+}
+
+#[test]
+fn try_it_signs_in_headless_chromium_and_the_page_is_accessible() {
+    let (s, user) = server_with_token();
+    let creds = s.demo.clone().unwrap();
+    let v = try_it(&s, "/v1.0/host-info", &[]);
+    let answer = v["answer"].as_str().unwrap();
+    assert!(answer.starts_with("HTTP 200"), "{answer}");
+    assert!(answer.contains("<rsp stat=\"ok\">"), "{answer}");
+    assert!(v["signed"].as_str().unwrap().contains(&creds.api_key));
+
+    // a user method, signed with the token as well
+    let v = try_it(
+        &s,
+        "/v1.0/get-user-profile",
+        &[
+            format!("auth_token={}", user.auth_token),
+            format!("token_secret={}", user.token_secret),
+        ],
+    );
+    let answer = v["answer"].as_str().unwrap();
+    assert!(answer.starts_with("HTTP 200"), "{answer}");
+    assert!(answer.contains("<username>demo</username>"), "{answer}");
+    assert!(!v["request"].as_str().unwrap().contains(&user.token_secret));
+    let signed = v["signed"].as_str().unwrap();
+    assert!(signed.contains(&user.auth_token), "{signed}");
 }

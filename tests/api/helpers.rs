@@ -24,6 +24,8 @@ pub struct Server {
     /// The demo credentials printed at first start (if this was the first).
     pub demo: Option<Credentials>,
     pub demo_user: Option<(String, String)>,
+    /// `https://addr` when started with TLS.
+    pub tls_base: Option<String>,
 }
 
 impl Server {
@@ -41,20 +43,54 @@ impl Server {
         s
     }
 
+    /// A fresh server that also serves HTTPS with the self-signed development
+    /// certificate, and whose clock the test can shift ([`Server::shift_clock`]).
+    pub fn start_tls_with(config: &str) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        let config = format!(
+            "{config}\n[testing]\nclock_offset_file = \"{}\"\n",
+            dir.join("clock-offset").display()
+        );
+        let mut s = Server::spawn(&dir, &config, &["127.0.0.1:0"], true);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Moves the server clock `secs` ahead of real time (TLS servers only).
+    pub fn shift_clock(&self, secs: i64) {
+        std::fs::write(self.dir.join("clock-offset"), secs.to_string()).expect("clock offset");
+    }
+
+    /// The development certificate of a TLS server.
+    pub fn cert_pem(&self) -> Vec<u8> {
+        std::fs::read(self.dir.join("tls").join("cert.pem")).expect("cert.pem")
+    }
+
+    /// A client for the HTTPS listener with the demo credentials.
+    pub fn tls_client(&self) -> Client {
+        Client::new(
+            self.tls_base.as_deref().expect("TLS server"),
+            self.demo.clone().expect("demo"),
+        )
+        .with_ca_pem(&self.cert_pem())
+        .expect("trust the certificate")
+    }
+
     /// A server on an existing data directory (restarts).
     pub fn start_in(dir: &Path, config: &str) -> Server {
-        Server::launch(dir, config, &["127.0.0.1:0"])
+        Server::spawn(dir, config, &["127.0.0.1:0"], false)
     }
 
     /// A fresh server listening on each of `listen`.
     pub fn start_listening(listen: &[&str]) -> Server {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let mut s = Server::launch(tmp.path(), "", listen);
+        let mut s = Server::spawn(tmp.path(), "", listen, false);
         s._tmp = Some(tmp);
         s
     }
 
-    fn launch(dir: &Path, config: &str, listen: &[&str]) -> Server {
+    fn spawn(dir: &Path, config: &str, listen: &[&str], tls: bool) -> Server {
         let config_path = dir.join("test-config.toml");
         std::fs::create_dir_all(dir).expect("data dir");
         std::fs::write(&config_path, config).expect("write config");
@@ -64,9 +100,11 @@ impl Server {
         for l in listen {
             cmd.args(["--listen", l]);
         }
+        cmd.arg("--config").arg(&config_path);
+        if tls {
+            cmd.args(["--tls-self-signed", "--tls-listen", "127.0.0.1:0"]);
+        }
         let mut child = cmd
-            .arg("--config")
-            .arg(&config_path)
             .arg("--data-dir")
             .arg(dir)
             .env("PANTHERA_LOG__LEVEL", "info")
@@ -76,9 +114,9 @@ impl Server {
             .expect("spawn panthera");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let (mut key, mut secret, mut user) = (None, None, None);
+        let (mut key, mut secret, mut user, mut tls_addr) = (None, None, None, None);
         let mut addrs = Vec::new();
-        while addrs.len() < listen.len() {
+        while addrs.len() < listen.len() || (tls && tls_addr.is_none()) {
             let line = match lines.next() {
                 Some(Ok(l)) => l,
                 _ => {
@@ -96,6 +134,8 @@ impl Server {
                 let name = parts.next().unwrap_or_default().to_string();
                 let pw = parts.nth(1).unwrap_or_default().to_string();
                 user = Some((name, pw));
+            } else if let Some(rest) = t.split("listening on https://").nth(1) {
+                tls_addr = rest.split_whitespace().next().map(str::to_string);
             } else if let Some(rest) = t.split("listening on http://").nth(1) {
                 addrs.push(rest.split_whitespace().next().expect("address").to_string());
             }
@@ -120,6 +160,7 @@ impl Server {
             _tmp: None,
             demo,
             demo_user: user,
+            tls_base: tls_addr.map(|a| format!("https://{a}")),
         }
     }
 
@@ -155,7 +196,19 @@ impl Server {
         program: &str,
         file: &Path,
     ) -> std::process::Output {
+        self.run_client_env(creds, &[], program, file)
+    }
+
+    /// Like [`Server::run_client_as`], with more environment variables.
+    pub fn run_client_env(
+        &self,
+        creds: &Credentials,
+        env: &[(&str, &str)],
+        program: &str,
+        file: &Path,
+    ) -> std::process::Output {
         Command::new(program)
+            .envs(env.iter().copied())
             .arg(file)
             .env("PANTHERA_URL", &self.base)
             .env("PANTHERA_API_KEY", &creds.api_key)

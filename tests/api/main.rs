@@ -1,5 +1,6 @@
 //! The one integration binary: every test talks to a real `panthera` process.
 
+mod browser;
 mod helpers;
 
 mod accounts;
@@ -8,5 +9,7 @@ mod cli;
 mod clients;
 mod docs;
 mod methods;
+mod oauth;
+mod tokens;
 mod users_cli;
 mod wire;

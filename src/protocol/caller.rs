@@ -1,0 +1,135 @@
+//! Who is calling: app authentication by either scheme, the form parameters
+//! of §3 or the OAuth 1.0 header of §5, reduced to one [`Caller`]. The replay
+//! claim and the user step (`user_auth`) come after.
+
+use rusqlite::Connection;
+
+use super::auth::{check_nonce, check_window, verify_app, Credentials, DUMMY_SECRET};
+use super::oauth1::{self, OAuthCredentials, OAuthHeader};
+use super::params::Params;
+use super::timestamp::Timestamp;
+use super::user_auth::{self, TokenProof};
+use crate::error::ApiError;
+use crate::server_key::ServerKey;
+use crate::store::keys::{self, ApiKey};
+
+/// Form parameters that carry credentials of the §3/§4 scheme.
+const FORM_CREDENTIALS: &[&str] = &[
+    "api_key",
+    "consumer_key",
+    "access_key",
+    "auth_token",
+    "access_token",
+];
+
+/// What an OAuth-signed request needs besides its parameters: the parts of
+/// the HTTP request the base string covers.
+#[derive(Debug, Clone)]
+pub struct OAuthRequest {
+    pub header: OAuthHeader,
+    pub http_method: String,
+    /// Scheme, host and path as the client addressed them.
+    pub base_uri: String,
+    pub query: String,
+    /// The body, when it is `application/x-www-form-urlencoded`.
+    pub urlencoded_body: Option<String>,
+}
+
+/// An authenticated app, the identity of its request for the replay check,
+/// and the user proof it brought.
+#[derive(Debug)]
+pub struct Caller {
+    pub key: ApiKey,
+    pub timestamp: i64,
+    pub nonce: String,
+    pub proof: TokenProof,
+}
+
+/// Authenticates the app of a request with whichever scheme it used.
+pub fn identify(
+    conn: &Connection,
+    server_key: &ServerKey,
+    now: i64,
+    tolerance: u64,
+    params: &Params,
+    oauth: Option<&OAuthRequest>,
+) -> Result<Caller, ApiError> {
+    match oauth {
+        None => by_form(conn, now, tolerance, params),
+        Some(o) => by_oauth(conn, server_key, now, tolerance, params, o),
+    }
+}
+
+fn by_form(
+    conn: &Connection,
+    now: i64,
+    tolerance: u64,
+    params: &Params,
+) -> Result<Caller, ApiError> {
+    let creds = Credentials::from_params(params)?;
+    check_window(creds.timestamp, now, tolerance)?;
+    let key = keys::find(conn, creds.api_key)?;
+    verify_app(key.as_ref(), &creds)?;
+    let key = key.ok_or(ApiError::UnknownApiKey)?;
+    let proof = match params.get("auth_token").filter(|t| !t.is_empty()) {
+        None => TokenProof::None,
+        Some(auth_token) => TokenProof::Form {
+            auth_token: auth_token.to_string(),
+            access_token: params.get("access_token").map(str::to_string),
+            timestamp_raw: creds.timestamp_raw.to_string(),
+            nonce: creds.nonce.to_string(),
+            algo: creds.algo,
+        },
+    };
+    Ok(Caller {
+        key,
+        timestamp: creds.timestamp.unix(),
+        nonce: creds.nonce.to_string(),
+        proof,
+    })
+}
+
+fn by_oauth(
+    conn: &Connection,
+    server_key: &ServerKey,
+    now: i64,
+    tolerance: u64,
+    params: &Params,
+    o: &OAuthRequest,
+) -> Result<Caller, ApiError> {
+    if FORM_CREDENTIALS.iter().any(|n| params.contains(n)) {
+        return Err(ApiError::MixedAuthSchemes);
+    }
+    let creds = OAuthCredentials::from_header(&o.header)?;
+    check_nonce(&creds.nonce)?;
+    check_window(Timestamp::from_unix(creds.timestamp), now, tolerance)?;
+    let key = keys::find(conn, &creds.consumer_key)?;
+    // The token secret is half of the signing key, so the token comes first.
+    let presented = match (&key, &creds.token) {
+        (Some(k), Some(t)) if k.revoked_at.is_none() => {
+            Some(user_auth::load(conn, server_key, k, t)?)
+        }
+        _ => None,
+    };
+    let base = oauth1::base_string(
+        &o.http_method,
+        &o.base_uri,
+        &oauth1::signed_params(&o.query, o.urlencoded_body.as_deref(), &o.header),
+    );
+    let consumer_secret = key.as_ref().map_or(DUMMY_SECRET, |k| k.secret.expose());
+    let token_secret = presented.as_ref().map_or(&b""[..], |p| &p.secret[..]);
+    let signing_key = oauth1::signing_key(consumer_secret, token_secret);
+    let ok = oauth1::verify(creds.algo, &signing_key, &base, &creds.signature);
+    let key = match key {
+        None => return Err(ApiError::UnknownApiKey),
+        Some(k) if k.revoked_at.is_some() => return Err(ApiError::RevokedApiKey),
+        Some(k) if !ok => return Err(ApiError::BadOAuthSignature(k.debug.then_some(base))),
+        Some(k) => k,
+    };
+    Ok(Caller {
+        key,
+        timestamp: creds.timestamp,
+        nonce: creds.nonce,
+        proof: presented.map_or(TokenProof::None, TokenProof::Verified),
+    })
+}

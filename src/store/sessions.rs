@@ -1,0 +1,44 @@
+//! Browser sessions of signed-in users (the account pages). The cookie holds
+//! a random id; only its SHA-256 is stored, so a copy of the database opens no session.
+
+use rand::RngCore;
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+fn digest(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
+}
+
+/// Starts a session for `user_id`; returns the cookie value.
+pub fn create(
+    conn: &Connection,
+    user_id: &str,
+    now: i64,
+    expires_at: i64,
+) -> rusqlite::Result<String> {
+    let mut b = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut b);
+    let id = hex::encode(b);
+    conn.execute(
+        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![digest(&id), user_id, now, expires_at],
+    )?;
+    conn.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
+    Ok(id)
+}
+
+/// The user of a live session.
+pub fn user_of(conn: &Connection, id: &str, now: i64) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT user_id FROM sessions WHERE id_hash = ?1 AND expires_at >= ?2",
+        params![digest(id), now],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Ends a session.
+pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [digest(id)])?;
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! Counts of failed sign-ins per subject (`user:<name>`, `addr:<ip>`), for
+//! the throttling of the authorization and account pages.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Failures so far and when the last one happened.
+pub fn get(conn: &Connection, subject: &str) -> rusqlite::Result<Option<(u32, i64)>> {
+    conn.query_row(
+        "SELECT failures, last_failure FROM signin_failures WHERE subject = ?1",
+        [subject],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+}
+
+/// Counts one more failure at `now`.
+pub fn record(conn: &Connection, subject: &str, now: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO signin_failures (subject, failures, last_failure) VALUES (?1, 1, ?2)
+         ON CONFLICT(subject) DO UPDATE SET failures = failures + 1, last_failure = ?2",
+        params![subject, now],
+    )?;
+    Ok(())
+}
+
+/// Forgets the failures of a subject (after a successful sign-in).
+pub fn clear(conn: &Connection, subject: &str) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM signin_failures WHERE subject = ?1", [subject])?;
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! User tokens (protocol.md §4): requested by an app, approved or denied by a
+//! user, used to sign user calls. The token secret is stored sealed (see
+//! `server_key`): the server must recover it, as it is an HMAC key.
+
+use rand::RngCore;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+/// Where a token is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    /// Waiting for the user at `auth_url`.
+    Pending,
+    Authorized,
+    Denied,
+    /// Authorized once, withdrawn by the user.
+    Revoked,
+}
+
+impl TokenState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenState::Pending => "pending",
+            TokenState::Authorized => "authorized",
+            TokenState::Denied => "denied",
+            TokenState::Revoked => "revoked",
+        }
+    }
+    fn parse(s: &str) -> TokenState {
+        match s {
+            "authorized" => TokenState::Authorized,
+            "denied" => TokenState::Denied,
+            "revoked" => TokenState::Revoked,
+            _ => TokenState::Pending,
+        }
+    }
+}
+
+/// One stored token, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub token: String,
+    pub api_key: String,
+    pub user_id: Option<String>,
+    pub app_name: String,
+    pub app_logo: String,
+    pub app_callback: String,
+    pub lang: String,
+    pub state: TokenState,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+    pub valid_until: i64,
+    pub last_used_at: Option<i64>,
+}
+
+const COLUMNS: &str = "token, api_key, user_id, app_name, app_logo, app_callback, lang, state, \
+                       created_at, decided_at, valid_until, last_used_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Token> {
+    let state: String = r.get(7)?;
+    Ok(Token {
+        token: r.get(0)?,
+        api_key: r.get(1)?,
+        user_id: r.get(2)?,
+        app_name: r.get(3)?,
+        app_logo: r.get(4)?,
+        app_callback: r.get(5)?,
+        lang: r.get(6)?,
+        state: TokenState::parse(&state),
+        created_at: r.get(8)?,
+        decided_at: r.get(9)?,
+        valid_until: r.get(10)?,
+        last_used_at: r.get(11)?,
+    })
+}
+
+/// A new token id: 40 random hex digits.
+pub fn new_id() -> String {
+    let mut b = [0u8; 20];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// Stores a new (pending) token with its sealed secret.
+pub fn insert(conn: &Connection, t: &Token, sealed_secret: &[u8]) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO tokens (token, api_key, user_id, secret, app_name, app_logo, app_callback,
+                             lang, state, created_at, valid_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            t.token,
+            t.api_key,
+            t.user_id,
+            sealed_secret,
+            t.app_name,
+            t.app_logo,
+            t.app_callback,
+            t.lang,
+            t.state.as_str(),
+            t.created_at,
+            t.valid_until
+        ],
+    )?;
+    Ok(())
+}
+
+/// A token and its sealed secret.
+pub fn find_with_secret(
+    conn: &Connection,
+    token: &str,
+) -> rusqlite::Result<Option<(Token, Vec<u8>)>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, secret FROM tokens WHERE token = ?1"
+    ))?
+    .query_row([token], |r| Ok((from_row(r)?, r.get(12)?)))
+    .optional()
+}
+
+/// A token without its secret.
+pub fn find(conn: &Connection, token: &str) -> rusqlite::Result<Option<Token>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM tokens WHERE token = ?1"))?
+        .query_row([token], from_row)
+        .optional()
+}
+
+/// The user's answer to a pending, unexpired token; false when it is no longer
+/// pending or expired (the update is the check, so two answers cannot both win).
+pub fn decide(
+    conn: &Connection,
+    token: &str,
+    outcome: TokenState,
+    user_id: Option<&str>,
+    now: i64,
+    valid_until: i64,
+) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "UPDATE tokens SET state = ?2, user_id = ?3, decided_at = ?4, valid_until = ?5
+         WHERE token = ?1 AND state = 'pending' AND valid_until >= ?4",
+        params![token, outcome.as_str(), user_id, now, valid_until],
+    )?;
+    Ok(n == 1)
+}
+
+/// Records a use and the (possibly extended) expiry.
+pub fn touch(conn: &Connection, token: &str, now: i64, valid_until: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE tokens SET last_used_at = ?2, valid_until = ?3 WHERE token = ?1")?
+        .execute(params![token, now, valid_until])?;
+    Ok(())
+}
+
+/// Sets the expiry of an authorized token (`token-valid-until`).
+pub fn set_valid_until(conn: &Connection, token: &str, valid_until: i64) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "UPDATE tokens SET valid_until = ?2 WHERE token = ?1 AND state = 'authorized'",
+        params![token, valid_until],
+    )?;
+    Ok(n == 1)
+}
+
+/// The tokens a user allowed that are still usable, newest first.
+pub fn authorized_for_user(
+    conn: &Connection,
+    user_id: &str,
+    now: i64,
+) -> rusqlite::Result<Vec<Token>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM tokens
+         WHERE user_id = ?1 AND state = 'authorized' AND valid_until >= ?2
+         ORDER BY decided_at DESC, token"
+    ))?;
+    let rows = stmt.query_map(params![user_id, now], from_row)?;
+    rows.collect()
+}
+
+/// Revokes one of the user's authorized tokens; false when it is not theirs
+/// or not authorized.
+pub fn revoke(conn: &Connection, token: &str, user_id: &str, now: i64) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "UPDATE tokens SET state = 'revoked', decided_at = ?3
+         WHERE token = ?1 AND user_id = ?2 AND state = 'authorized'",
+        params![token, user_id, now],
+    )?;
+    Ok(n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::keys::{self, Role};
+
+    fn pending(api_key: &str, now: i64) -> Token {
+        Token {
+            token: new_id(),
+            api_key: api_key.into(),
+            user_id: None,
+            app_name: "App".into(),
+            app_logo: String::new(),
+            app_callback: String::new(),
+            lang: "en".into(),
+            state: TokenState::Pending,
+            created_at: now,
+            decided_at: None,
+            valid_until: now + 600,
+            last_used_at: None,
+        }
+    }
+
+    #[test]
+    fn a_token_is_decided_once_and_revoked_only_by_its_user() {
+        let (_d, store) = crate::store::test_store();
+        store
+            .with(|c| {
+                let key = keys::create(c, "k", Role::App, None)?;
+                let user = crate::store::users::create(
+                    c,
+                    &crate::store::users::NewUser {
+                        username: "ann",
+                        email: "ann@example.com",
+                        password: "pw",
+                        ..Default::default()
+                    },
+                )?;
+                let t = pending(&key.api_key, 1000);
+                insert(c, &t, b"sealed")?;
+                let (found, secret) = find_with_secret(c, &t.token)?.unwrap();
+                assert_eq!((found, secret), (t.clone(), b"sealed".to_vec()));
+                // too late
+                assert!(!decide(
+                    c,
+                    &t.token,
+                    TokenState::Authorized,
+                    Some(&user.id),
+                    1601,
+                    2000
+                )?);
+                assert!(decide(
+                    c,
+                    &t.token,
+                    TokenState::Authorized,
+                    Some(&user.id),
+                    1100,
+                    1700
+                )?);
+                assert!(!decide(c, &t.token, TokenState::Denied, None, 1100, 1700)?);
+                assert_eq!(authorized_for_user(c, &user.id, 1200)?.len(), 1);
+                assert!(!revoke(c, &t.token, "usr_other", 1200)?);
+                assert!(revoke(c, &t.token, &user.id, 1200)?);
+                assert_eq!(find(c, &t.token)?.unwrap().state, TokenState::Revoked);
+                assert!(authorized_for_user(c, &user.id, 1200)?.is_empty());
+                Ok(())
+            })
+            .unwrap();
+    }
+}

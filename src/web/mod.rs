@@ -1,0 +1,28 @@
+//! The browser pages of the service (not API methods): the authorization page
+//! a user approves or denies a token at, and the account page listing the apps
+//! they allowed. Plain HTML forms, no JavaScript, English and German.
+
+mod account;
+mod authorize;
+mod cookies;
+mod csrf;
+mod page;
+mod session;
+mod signin;
+mod texts;
+pub mod throttle;
+
+use actix_web::web;
+
+/// Registers the pages; everything else goes to the API pipeline.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/auth/{token}")
+            .route(web::get().to(authorize::show))
+            .route(web::post().to(authorize::decide)),
+    )
+    .service(web::resource("/account/apps").route(web::get().to(account::show)))
+    .service(web::resource("/account/signin").route(web::post().to(account::sign_in)))
+    .service(web::resource("/account/signout").route(web::post().to(account::sign_out)))
+    .service(web::resource("/account/apps/revoke").route(web::post().to(account::revoke)));
+}

@@ -1,0 +1,58 @@
+//! The signed-in browser session (a cookie naming a row of `sessions`),
+//! started by signing in on the authorization or the account page.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponseBuilder};
+
+use super::cookies;
+use crate::app::AppState;
+use crate::http::forwarded;
+use crate::store::{sessions, users};
+
+/// The cookie holding the session id.
+const COOKIE: &str = "panthera_session";
+/// How long a session lasts.
+const LIFE_SECS: i64 = 12 * 60 * 60;
+
+/// Starts a session for `user_id` and sets its cookie on `b`.
+pub fn start(
+    b: &mut HttpResponseBuilder,
+    state: &AppState,
+    req: &HttpRequest,
+    user_id: &str,
+) -> rusqlite::Result<()> {
+    let now = state.clock.now();
+    let id = state
+        .store
+        .with(|c| sessions::create(c, user_id, now, now + LIFE_SECS))?;
+    let secure = forwarded::is_https(req, &state.config.server.trusted_proxies);
+    b.append_header((
+        header::SET_COOKIE,
+        cookies::set(COOKIE, &id, LIFE_SECS, secure),
+    ));
+    Ok(())
+}
+
+/// The session id and its user, when the browser is signed in.
+pub fn current(state: &AppState, req: &HttpRequest) -> Option<(String, users::User)> {
+    let id = cookies::get(req, COOKIE).filter(|v| cookies::is_random_id(v))?;
+    let now = state.clock.now();
+    state
+        .store
+        .with(|c| {
+            let Some(uid) = sessions::user_of(c, &id, now)? else {
+                return Ok(None);
+            };
+            users::find(c, &uid)
+        })
+        .ok()
+        .flatten()
+        .map(|u| (id, u))
+}
+
+/// Ends the session `id` and clears its cookie on `b`.
+pub fn end(b: &mut HttpResponseBuilder, state: &AppState, id: &str) -> rusqlite::Result<()> {
+    state.store.with(|c| sessions::delete(c, id))?;
+    b.append_header((header::SET_COOKIE, cookies::set(COOKIE, "", 0, false)));
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! Signing a user in on a page: throttle, then argon2id verification (off
+//! the async workers), then the account's status.
+
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+
+use actix_web::web;
+
+use super::throttle;
+use crate::app::AppState;
+use crate::store::users::{self, User};
+
+/// The outcome of a sign-in attempt.
+pub enum SignIn {
+    Ok(User),
+    Wrong,
+    /// Too many failures: wait this many seconds.
+    Throttled(i64),
+    Inactive,
+}
+
+/// A hash to verify against when the username is unknown, so that both
+/// cases take the same time.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| users::hash_password("no such user").unwrap_or_default())
+}
+
+/// Checks `username` / `password` from `addr`; store errors are `Err`.
+pub async fn attempt(
+    state: Arc<AppState>,
+    username: String,
+    password: String,
+    addr: Option<IpAddr>,
+) -> Result<SignIn, String> {
+    web::block(move || {
+        let now = state.clock.now();
+        let found = state
+            .store
+            .with(|c| {
+                if let Some(wait) = throttle::check(c, &username, addr, now)? {
+                    return Ok(Err(wait));
+                }
+                users::find_for_login(c, &username).map(Ok)
+            })
+            .map_err(|e| e.to_string())?;
+        let found = match found {
+            Err(wait) => return Ok(SignIn::Throttled(wait)),
+            Ok(f) => f,
+        };
+        // The expensive part runs without holding the store.
+        let hash = found.as_ref().map_or(dummy_hash(), |(_, h)| h.as_str());
+        let ok = users::verify_password(hash, &password) && found.is_some();
+        let store = &state.store;
+        match found {
+            Some((user, _)) if ok => {
+                store
+                    .with(|c| throttle::succeeded(c, &username))
+                    .map_err(|e| e.to_string())?;
+                Ok(if user.status == "active" {
+                    SignIn::Ok(user)
+                } else {
+                    SignIn::Inactive
+                })
+            }
+            _ => {
+                store
+                    .with(|c| throttle::failed(c, &username, addr, now))
+                    .map_err(|e| e.to_string())?;
+                Ok(SignIn::Wrong)
+            }
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
