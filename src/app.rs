@@ -9,9 +9,10 @@ use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, HttpServer};
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::methods::Registry;
+use crate::ops::{Ops, Swap};
 use crate::protocol::params::Limits;
 use crate::protocol::version::VersionTable;
 use crate::store::{nonces, Store};
@@ -19,7 +20,8 @@ use crate::store::{nonces, Store};
 /// Everything a request may read, shared by all workers.
 pub struct AppState {
     pub config: Config,
-    pub versions: VersionTable,
+    /// Swapped whole on reload (SIGHUP, `panthera reload`).
+    pub versions: Swap<VersionTable>,
     pub store: Store,
     pub registry: Registry,
     pub clock: Arc<dyn Clock>,
@@ -28,6 +30,8 @@ pub struct AppState {
     pub bound: OnceLock<Vec<SocketAddr>>,
     /// The documentation's sample answers, made on first use.
     pub docs_samples: OnceLock<crate::docs::samples::Samples>,
+    /// Rate limits, per-address caps, metrics.
+    pub ops: Ops,
 }
 
 /// Why the service could not start.
@@ -46,7 +50,8 @@ impl AppState {
     pub fn new(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
         let versions = VersionTable::from_config(&config.versions)
             .map_err(|e| StartError::Config(e.to_string()))?;
-        let store = Store::open_in(&config.data_dir)?;
+        let store = Store::open_config(&config)?;
+        let ops = Ops::new(&config, clock.now()).map_err(StartError::Config)?;
         let param_limits = Limits {
             max_params: config.limits.max_params,
             max_name_bytes: config.limits.max_param_name_bytes,
@@ -54,13 +59,14 @@ impl AppState {
         };
         Ok(AppState {
             config,
-            versions,
+            versions: Swap::new(versions),
             store,
             registry: Registry::new(),
             clock,
             param_limits,
             bound: OnceLock::new(),
             docs_samples: OnceLock::new(),
+            ops,
         })
     }
 
@@ -83,9 +89,10 @@ impl AppState {
         }
     }
 
-    /// The state on the real clock.
+    /// The state on the real clock (moved by `testing.clock_offset_file` when set).
     pub fn with_system_clock(config: Config) -> Result<AppState, StartError> {
-        AppState::new(config, Arc::new(SystemClock))
+        let clock = crate::clock::from_config(&config);
+        AppState::new(config, clock)
     }
 }
 
@@ -93,6 +100,7 @@ impl AppState {
 pub struct Running {
     pub server: Server,
     pub addrs: Vec<SocketAddr>,
+    pub state: Arc<AppState>,
 }
 
 /// Binds every `listen` address (port 0 picks a free port) and starts serving.
@@ -117,9 +125,20 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
         n => n,
     };
     let shutdown = state.config.server.shutdown_timeout_secs;
+    let timeouts = &state.config.server;
+    let ms = Duration::from_millis;
+    let (request_timeout, disconnect_timeout) = (
+        ms(timeouts.client_request_timeout_ms),
+        ms(timeouts.client_disconnect_timeout_ms),
+    );
+    let keep_alive = match timeouts.keep_alive_secs {
+        0 => actix_web::http::KeepAlive::Disabled,
+        s => actix_web::http::KeepAlive::Timeout(Duration::from_secs(s)),
+    };
     let _ = state.bound.set(addrs.clone());
     let data = web::Data::new(state);
     spawn_nonce_pruner(data.clone().into_inner());
+    spawn_bucket_sweeper(data.clone().into_inner());
     warm_docs(data.clone().into_inner());
     let max_body = data.config.limits.max_body_bytes;
     let app_data = data.clone();
@@ -127,12 +146,16 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
         App::new()
             .app_data(app_data.clone())
             .app_data(web::PayloadConfig::new(max_body))
+            .wrap(from_fn(crate::ops::middleware::guard))
             .wrap(Compress::default())
             .wrap(from_fn(crate::http::headers::standard))
             .default_service(web::to(crate::http::pipeline::handle))
     })
     .workers(workers)
-    .shutdown_timeout(shutdown);
+    .shutdown_timeout(shutdown)
+    .client_request_timeout(request_timeout)
+    .client_disconnect_timeout(disconnect_timeout)
+    .keep_alive(keep_alive);
     for l in listeners {
         server = server
             .listen(l)
@@ -141,6 +164,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
     Ok(Running {
         server: server.run(),
         addrs,
+        state: data.into_inner(),
     })
 }
 
@@ -169,4 +193,18 @@ fn spawn_nonce_pruner(state: Arc<AppState>) {
         })
         .map(|_| ())
         .unwrap_or_else(|e| tracing::warn!(error = %e, "cannot start the nonce pruner"));
+}
+
+/// Forgets idle rate-limit buckets every half minute, so memory follows the
+/// callers active now rather than every caller ever seen.
+fn spawn_bucket_sweeper(state: Arc<AppState>) {
+    std::thread::Builder::new()
+        .name("bucket-sweeper".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(30));
+            let left = state.ops.limiter.sweep(state.clock.now_millis());
+            tracing::trace!(buckets = left, "rate-limit buckets swept");
+        })
+        .map(|_| ())
+        .unwrap_or_else(|e| tracing::warn!(error = %e, "cannot start the bucket sweeper"));
 }

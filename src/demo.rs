@@ -32,7 +32,7 @@ pub fn seed(store: &Store) -> rusqlite::Result<Option<Demo>> {
                 status: "active",
             },
         )?;
-        let key = keys::create(&tx, "demo app", Role::App, Some(&user.id))?;
+        let key = keys::create(&tx, store.keyring(), "demo app", Role::App, Some(&user.id))?;
         meta::set(&tx, "demo_api_key", &key.api_key)?;
         meta::set(&tx, "demo_seeded", "1")?;
         tx.commit()?;

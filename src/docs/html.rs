@@ -106,7 +106,7 @@ read its documentation; POST to it (signed) to call it.</p></header><main>"
         b.push_str("</ul>");
     }
     b.push_str("<h2>Versions</h2><ul>");
-    for (v, s) in &state.versions.versions {
+    for (v, s) in &state.versions.load().versions {
         let _ = write!(b, "<li><a href=\"/v{v}/\">v{v}</a>: {}</li>", s.as_str());
     }
     b.push_str("</ul></main>");

@@ -48,7 +48,16 @@ pub fn run_all(base: &Config) -> Result<Samples, String> {
         .map(|u| u.id);
     let key = state
         .store
-        .with(|c| keys::create(c, "documentation samples", Role::Admin, owner.as_deref()))
+        .with(|c| {
+            let ring = state.store.keyring();
+            keys::create(
+                c,
+                ring,
+                "documentation samples",
+                Role::Admin,
+                owner.as_deref(),
+            )
+        })
         .map_err(|e| e.to_string())?;
     let mut answers = HashMap::new();
     for m in methods::all() {

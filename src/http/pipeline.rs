@@ -1,6 +1,6 @@
 //! The path of one request, walked once, forward (architecture.md):
-//! verb → route + version → docs or params → method → SSL → app auth →
-//! replay → validation → handler → encoding.
+//! verb → route + version → docs or params → method → SSL → failed-auth
+//! throttle → app auth → replay → rate limit → validation → handler → encoding.
 
 use std::sync::Arc;
 
@@ -17,6 +17,8 @@ use crate::answer::{Format, Wanted};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::methods::{Args, Ctx, Lookup, Method, Verb};
+use crate::ops::gate::Gate;
+use crate::ops::ratelimit::{self, Quota};
 use crate::protocol::auth::{check_window, replay_digest, verify_app, Credentials};
 use crate::protocol::params::{self, Params};
 use crate::protocol::version::Version;
@@ -70,11 +72,16 @@ async fn run(
         Ok(r) => r,
         Err(e) => return (Err(fatal(e)), None),
     };
+    match route.target {
+        Target::Health => return (Ok(crate::ops::endpoints::health(state, req).await), None),
+        Target::Metrics => return (Ok(crate::ops::endpoints::metrics(state, req).await), None),
+        _ => {}
+    }
     let accept = req
         .headers()
         .get("accept-version")
         .and_then(|v| v.to_str().ok());
-    let version = match resolve_version(route.version, accept, &state.versions) {
+    let version = match resolve_version(route.version, accept, &state.versions.load()) {
         Ok(Resolved::Serve(v)) => v,
         Ok(Resolved::Redirect(to, code)) => {
             let rest = match route.target {
@@ -83,6 +90,8 @@ async fn run(
                 Target::Guide(g) => format!("guide/{g}"),
                 Target::OpenApi => "openapi.json".into(),
                 Target::Asset(a) => format!("assets/{a}"),
+                Target::Health => "health".into(),
+                Target::Metrics => "metrics".into(),
             };
             let mut location = format!("/v{to}/{rest}");
             if !req.query_string().is_empty() {
@@ -152,9 +161,14 @@ async fn execute(
     if req.method() == HttpMethod::PUT && !method.verbs.contains(&Verb::Put) {
         return Err(fatal(ApiError::VerbNotImplemented("PUT".into())));
     }
-    let body = read_body(req, payload, state.config.limits.max_body_bytes)
-        .await
-        .map_err(fatal)?;
+    let body_timeout = state.config.limits.body_timeout_secs;
+    let body = actix_web::rt::time::timeout(
+        std::time::Duration::from_secs(body_timeout),
+        read_body(req, payload, state.config.limits.max_body_bytes),
+    )
+    .await
+    .unwrap_or(Err(ApiError::BodyTimeout(body_timeout)))
+    .map_err(fatal)?;
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -169,19 +183,30 @@ async fn execute(
         Ok(w) => (w.format, None),
         Err(e) => (Format::Xml, Some(e)),
     };
-    let state = Arc::clone(state);
+    let gate = Gate::enter(state, req, method.name, &params).map_err(fatal)?;
+    let st = Arc::clone(state);
     let rid = request_id.to_string();
-    let outcome =
-        web::block(move || authenticate_and_run(&state, method, version, params, bad_format, &rid))
-            .await
-            .unwrap_or(Err(ApiError::Unavailable));
+    let span = tracing::Span::current();
+    let (outcome, quota) = web::block(move || {
+        let _request = span.enter();
+        let mut quota = None;
+        let r = authenticate_and_run(&st, method, version, params, bad_format, &rid, &mut quota);
+        (r, quota)
+    })
+    .await
+    .unwrap_or((Err(ApiError::Unavailable), None));
+    gate.leave(state, &outcome);
+    if let Some(q) = quota {
+        req.extensions_mut().insert(q);
+    }
     match outcome {
         Ok(answer) => Ok(respond::ok(&answer, format)),
         Err(e) => Err((e, format)),
     }
 }
 
-/// The blocking part: key lookup, signature, replay claim, validation, handler.
+/// The blocking part: key lookup, signature, replay claim, rate limit,
+/// validation, handler. `quota` receives the rate-limit state for the headers.
 fn authenticate_and_run(
     state: &Arc<AppState>,
     method: &'static Method,
@@ -189,6 +214,7 @@ fn authenticate_and_run(
     params: Params,
     bad_format: Option<ApiError>,
     request_id: &str,
+    quota: &mut Option<Quota>,
 ) -> Result<Answer, ApiError> {
     let creds = Credentials::from_params(&params)?;
     check_window(
@@ -198,7 +224,7 @@ fn authenticate_and_run(
     )?;
     let key = state
         .store
-        .with(|c| keys::find(c, creds.api_key))
+        .with(|c| keys::find(c, state.store.keyring(), creds.api_key, state.clock.now()))
         .map_err(|e| {
             tracing::error!(request_id, error = %e, "key lookup failed");
             ApiError::Unavailable
@@ -228,6 +254,7 @@ fn authenticate_and_run(
     if !fresh {
         return Err(ApiError::Replay);
     }
+    ratelimit::charge_api_key(state, &key.api_key, method.name, quota)?;
     // From here on the caller is known: errors are normal answers.
     if let Some(e) = bad_format {
         return Err(e);
