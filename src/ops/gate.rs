@@ -39,6 +39,11 @@ impl Gate {
                 .limiter
                 .auth_blocked(address, api_key.as_deref(), state.clock.now_millis());
         if let Some(retry_after) = blocked {
+            tracing::warn!(
+                client = ?address,
+                retry_after,
+                "too many failed authentications: refused before verifying"
+            );
             state.ops.metrics.rejected(Rejection::FailedAuth);
             return Err(ApiError::TooManyFailures { retry_after });
         }

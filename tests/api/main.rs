@@ -7,4 +7,5 @@ mod cli;
 mod clients;
 mod docs;
 mod methods;
+mod ops;
 mod wire;
