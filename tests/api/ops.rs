@@ -730,3 +730,34 @@ fn check_reports_a_damaged_store() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("foreign key"));
 }
+
+#[test]
+fn json_logs_carry_the_request_id_and_no_secret() {
+    let s = Server::start_with(
+        "[log]\nformat = \"json\"\n[rate_limits.failed_auth_per_address]\nburst = 1\nper_second = 0.1\n",
+    );
+    let creds = s.demo.clone().unwrap();
+    assert_eq!(host_info(&s, &wrong_secret(&creds), &[]).status, 403);
+    let refused = host_info(&s, &creds, &[]);
+    assert_eq!(refused.status, 429);
+    let id = refused.header("x-request-id").unwrap().to_string();
+    let log = s.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let access: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|v| v["fields"]["message"] == "request")
+        .collect();
+    assert!(access.len() >= 2);
+    for v in &access {
+        assert!(v["fields"]["request_id"].is_string(), "{v}");
+    }
+    let warn = lines
+        .iter()
+        .find(|v| v["level"] == "WARN" && v["target"] == "panthera::ops::gate")
+        .expect("the throttle logs");
+    assert_eq!(warn["span"]["request_id"], id.as_str(), "{warn}");
+    assert!(!log.contains(&creds.api_secret));
+}
