@@ -191,13 +191,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Serve { listen } => {
             if !listen.is_empty() {
-                config.server.listen = listen;
+                config.server.listen = listen.clone();
             }
+            // A reload reads the same sources, flags included.
             let (file, data_dir) = (cli.config.clone(), cli.data_dir.clone());
             let reload = move || {
                 let mut c = Config::load(file.as_deref()).map_err(|e| e.to_string())?;
                 if let Some(d) = &data_dir {
                     c.data_dir = d.clone();
+                }
+                if !listen.is_empty() {
+                    c.server.listen = listen.clone();
                 }
                 Ok(c)
             };

@@ -427,6 +427,7 @@ fn field_name(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::Clock;
 
     fn config() -> RateLimitsConfig {
         let mut c = RateLimitsConfig {
@@ -581,6 +582,51 @@ mod tests {
             None
         );
         assert_eq!(l.describe_default(), "none");
+    }
+
+    /// The hooks the user-token step calls, on an injected clock.
+    #[test]
+    fn token_and_sign_in_hooks_on_the_app_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = crate::config::Config {
+            data_dir: dir.path().to_path_buf(),
+            ..crate::config::Config::default()
+        };
+        config.rate_limits.default = RatePolicy::new(2, 1.0, 0);
+        config.rate_limits.failed_sign_in = RatePolicy::new(1, 0.5, 0);
+        let clock = crate::clock::ManualClock::new(1_000);
+        let state = AppState::new(config, clock.clone()).unwrap();
+        let mut slot = None;
+        charge_api_key(&state, "key", "x", &mut slot).unwrap();
+        charge_user_token(&state, "tok", "x", &mut slot).unwrap();
+        charge_user_token(&state, "tok", "x", &mut slot.clone()).unwrap();
+        let q = slot.unwrap();
+        assert_eq!(
+            q.policy_field(),
+            "\"default\";q=2;w=2, \"token-default\";q=2;w=2"
+        );
+        let mut again = None;
+        let refused = charge_user_token(&state, "tok", "x", &mut again);
+        assert!(matches!(
+            refused,
+            Err(ApiError::RateLimited { retry_after: 1, .. })
+        ));
+        assert_eq!(again.unwrap().tightest().unwrap().remaining, 0);
+        clock.advance(1);
+        assert!(charge_user_token(&state, "tok", "x", &mut None).is_ok());
+
+        let addr: Option<IpAddr> = "192.0.2.1".parse().ok();
+        assert!(sign_in_gate(&state, addr, "alice").is_ok());
+        state
+            .ops
+            .limiter
+            .sign_in_failed(addr, "alice", clock.now_millis());
+        assert!(matches!(
+            sign_in_gate(&state, None, "Alice"),
+            Err(ApiError::TooManyFailures { retry_after: 2 })
+        ));
+        clock.advance(2);
+        assert!(sign_in_gate(&state, addr, "alice").is_ok());
     }
 
     #[test]

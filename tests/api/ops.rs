@@ -559,6 +559,7 @@ fn reload_applies_version_states_without_dropping_connections() {
     assert_eq!(ask(&mut conn), 200);
     assert!(metric(&s, "panthera_config_reloads_total{result=\"ok\"}") >= 2.0);
     assert!(s.log().contains("configuration reloaded"));
+    assert!(!s.log().contains("needs_restart"), "{}", s.log());
 }
 
 /// Reads one HTTP/1.1 answer with a Content-Length off a kept-alive connection.
@@ -760,4 +761,32 @@ fn json_logs_carry_the_request_id_and_no_secret() {
         .expect("the throttle logs");
     assert_eq!(warn["span"]["request_id"], id.as_str(), "{warn}");
     assert!(!log.contains(&creds.api_secret));
+}
+
+#[test]
+fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    let throttle = "[rate_limits.failed_auth_per_address]\nburst = 1\nper_second = 0.01\n";
+    let post = |s: &Server, creds: &Credentials, client: &str| {
+        crate::helpers::raw_post(
+            &s.addr,
+            "/host-info",
+            &format!("X-Forwarded-For: 192.0.2.99, {client}\r\n"),
+            "application/x-www-form-urlencoded",
+            &signed_body(creds, &[]),
+        )
+        .status
+    };
+    // behind a trusted proxy each forwarded client has its own counter
+    let s = Server::start_with(&format!(
+        "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n{throttle}"
+    ));
+    let creds = s.demo.clone().unwrap();
+    assert_eq!(post(&s, &wrong_secret(&creds), "198.51.100.1"), 403);
+    assert_eq!(post(&s, &creds, "198.51.100.1"), 429);
+    assert_eq!(post(&s, &creds, "198.51.100.2"), 200);
+    // from an untrusted peer the header is ignored: all is 127.0.0.1
+    let s = Server::start_with(throttle);
+    let creds = s.demo.clone().unwrap();
+    assert_eq!(post(&s, &wrong_secret(&creds), "198.51.100.1"), 403);
+    assert_eq!(post(&s, &creds, "198.51.100.2"), 429);
 }
