@@ -48,8 +48,14 @@ impl Store {
     pub fn open_in(data_dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::DataDir(data_dir.to_path_buf(), e))?;
-        let source = KeySource::new(data_dir, Path::new(""));
-        Store::open_with(&data_dir.join("panthera.db"), source)
+        Store::open(&data_dir.join("panthera.db"))
+    }
+
+    /// Opens (creating when needed) the store file; the master key is
+    /// `PANTHERA_MASTER_KEY` or `master.key` beside the file.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        Store::open_with(path, KeySource::new(dir, Path::new("")))
     }
 
     /// Opens the store of a configuration (data directory and master key).
