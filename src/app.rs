@@ -9,10 +9,11 @@ use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, HttpServer};
 
-use crate::clock::{Clock, OffsetFileClock, SystemClock};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::forwarded::Origin;
 use crate::methods::Registry;
+use crate::ops::{Ops, Swap};
 use crate::protocol::params::Limits;
 use crate::protocol::version::VersionTable;
 use crate::server_key::ServerKey;
@@ -21,7 +22,8 @@ use crate::store::{idempotency, nonces, Store};
 /// Everything a request may read, shared by all workers.
 pub struct AppState {
     pub config: Config,
-    pub versions: VersionTable,
+    /// Swapped whole on reload (SIGHUP, `panthera reload`).
+    pub versions: Swap<VersionTable>,
     pub store: Store,
     pub registry: Registry,
     pub clock: Arc<dyn Clock>,
@@ -32,6 +34,8 @@ pub struct AppState {
     pub bound: OnceLock<Vec<SocketAddr>>,
     /// The documentation's sample answers, made on first use.
     pub docs_samples: OnceLock<crate::docs::samples::Samples>,
+    /// Rate limits, per-address caps, metrics.
+    pub ops: Ops,
 }
 
 /// Why the service could not start.
@@ -54,8 +58,9 @@ impl AppState {
     pub fn new(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
         let versions = VersionTable::from_config(&config.versions)
             .map_err(|e| StartError::Config(e.to_string()))?;
-        let store = Store::open_in(&config.data_dir)?;
+        let store = Store::open_config(&config)?;
         let server_key = ServerKey::load(config.auth.token_key.expose(), &config.data_dir)?;
+        let ops = Ops::new(&config, clock.now()).map_err(StartError::Config)?;
         let param_limits = Limits {
             max_params: config.limits.max_params,
             max_name_bytes: config.limits.max_param_name_bytes,
@@ -63,7 +68,7 @@ impl AppState {
         };
         Ok(AppState {
             config,
-            versions,
+            versions: Swap::new(versions),
             store,
             registry: Registry::new(),
             clock,
@@ -71,6 +76,7 @@ impl AppState {
             server_key,
             bound: OnceLock::new(),
             docs_samples: OnceLock::new(),
+            ops,
         })
     }
 
@@ -104,16 +110,9 @@ impl AppState {
         Some(self.config.server.public_url.trim_end_matches('/')).filter(|u| !u.is_empty())
     }
 
-    /// The state on the real clock (shifted by `testing.clock_offset_file`
-    /// when the test suite set it).
+    /// The state on the real clock (moved by `testing.clock_offset_file` when set).
     pub fn with_system_clock(config: Config) -> Result<AppState, StartError> {
-        let offset_file = config.testing.clock_offset_file.clone();
-        let clock: Arc<dyn Clock> = if offset_file.as_os_str().is_empty() {
-            Arc::new(SystemClock)
-        } else {
-            tracing::warn!(file = %offset_file.display(), "testing.clock_offset_file is set: the clock is shifted (tests only)");
-            Arc::new(OffsetFileClock(offset_file))
-        };
+        let clock = crate::clock::from_config(&config);
         AppState::new(config, clock)
     }
 }
@@ -125,6 +124,7 @@ pub struct Running {
     pub addrs: Vec<SocketAddr>,
     /// HTTPS addresses.
     pub tls_addrs: Vec<SocketAddr>,
+    pub state: Arc<AppState>,
 }
 
 fn bind_all(specs: &[String]) -> Result<Vec<TcpListener>, StartError> {
@@ -167,9 +167,20 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
         n => n,
     };
     let shutdown = state.config.server.shutdown_timeout_secs;
+    let timeouts = &state.config.server;
+    let ms = Duration::from_millis;
+    let (request_timeout, disconnect_timeout) = (
+        ms(timeouts.client_request_timeout_ms),
+        ms(timeouts.client_disconnect_timeout_ms),
+    );
+    let keep_alive = match timeouts.keep_alive_secs {
+        0 => actix_web::http::KeepAlive::Disabled,
+        s => actix_web::http::KeepAlive::Timeout(Duration::from_secs(s)),
+    };
     let _ = state.bound.set(addrs.clone());
     let data = web::Data::new(state);
     spawn_nonce_pruner(data.clone().into_inner());
+    spawn_bucket_sweeper(data.clone().into_inner());
     warm_docs(data.clone().into_inner());
     let max_body = data.config.limits.max_body_bytes;
     let app_data = data.clone();
@@ -177,13 +188,17 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
         App::new()
             .app_data(app_data.clone())
             .app_data(web::PayloadConfig::new(max_body))
+            .wrap(from_fn(crate::ops::middleware::guard))
             .wrap(Compress::default())
             .wrap(from_fn(crate::http::headers::standard))
             .configure(crate::web::routes)
             .default_service(web::to(crate::http::pipeline::handle))
     })
     .workers(workers)
-    .shutdown_timeout(shutdown);
+    .shutdown_timeout(shutdown)
+    .client_request_timeout(request_timeout)
+    .client_disconnect_timeout(disconnect_timeout)
+    .keep_alive(keep_alive);
     for l in listeners {
         server = server
             .listen(l)
@@ -200,6 +215,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
         server: server.run(),
         addrs,
         tls_addrs,
+        state: data.into_inner(),
     })
 }
 
@@ -234,4 +250,18 @@ fn spawn_nonce_pruner(state: Arc<AppState>) {
         })
         .map(|_| ())
         .unwrap_or_else(|e| tracing::warn!(error = %e, "cannot start the nonce pruner"));
+}
+
+/// Forgets idle rate-limit buckets every half minute, so memory follows the
+/// callers active now rather than every caller ever seen.
+fn spawn_bucket_sweeper(state: Arc<AppState>) {
+    std::thread::Builder::new()
+        .name("bucket-sweeper".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(30));
+            let left = state.ops.limiter.sweep(state.clock.now_millis());
+            tracing::trace!(buckets = left, "rate-limit buckets swept");
+        })
+        .map(|_| ())
+        .unwrap_or_else(|e| tracing::warn!(error = %e, "cannot start the bucket sweeper"));
 }

@@ -1,5 +1,6 @@
-//! The command line: `serve`, `keys`, `users`, `audit`, `call`. Every
-//! command takes `--config` and `--data-dir`, before or after the subcommand.
+//! The command line: `serve`, `reload`, `keys`, `users`, `audit`, `call`,
+//! `backup`, `restore`, `check`, `docs`. Every command takes `--config` and
+//! `--data-dir`, before or after the subcommand.
 
 mod accounts;
 
@@ -61,6 +62,21 @@ pub enum Command {
     /// Documentation tools.
     #[command(subcommand)]
     Docs(DocsCommand),
+    /// Tell the running server (found by its pid file) to reload its
+    /// configuration: version states, rate limits, the master key.
+    Reload,
+    /// Copy the store to FILE while the server runs (not the master key).
+    Backup { file: PathBuf },
+    /// Replace the store with the backup FILE (the server must be stopped).
+    Restore {
+        file: PathBuf,
+        /// Restore even though a server seems to run on the data directory.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check the store (or a backup FILE): integrity, foreign keys, secrets.
+    /// Exits 1 when a problem is found.
+    Check { file: Option<PathBuf> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +108,22 @@ pub enum KeysCommand {
     },
     /// Revoke an api key: its calls are refused from now on.
     Revoke { api_key: String },
+    /// Give a key a new secret (printed once); the old one stays valid
+    /// until `retire-secret` or the configured rollover period ends.
+    Rotate {
+        api_key: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a key's rollover: only its newest secret is accepted.
+    RetireSecret { api_key: String },
+    /// Seal every api secret under a new master key, in one transaction.
+    RotateMaster {
+        /// Take the new key from FILE (created with a fresh key when absent);
+        /// required when PANTHERA_MASTER_KEY provides the key.
+        #[arg(long, value_name = "FILE")]
+        new_key_file: Option<PathBuf>,
+    },
     /// Change a key's debug flag or replay policy.
     Set {
         api_key: String,
@@ -191,19 +223,60 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             tls_self_signed,
         } => {
             if !listen.is_empty() {
-                config.server.listen = listen;
+                config.server.listen = listen.clone();
             }
             if !tls_listen.is_empty() {
-                config.server.tls.listen = tls_listen;
+                config.server.tls.listen = tls_listen.clone();
             }
             if tls_self_signed {
                 use_self_signed(&mut config)?;
             }
-            serve(config)
+            // A reload reads the same sources, flags included.
+            let (file, data_dir) = (cli.config.clone(), cli.data_dir.clone());
+            let tls = config.server.tls.clone();
+            let reload = move || {
+                let mut c = Config::load(file.as_deref()).map_err(|e| e.to_string())?;
+                if let Some(d) = &data_dir {
+                    c.data_dir = d.clone();
+                }
+                if !listen.is_empty() {
+                    c.server.listen = listen.clone();
+                }
+                c.server.tls = tls.clone();
+                Ok(c)
+            };
+            serve(config, Box::new(reload))
+        }
+        Command::Keys(KeysCommand::RotateMaster { new_key_file }) => {
+            let report = crate::ops::lifecycle::rotate_master(&config, new_key_file.as_deref())?;
+            println!("{report}");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Keys(cmd) => {
-            let store = Store::open_in(&config.data_dir).map_err(|e| e.to_string())?;
-            keys_command(&store, cmd)
+            let store = Store::open_config(&config).map_err(|e| e.to_string())?;
+            keys_command(&config, &store, cmd)
+        }
+        Command::Reload => {
+            let pid = crate::ops::reload::signal_reload(&config.data_dir)?;
+            println!("asked the server (pid {pid}) to reload its configuration");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { file } => {
+            println!("{}", crate::ops::lifecycle::backup(&config, &file)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file, force } => {
+            println!("{}", crate::ops::lifecycle::restore(&config, &file, force)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { file } => {
+            let (report, healthy) = crate::ops::lifecycle::check(&config, file.as_deref())?;
+            println!("{report}");
+            Ok(if healthy {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Users(cmd) => {
             let store = Store::open_in(&config.data_dir).map_err(|e| e.to_string())?;
@@ -265,7 +338,10 @@ fn init_tracing(config: &Config) {
     };
 }
 
-fn serve(config: Config) -> Result<ExitCode, String> {
+fn serve(
+    config: Config,
+    reload: Box<dyn Fn() -> Result<Config, String>>,
+) -> Result<ExitCode, String> {
     init_tracing(&config);
     let state = AppState::with_system_clock(config).map_err(|e| e.to_string())?;
     if let Some(demo) =
@@ -282,8 +358,13 @@ fn serve(config: Config) -> Result<ExitCode, String> {
             demo.username, demo.password
         );
     }
+    let data_dir = state.config.data_dir.clone();
     actix_web::rt::System::new().block_on(async move {
         let running = app::start(state).map_err(|e| e.to_string())?;
+        // Before announcing: until SIGHUP is watched it would end the process.
+        crate::ops::reload::listen(std::sync::Arc::clone(&running.state), reload)?;
+        let _pid_file = crate::ops::reload::PidFile::create(&data_dir)
+            .map_err(|e| format!("writing the pid file in {}: {e}", data_dir.display()))?;
         for addr in &running.tls_addrs {
             println!(
                 "Panthera {} listening on https://{addr} (authorization pages: https://{addr}/auth/..., your apps: https://{addr}/account/apps)",
@@ -298,12 +379,19 @@ fn serve(config: Config) -> Result<ExitCode, String> {
         }
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        running.server.await.map_err(|e| format!("server: {e}"))?;
+        // SIGTERM / SIGINT: actix stops accepting and lets requests in
+        // flight finish (server.shutdown_timeout_secs), then we flush.
+        let stopped = running.server.await;
+        if let Err(e) = running.state.store.checkpoint() {
+            tracing::warn!(error = %e, "final checkpoint of the store failed");
+        }
+        tracing::info!("stopped");
+        stopped.map_err(|e| format!("server: {e}"))?;
         Ok(ExitCode::SUCCESS)
     })
 }
 
-fn keys_command(store: &Store, cmd: KeysCommand) -> Result<ExitCode, String> {
+fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<ExitCode, String> {
     let db = |e: rusqlite::Error| format!("store: {e}");
     match cmd {
         KeysCommand::Create { name, role, json } => {
@@ -312,7 +400,7 @@ fn keys_command(store: &Store, cmd: KeysCommand) -> Result<ExitCode, String> {
                 RoleArg::Admin => Role::Admin,
             };
             let key = store
-                .with(|c| keys::create(c, &name, role, None))
+                .with(|c| keys::create(c, store.keyring(), &name, role, None))
                 .map_err(db)?;
             if json {
                 println!(
@@ -341,6 +429,8 @@ fn keys_command(store: &Store, cmd: KeysCommand) -> Result<ExitCode, String> {
                 for k in list {
                     let state = if k.revoked_at.is_some() {
                         "revoked"
+                    } else if k.rollover {
+                        "rollover"
                     } else {
                         "active"
                     };
@@ -360,6 +450,56 @@ fn keys_command(store: &Store, cmd: KeysCommand) -> Result<ExitCode, String> {
                 return Err(format!("no active api key {api_key}"));
             }
             println!("revoked {api_key}");
+        }
+        KeysCommand::Rotate { api_key, json } => {
+            let grace = config.auth.secret_rollover_secs;
+            let now = crate::store::now_unix();
+            let outcome = store
+                .with(|c| keys::rotate(c, store.keyring(), &api_key, now, grace))
+                .map_err(db)?;
+            let (secret, until) = match outcome {
+                keys::Rotation::Rotated { secret, until } => (secret, until),
+                keys::Rotation::NoSuchKey => return Err(format!("no active api key {api_key}")),
+                keys::Rotation::InProgress { .. } => {
+                    return Err(format!(
+                        "{api_key} already has two secrets; run `panthera keys retire-secret {api_key}` first"
+                    ))
+                }
+            };
+            let until_text = until.map_or_else(
+                || "until `panthera keys retire-secret`".to_string(),
+                |u| {
+                    format!(
+                        "until {}",
+                        crate::protocol::timestamp::Timestamp::from_unix(u).format()
+                    )
+                },
+            );
+            if json {
+                println!(
+                    "{}",
+                    json!({"api_key": api_key, "api_secret": secret.expose(),
+                           "old_secret_until": until})
+                );
+            } else {
+                println!("api_key:    {api_key}");
+                println!("api_secret: {}", secret.expose());
+                println!(
+                    "(the new secret is shown only now; the old one stays valid {until_text})"
+                );
+            }
+        }
+        KeysCommand::RetireSecret { api_key } => {
+            if !store
+                .with(|c| keys::retire_secret(c, &api_key))
+                .map_err(db)?
+            {
+                return Err(format!("{api_key} has no old secret to retire"));
+            }
+            println!("retired the old secret of {api_key}: only the newest is accepted now");
+        }
+        KeysCommand::RotateMaster { .. } => {
+            return Err("rotate-master is handled before the store is opened".into())
         }
         KeysCommand::Set {
             api_key,
@@ -458,13 +598,13 @@ fn demo_credentials(config: &Config) -> Result<(String, String), String> {
     if !config.db_path().exists() {
         return Err(none.into());
     }
-    let store = Store::open_in(&config.data_dir).map_err(|e| e.to_string())?;
+    let store = Store::open_config(config).map_err(|e| e.to_string())?;
     store
         .with(|c| {
             let Some(k) = meta::get(c, "demo_api_key")? else {
                 return Ok(None);
             };
-            keys::find(c, &k)
+            keys::find(c, store.keyring(), &k, crate::store::now_unix())
         })
         .map_err(|e| e.to_string())?
         .filter(|k| k.revoked_at.is_none())

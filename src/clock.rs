@@ -1,11 +1,17 @@
 //! The clock, injected so that window, expiry and replay rules can be tested exactly.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 /// A source of "now" in Unix seconds.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> i64;
+    /// Milliseconds, for the rate limiter's refills; clocks that only know
+    /// seconds answer whole seconds.
+    fn now_millis(&self) -> i64 {
+        self.now().saturating_mul(1000)
+    }
 }
 
 /// The real clock.
@@ -15,6 +21,55 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> i64 {
         crate::store::now_unix()
+    }
+    fn now_millis(&self) -> i64 {
+        system_millis()
+    }
+}
+
+fn system_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The real clock plus a number of seconds read from a file at every use, so
+/// the integration tests can move a running server's time (daily quotas).
+#[derive(Debug)]
+pub struct OffsetClock {
+    file: PathBuf,
+}
+
+impl OffsetClock {
+    pub fn new(file: PathBuf) -> Self {
+        OffsetClock { file }
+    }
+    fn offset(&self) -> i64 {
+        std::fs::read_to_string(&self.file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> i64 {
+        crate::store::now_unix().saturating_add(self.offset())
+    }
+    fn now_millis(&self) -> i64 {
+        system_millis().saturating_add(self.offset().saturating_mul(1000))
+    }
+}
+
+/// The clock a configuration asks for: the system clock unless the test-only
+/// `testing.clock_offset_file` is set.
+pub fn from_config(config: &crate::config::Config) -> Arc<dyn Clock> {
+    let file = &config.testing.clock_offset_file;
+    if file.as_os_str().is_empty() {
+        Arc::new(SystemClock)
+    } else {
+        Arc::new(OffsetClock::new(file.clone()))
     }
 }
 
@@ -40,22 +95,6 @@ impl Clock for ManualClock {
     }
 }
 
-/// The real clock shifted by the number of seconds written in a file, re-read
-/// at every look (config `testing.clock_offset_file`; the test suite's way to
-/// let tokens expire in a spawned server). A missing or unreadable file is 0.
-#[derive(Debug, Clone)]
-pub struct OffsetFileClock(pub std::path::PathBuf);
-
-impl Clock for OffsetFileClock {
-    fn now(&self) -> i64 {
-        let offset = std::fs::read_to_string(&self.0)
-            .ok()
-            .and_then(|s| s.trim().parse::<i64>().ok())
-            .unwrap_or(0);
-        crate::store::now_unix().saturating_add(offset)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,7 +103,7 @@ mod tests {
     fn offset_file_shifts_the_clock() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("offset");
-        let clock = OffsetFileClock(path.clone());
+        let clock = OffsetClock::new(path.clone());
         assert!((clock.now() - crate::store::now_unix()).abs() <= 1);
         std::fs::write(&path, "3600\n").unwrap();
         assert!((clock.now() - crate::store::now_unix() - 3600).abs() <= 1);

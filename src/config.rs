@@ -2,7 +2,6 @@
 //! default), overridden by `PANTHERA_*` environment variables, then by flags.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Toml};
@@ -22,6 +21,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub versions: VersionsConfig,
     pub log: LogConfig,
+    pub rate_limits: RateLimitsConfig,
+    pub metrics: MetricsConfig,
     pub testing: TestingConfig,
 }
 
@@ -36,9 +37,16 @@ pub struct ServerConfig {
     pub public_url: String,
     /// Seconds to wait for in-flight requests on shutdown.
     pub shutdown_timeout_secs: u64,
-    /// Peer addresses whose `X-Forwarded-Proto` / `Forwarded` headers are believed
-    /// (a TLS-terminating proxy in front of this server).
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Proxies (addresses or CIDR ranges) in front of this server: only they
+    /// may name the client (`X-Forwarded-For`) and say the request came over
+    /// HTTPS (`X-Forwarded-Proto` / `Forwarded: proto=https`).
+    pub trusted_proxies: Vec<String>,
+    /// Milliseconds a client has to send the request head (0 = no limit).
+    pub client_request_timeout_ms: u64,
+    /// Milliseconds to wait for a client to close a finished connection (0 = no limit).
+    pub client_disconnect_timeout_ms: u64,
+    /// Seconds an idle keep-alive connection stays open; 0 disables keep-alive.
+    pub keep_alive_secs: u64,
     pub tls: TlsConfig,
 }
 
@@ -68,6 +76,10 @@ pub struct TestingConfig {
 pub struct AuthConfig {
     /// Accepted clock skew of `timestamp`, either way, in seconds.
     pub timestamp_tolerance_secs: u64,
+    /// File holding the master key that seals api secrets; empty = `<data_dir>/master.key`.
+    pub master_key_file: PathBuf,
+    /// Seconds the old secret stays valid after `keys rotate`; 0 = until `keys retire-secret`.
+    pub secret_rollover_secs: u64,
     /// 64 hex digits: the key that encrypts token secrets at rest and signs
     /// CSRF tokens. Empty = generated once into `<data_dir>/token.key` (0600).
     pub token_key: SecretText,
@@ -102,6 +114,61 @@ pub struct LimitsConfig {
     pub max_param_name_bytes: usize,
     /// Longest parameter value in bytes.
     pub max_param_value_bytes: usize,
+    /// Seconds a client has to send the whole body once the head arrived; slower is `408`.
+    pub body_timeout_secs: u64,
+    /// Most requests in flight at once from one client address; more is `421` (0 = no cap).
+    pub max_in_flight_per_address: u32,
+    /// `Retry-After` of that `421`, in seconds.
+    pub in_flight_retry_after_secs: u64,
+}
+
+/// Rate limits (protocol.md §8): token buckets per api key and per user token,
+/// and the throttles on failed authentications.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitsConfig {
+    /// False switches every rate limit (and its headers) off.
+    pub enabled: bool,
+    /// The policy of every api key and user token.
+    pub default: RatePolicy,
+    /// Stricter policies by method name, replacing `default` for that method.
+    pub methods: BTreeMap<String, RatePolicy>,
+    /// Failed app authentications per client address.
+    pub failed_auth_per_address: RatePolicy,
+    /// Failed app authentications (wrong signature) per api key.
+    pub failed_auth_per_key: RatePolicy,
+    /// Failed user sign-ins, per client address and per user name.
+    pub failed_sign_in: RatePolicy,
+}
+
+/// A token bucket of `burst` requests refilled at `per_second`, plus at most
+/// `daily` requests per UTC day (0 = no daily cap).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatePolicy {
+    pub burst: u32,
+    pub per_second: f64,
+    #[serde(default)]
+    pub daily: u64,
+}
+
+impl RatePolicy {
+    pub const fn new(burst: u32, per_second: f64, daily: u64) -> Self {
+        RatePolicy {
+            burst,
+            per_second,
+            daily,
+        }
+    }
+}
+
+/// `GET /metrics` (Prometheus text format).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// Client addresses (or CIDR ranges) that may read the metrics.
+    pub allow: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,6 +200,8 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             versions: VersionsConfig::default(),
             log: LogConfig::default(),
+            rate_limits: RateLimitsConfig::default(),
+            metrics: MetricsConfig::default(),
             testing: TestingConfig::default(),
         }
     }
@@ -146,6 +215,9 @@ impl Default for ServerConfig {
             public_url: String::new(),
             shutdown_timeout_secs: 30,
             trusted_proxies: Vec::new(),
+            client_request_timeout_ms: 5000,
+            client_disconnect_timeout_ms: 1000,
+            keep_alive_secs: 5,
             tls: TlsConfig::default(),
         }
     }
@@ -155,6 +227,8 @@ impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
             timestamp_tolerance_secs: 300,
+            master_key_file: PathBuf::new(),
+            secret_rollover_secs: 7 * 24 * 3600,
             token_key: SecretText::default(),
         }
     }
@@ -167,6 +241,33 @@ impl Default for LimitsConfig {
             max_params: 256,
             max_param_name_bytes: 128,
             max_param_value_bytes: 64 * 1024,
+            body_timeout_secs: 30,
+            max_in_flight_per_address: 64,
+            in_flight_retry_after_secs: 1,
+        }
+    }
+}
+
+impl Default for RateLimitsConfig {
+    fn default() -> Self {
+        RateLimitsConfig {
+            enabled: true,
+            default: RatePolicy::new(60, 10.0, 100_000),
+            methods: [("request-token".to_string(), RatePolicy::new(5, 0.1, 1000))]
+                .into_iter()
+                .collect(),
+            failed_auth_per_address: RatePolicy::new(20, 0.1, 0),
+            failed_auth_per_key: RatePolicy::new(50, 0.2, 0),
+            failed_sign_in: RatePolicy::new(5, 0.02, 100),
+        }
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: true,
+            allow: vec!["127.0.0.0/8".into(), "::1".into()],
         }
     }
 }
@@ -200,7 +301,15 @@ impl Default for LogConfig {
 
 /// The top-level keys of the configuration.
 const SECTIONS: &[&str] = &[
-    "data_dir", "server", "auth", "limits", "versions", "log", "testing",
+    "data_dir",
+    "server",
+    "auth",
+    "limits",
+    "versions",
+    "log",
+    "rate_limits",
+    "metrics",
+    "testing",
 ];
 
 /// Why the configuration cannot be used.
@@ -305,6 +414,31 @@ impl Config {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format must be text or json".into());
         }
+        for (name, list) in [
+            ("server.trusted_proxies", &self.server.trusted_proxies),
+            ("metrics.allow", &self.metrics.allow),
+        ] {
+            if let Err(e) = crate::ops::net::Cidr::parse_all(list) {
+                return bad(format!("{name}: {e}"));
+            }
+        }
+        let r = &self.rate_limits;
+        let named = [
+            ("default", &r.default),
+            ("failed_auth_per_address", &r.failed_auth_per_address),
+            ("failed_auth_per_key", &r.failed_auth_per_key),
+            ("failed_sign_in", &r.failed_sign_in),
+        ];
+        for (name, p) in named
+            .into_iter()
+            .chain(r.methods.iter().map(|(n, p)| (n.as_str(), p)))
+        {
+            if p.burst == 0 || !(p.per_second.is_finite() && p.per_second > 0.0) {
+                return bad(format!(
+                    "rate_limits.{name}: burst must be at least 1 and per_second above 0"
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -344,9 +478,11 @@ mod tests {
         assert!(Config::from_toml("[versions]\ndefault = \"9.9\"").is_err());
         assert!(Config::from_toml("nonsense = 1").is_err());
         assert!(Config::from_toml("[log]\nformat = \"xml\"").is_err());
+        assert!(Config::from_toml("[server]\ntrusted_proxies = [\"10.0.0.0/33\"]").is_err());
+        assert!(Config::from_toml("[rate_limits.default]\nburst = 0\nper_second = 1.0").is_err());
+        assert!(Config::from_toml("[rate_limits.methods.x]\nburst = 1\nper_second = 0.0").is_err());
         assert!(Config::from_toml("[auth]\ntoken_key = \"abc\"").is_err());
         assert!(Config::from_toml("[server.tls]\nlisten = [\"127.0.0.1:0\"]").is_err());
-        assert!(Config::from_toml("[server]\ntrusted_proxies = [\"nope\"]").is_err());
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub fn seed(store: &Store) -> rusqlite::Result<Option<Demo>> {
             "UPDATE users SET id = ?1 WHERE id = ?2",
             [SAMPLE_USER_ID, &alice.id],
         )?;
-        let key = keys::create(&tx, "demo app", Role::App, Some(&user.id))?;
+        let key = keys::create(&tx, store.keyring(), "demo app", Role::App, Some(&user.id))?;
         deposits::create(
             &tx,
             &deposits::Deposit {

@@ -64,6 +64,16 @@ pub enum ApiError {
     Replay,
     #[error("service unavailable, please retry")]
     Unavailable,
+    #[error("the request body did not arrive within {0} s")]
+    BodyTimeout(u64),
+    #[error("too many failed authentications from your address or for this api key, retry in {retry_after} s")]
+    TooManyFailures { retry_after: u64 },
+    #[error("at most {max} requests at once from {address}, retry in {retry_after} s")]
+    TooManyConnections {
+        address: String,
+        max: u32,
+        retry_after: u64,
+    },
 
     // ---- normal: <rsp stat="fail"><err code msg/></rsp> ----
     #[error("missing parameter '{0}'")]
@@ -82,6 +92,8 @@ pub enum ApiError {
     Unprocessable(String, String),
     #[error("internal error")]
     Internal(String),
+    #[error("rate limit exceeded (policy {policy}), retry in {retry_after} s")]
+    RateLimited { policy: String, retry_after: u64 },
     /// A normal error answered earlier, repeated verbatim for an idempotent
     /// retry: (status, message).
     #[error("{1}")]
@@ -120,6 +132,9 @@ impl ApiError {
             UnknownApiKey | RevokedApiKey | BadSignature(_) | TimestampTooOld(_)
             | TimestampTooNew(_) | Replay | BadOAuthSignature(_) => 403,
             Unavailable => 503,
+            BodyTimeout(_) => 408,
+            TooManyFailures { .. } | RateLimited { .. } => 429,
+            TooManyConnections { .. } => 421,
             MissingParam(_) | InvalidParam(..) => 400,
             Unauthorized(_) => 401,
             Forbidden(_) => 403,
@@ -145,7 +160,19 @@ impl ApiError {
                 | Unprocessable(..)
                 | Internal(_)
                 | Repeated(..)
+                | RateLimited { .. }
         )
+    }
+
+    /// Seconds a client should wait before retrying, for `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        use ApiError::*;
+        match self {
+            TooManyFailures { retry_after }
+            | TooManyConnections { retry_after, .. }
+            | RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
     }
 
     /// The message a client sees (never an internal cause).
@@ -194,6 +221,7 @@ pub fn reason(status: u16) -> &'static str {
         402 => "Payment Required",
         403 => "Forbidden",
         404 => "Not Found",
+        408 => "Request Timeout",
         409 => "Conflict",
         410 => "Gone",
         412 => "Precondition Failed",

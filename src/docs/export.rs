@@ -41,7 +41,7 @@ pub fn export(state: &AppState, samples: &Samples, dir: &Path) -> std::io::Resul
 /// The method reference as one Markdown document.
 pub fn markdown(state: &AppState, samples: &Samples) -> String {
     let mut out = String::from("# Panthera API reference\n\nGenerated from the method registry by `panthera docs export`.\n");
-    let version = state.versions.default;
+    let version = state.versions.load().default;
     for m in state.registry.in_version(version) {
         let _ = write!(
             out,
@@ -92,7 +92,7 @@ pub fn markdown(state: &AppState, samples: &Samples) -> String {
 /// A Postman v2.1 collection; a pre-request script signs every call with the
 /// collection variables `api_key` and `api_secret`.
 pub fn postman(state: &AppState) -> Value {
-    let version = state.versions.default;
+    let version = state.versions.load().default;
     let items: Vec<Value> = state
         .registry
         .in_version(version)

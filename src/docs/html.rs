@@ -117,7 +117,7 @@ signed with <code>enc(api_secret)&amp;enc(token_secret)</code> over the method, 
         b.push_str("</ul>");
     }
     b.push_str("<h2>Versions</h2><ul>");
-    for (v, s) in &state.versions.versions {
+    for (v, s) in &state.versions.load().versions {
         let _ = write!(b, "<li><a href=\"/v{v}/\">v{v}</a>: {}</li>", s.as_str());
     }
     b.push_str("</ul></main>");

@@ -59,5 +59,8 @@ pub fn serve_get(state: &AppState, version: Version, target: &Target<'_>) -> Htt
             .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
             .body(TRYIT_JS),
         Target::Asset(name) => respond::html(404, html::unknown_method(version, name)),
+        // answered by the pipeline before documentation is considered
+        Target::Health => respond::html(404, html::unknown_method(version, "health")),
+        Target::Metrics => respond::html(404, html::unknown_method(version, "metrics")),
     }
 }

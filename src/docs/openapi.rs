@@ -118,7 +118,7 @@ fn operation(m: &Method, version: &str, samples: &Samples) -> Value {
 /// The whole document.
 pub fn document(state: &AppState, samples: &Samples) -> Value {
     let mut paths = Map::new();
-    for (version, vstate) in &state.versions.versions {
+    for (version, vstate) in &state.versions.load().versions {
         if *vstate == VersionState::Gone {
             continue;
         }

@@ -50,7 +50,16 @@ pub fn run_all(base: &Config) -> Result<Samples, String> {
         .ok_or("the demo has no user")?;
     let key = state
         .store
-        .with(|c| keys::create(c, "documentation samples", Role::Admin, Some(&demo.id)))
+        .with(|c| {
+            let ring = state.store.keyring();
+            keys::create(
+                c,
+                ring,
+                "documentation samples",
+                Role::Admin,
+                Some(&demo.id),
+            )
+        })
         .map_err(|e| e.to_string())?;
     let token = sample_token(&state, &key.api_key, &demo.id).map_err(|e| e.to_string())?;
     let account = Account {

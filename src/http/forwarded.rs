@@ -6,6 +6,8 @@ use std::net::IpAddr;
 
 use actix_web::HttpRequest;
 
+use crate::ops::net::{client_address, Cidr};
+
 /// The scheme and host the client used, as far as we may believe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
@@ -26,14 +28,14 @@ impl Origin {
 }
 
 /// True when the peer is one of the configured proxies.
-pub fn from_trusted_proxy(req: &HttpRequest, trusted: &[IpAddr]) -> bool {
+pub fn from_trusted_proxy(req: &HttpRequest, trusted: &[Cidr]) -> bool {
     req.peer_addr()
         .map(|a| a.ip().to_canonical())
-        .is_some_and(|ip| trusted.iter().any(|t| t.to_canonical() == ip))
+        .is_some_and(|ip| trusted.iter().any(|t| t.contains(ip)))
 }
 
 /// The origin of `req`: TLS of this connection, or what a trusted proxy reports.
-pub fn origin(req: &HttpRequest, trusted: &[IpAddr]) -> Origin {
+pub fn origin(req: &HttpRequest, trusted: &[Cidr]) -> Origin {
     let native = req.app_config().secure();
     let host_header = req
         .headers()
@@ -69,21 +71,19 @@ pub fn origin(req: &HttpRequest, trusted: &[IpAddr]) -> Origin {
 }
 
 /// True when the request came over HTTPS (natively or via a trusted proxy).
-pub fn is_https(req: &HttpRequest, trusted: &[IpAddr]) -> bool {
+pub fn is_https(req: &HttpRequest, trusted: &[Cidr]) -> bool {
     origin(req, trusted).https
 }
 
-/// The client's address: the peer, or what a trusted proxy forwarded for.
-pub fn client_ip(req: &HttpRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
-    let peer = req.peer_addr().map(|a| a.ip().to_canonical());
-    if !from_trusted_proxy(req, trusted) {
-        return peer;
-    }
-    req.headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| first_item(v).parse::<IpAddr>().ok())
-        .or(peer)
+/// The client's address: the peer, or what trusted proxies forwarded for
+/// (see [`client_address`]).
+pub fn client_ip(req: &HttpRequest, trusted: &[Cidr]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let forwarded_for = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    Some(client_address(peer, forwarded_for, trusted))
 }
 
 fn first_item(list: &str) -> String {
@@ -120,8 +120,8 @@ mod tests {
     use super::*;
     use actix_web::test::TestRequest;
 
-    fn trusted() -> Vec<IpAddr> {
-        vec!["127.0.0.1".parse().unwrap()]
+    fn trusted() -> Vec<Cidr> {
+        Cidr::parse_all(&["127.0.0.1".to_string()]).unwrap()
     }
 
     #[test]

@@ -7,6 +7,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 use rand::RngCore;
+use tracing::Instrument;
 
 use crate::answer::Format;
 use crate::error::ApiError;
@@ -32,7 +33,7 @@ pub async fn standard(
     let id = new_request_id();
     let default_version = req
         .app_data::<actix_web::web::Data<crate::app::AppState>>()
-        .map(|s| s.versions.default);
+        .map(|s| s.versions.load().default);
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = std::time::Instant::now();
     let method = req.method().clone();
@@ -41,8 +42,10 @@ pub async fn standard(
         .headers()
         .get(header::USER_AGENT)
         .is_some_and(|v| !v.as_bytes().is_empty());
+    // Every line logged while the request runs carries its id.
+    let span = tracing::info_span!("request", request_id = %id);
     let mut res = if has_agent {
-        next.call(req).await?.map_into_left_body()
+        next.call(req).instrument(span).await?.map_into_left_body()
     } else {
         let resp = super::respond::error(&ApiError::MissingUserAgent, Format::Xml, &id);
         req.into_response(resp).map_into_right_body()

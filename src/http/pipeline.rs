@@ -1,7 +1,7 @@
 //! The path of one request, walked once, forward (architecture.md):
-//! verb → route + version → docs or params → method → SSL → app auth (form
-//! or OAuth) → replay → user auth → role → validation → idempotency →
-//! handler → encoding.
+//! verb → route + version → docs or params → method → SSL → failed-auth
+//! throttle → app auth (form or OAuth) → replay → rate limit → user auth →
+//! role → validation → idempotency → handler → encoding.
 
 use std::sync::Arc;
 
@@ -19,6 +19,8 @@ use crate::answer::{Format, Wanted};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::methods::{idempotency, Args, Ctx, Lookup, Method, Verb};
+use crate::ops::gate::Gate;
+use crate::ops::ratelimit::{self, Quota};
 use crate::protocol::auth::replay_digest;
 use crate::protocol::caller::{self, OAuthRequest};
 use crate::protocol::oauth1;
@@ -76,11 +78,16 @@ async fn run(
         Ok(r) => r,
         Err(e) => return (Err(fatal(e)), None),
     };
+    match route.target {
+        Target::Health => return (Ok(crate::ops::endpoints::health(state, req).await), None),
+        Target::Metrics => return (Ok(crate::ops::endpoints::metrics(state, req).await), None),
+        _ => {}
+    }
     let accept = req
         .headers()
         .get("accept-version")
         .and_then(|v| v.to_str().ok());
-    let version = match resolve_version(route.version, accept, &state.versions) {
+    let version = match resolve_version(route.version, accept, &state.versions.load()) {
         Ok(Resolved::Serve(v)) => v,
         Ok(Resolved::Redirect(to, code)) => {
             let rest = match route.target {
@@ -89,6 +96,8 @@ async fn run(
                 Target::Guide(g) => format!("guide/{g}"),
                 Target::OpenApi => "openapi.json".into(),
                 Target::Asset(a) => format!("assets/{a}"),
+                Target::Health => "health".into(),
+                Target::Metrics => "metrics".into(),
             };
             let mut location = format!("/v{to}/{rest}");
             if !req.query_string().is_empty() {
@@ -169,16 +178,21 @@ async fn execute(
     if req.method() == HttpMethod::PUT && !method.verbs.contains(&Verb::Put) {
         return Err(fatal(ApiError::VerbNotImplemented("PUT".into())));
     }
-    let body = read_body(req, payload, state.config.limits.max_body_bytes)
-        .await
-        .map_err(fatal)?;
+    let body_timeout = state.config.limits.body_timeout_secs;
+    let body = actix_web::rt::time::timeout(
+        std::time::Duration::from_secs(body_timeout),
+        read_body(req, payload, state.config.limits.max_body_bytes),
+    )
+    .await
+    .unwrap_or(Err(ApiError::BodyTimeout(body_timeout)))
+    .map_err(fatal)?;
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let params = params::parse(req.query_string(), content_type, &body, &state.param_limits)
         .map_err(|e| fatal(e.into()))?;
-    let origin = forwarded::origin(req, &state.config.server.trusted_proxies);
+    let origin = forwarded::origin(req, &state.ops.trusted_proxies);
     if method.ssl && !origin.https {
         return Err(fatal(ApiError::SslRequired));
     }
@@ -199,7 +213,8 @@ async fn execute(
         Ok(w) => (w.format, None),
         Err(e) => (Format::Xml, Some(e)),
     };
-    let state = Arc::clone(state);
+    let gate = Gate::enter(state, req, method.name, &params).map_err(fatal)?;
+    let st = Arc::clone(state);
     let rid = request_id.to_string();
     let incoming = Incoming {
         params,
@@ -207,9 +222,19 @@ async fn execute(
         base_url,
         bad_format,
     };
-    let outcome = web::block(move || authenticate_and_run(&state, method, version, incoming, &rid))
-        .await
-        .unwrap_or(Err(ApiError::Unavailable));
+    let span = tracing::Span::current();
+    let (outcome, quota) = web::block(move || {
+        let _request = span.enter();
+        let mut quota = None;
+        let r = authenticate_and_run(&st, method, version, incoming, &rid, &mut quota);
+        (r, quota)
+    })
+    .await
+    .unwrap_or((Err(ApiError::Unavailable), None));
+    gate.leave(state, &outcome);
+    if let Some(q) = quota {
+        req.extensions_mut().insert(q);
+    }
     match outcome {
         Ok(answer) => Ok(respond::ok(&answer, format)),
         Err(e) => Err((e, format)),
@@ -226,13 +251,15 @@ struct Incoming {
     bad_format: Option<ApiError>,
 }
 
-/// The blocking part: app auth, replay claim, validation, user auth, handler.
+/// The blocking part: app auth, replay claim, rate limit, user auth, then
+/// [`run_method`]. `quota` receives the rate-limit state for the headers.
 fn authenticate_and_run(
     state: &Arc<AppState>,
     method: &'static Method,
     version: Version,
     incoming: Incoming,
     request_id: &str,
+    quota: &mut Option<Quota>,
 ) -> Result<Answer, ApiError> {
     let Incoming {
         params,
@@ -245,6 +272,7 @@ fn authenticate_and_run(
     let caller = state.store.run(|c| {
         caller::identify(
             c,
+            state.store.keyring(),
             &state.server_key,
             now,
             tolerance,
@@ -274,6 +302,7 @@ fn authenticate_and_run(
     if !fresh {
         return Err(ApiError::Replay);
     }
+    ratelimit::charge_api_key(state, &key.api_key, method.name, quota)?;
     // From here on the caller is known: errors are normal answers.
     if let Some(e) = bad_format {
         return Err(e);
@@ -288,6 +317,9 @@ fn authenticate_and_run(
             caller.proof,
         )
     })?;
+    if let Some(token) = account.as_ref().and_then(|a| a.token.as_ref()) {
+        ratelimit::charge_user_token(state, &token.token, method.name, quota)?;
+    }
     let caller = Caller {
         key,
         account: account.as_ref(),

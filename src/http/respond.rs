@@ -36,8 +36,12 @@ pub fn error(err: &ApiError, format: Format, request_id: &str) -> HttpResponse {
         tracing::error!(request_id, %cause, "internal error");
     }
     let code = err.status();
+    let mut builder = HttpResponse::build(status(code));
+    if let Some(secs) = err.retry_after() {
+        builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+    }
     if err.is_fatal() {
-        HttpResponse::build(status(code))
+        builder
             .insert_header((header::CONTENT_TYPE, FATAL_CONTENT_TYPE))
             .body(err.fatal_body())
     } else {
@@ -45,7 +49,7 @@ pub fn error(err: &ApiError, format: Format, request_id: &str) -> HttpResponse {
             ApiError::Internal(_) => format!("internal error, request id {request_id}"),
             other => other.client_message(),
         };
-        HttpResponse::build(status(code))
+        builder
             .insert_header((header::CONTENT_TYPE, format.content_type()))
             .body(format.encode_fail(code, &msg))
     }

@@ -17,6 +17,10 @@ pub enum Target<'a> {
     OpenApi,
     /// A static file of the docs: `/assets/<name>`.
     Asset(&'a str),
+    /// `/health`: liveness and a store check.
+    Health,
+    /// `/metrics`: Prometheus text.
+    Metrics,
 }
 
 /// A parsed path.
@@ -40,6 +44,8 @@ pub fn parse_path(path: &str) -> Result<Route<'_>, ApiError> {
     let target = match (name, segments.next()) {
         (None, _) => Target::Index,
         (Some("openapi.json"), None) => Target::OpenApi,
+        (Some("health"), None) if version.is_none() => Target::Health,
+        (Some("metrics"), None) if version.is_none() => Target::Metrics,
         (Some("guide"), Some(stem)) => Target::Guide(stem),
         (Some("assets"), Some(file)) => Target::Asset(file),
         (Some(n), None) => Target::Method(n),
@@ -123,6 +129,8 @@ mod tests {
         assert_eq!(r("/guide/errors").target, Target::Guide("errors"));
         assert_eq!(r("/openapi.json").target, Target::OpenApi);
         assert_eq!(r("/assets/tryit.js").target, Target::Asset("tryit.js"));
+        assert_eq!(r("/health").target, Target::Health);
+        assert_eq!(r("/metrics/").target, Target::Metrics);
         // a method may start with v if no digit follows
         assert_eq!(r("/verify").target, Target::Method("verify"));
     }

@@ -271,9 +271,12 @@ pub const COMMON_ERRORS: &[ErrorDoc] = &[
     ErrorDoc { code: 400, meaning: "Bad request: a missing or malformed parameter, unsupported algo or timestamp format, a parameter given twice (fatal, text/html)" },
     ErrorDoc { code: 403, meaning: "Forbidden: unknown or revoked api key, wrong access_key, timestamp outside the window, replayed nonce (fatal, text/html)" },
     ErrorDoc { code: 404, meaning: "Not Found: unknown method, or method not in this version (fatal)" },
+    ErrorDoc { code: 408, meaning: "Request Timeout: the body did not arrive in time (fatal)" },
     ErrorDoc { code: 410, meaning: "Gone: the API version was retired (fatal)" },
     ErrorDoc { code: 412, meaning: "Precondition Failed: no User-Agent header (fatal)" },
     ErrorDoc { code: 413, meaning: "Payload Too Large: the body exceeds the limit (fatal)" },
+    ErrorDoc { code: 421, meaning: "Too many requests at once from your address; wait Retry-After seconds (fatal)" },
+    ErrorDoc { code: 429, meaning: "Too Many Requests: the key's or token's rate limit (normal), or too many failed authentications (fatal); wait Retry-After seconds" },
     ErrorDoc { code: 500, meaning: "Internal Server Error: quote the X-Request-Id when reporting it" },
     ErrorDoc { code: 501, meaning: "Not Implemented: an HTTP verb other than GET, POST (or PUT where declared)" },
 ];

@@ -104,8 +104,8 @@ pub fn methods() -> Vec<Method> {
 
 fn host_info(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let st = ctx.state;
-    let versions = st
-        .versions
+    let table = st.versions.load();
+    let versions = table
         .versions
         .iter()
         .map(|(v, s)| Node::new("version").attr("id", v).attr("state", s.as_str()));
@@ -126,7 +126,7 @@ fn host_info(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let app = Node::new("app")
         .child(Node::leaf("name", ctx.key.name.clone()))
         .child(Node::leaf("role", ctx.key.role.as_str()))
-        .child(Node::leaf("rate_limit", "none"));
+        .child(Node::leaf("rate_limit", st.ops.limiter.describe_default()));
     Ok(Answer::new(vec![host, app]))
 }
 

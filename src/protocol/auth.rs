@@ -7,7 +7,9 @@ use super::params::Params;
 use super::signature::{verify_hex, Algo};
 use super::timestamp::Timestamp;
 use crate::error::ApiError;
-use crate::store::keys::{ApiKey, ReplayPolicy};
+use subtle::Choice;
+
+use crate::store::keys::{ApiKey, ReplayPolicy, Secret};
 
 /// Parameters that belong to the protocol rather than to a method.
 pub const PROTOCOL_PARAMS: &[&str] = &[
@@ -110,20 +112,35 @@ pub fn check_window(ts: Timestamp, now: i64, tolerance: u64) -> Result<(), ApiEr
 /// Stands in for the secret of an unknown key so both paths do the same work.
 pub(crate) const DUMMY_SECRET: &str = "0000000000000000000000000000000000000000";
 
-/// Verifies the access_key against the stored key. An unknown key is checked
-/// against a dummy secret first so that timing does not tell keys apart.
+/// Verifies the access_key against the stored key's secrets: the current one
+/// and, during a rollover, the previous one. Both slots are always computed
+/// (a dummy secret filling an empty one) and combined without branching, so
+/// timing tells neither which secret matched nor whether a rollover is on.
+/// An unknown key goes the same way with dummy secrets.
 pub fn verify_app(key: Option<&ApiKey>, creds: &Credentials<'_>) -> Result<(), ApiError> {
-    let secret = key.map(|k| k.secret.expose()).unwrap_or(DUMMY_SECRET);
-    let ok = verify_hex(
-        creds.algo,
-        secret.as_bytes(),
-        &[
-            creds.timestamp_raw.as_bytes(),
-            creds.api_key.as_bytes(),
-            creds.nonce.as_bytes(),
-        ],
-        creds.access_key,
-    );
+    fn real(s: Option<&Secret>) -> Option<&str> {
+        s.map(Secret::expose).filter(|s| !s.is_empty())
+    }
+    let slots = [
+        real(key.map(|k| &k.secret)),
+        real(key.and_then(|k| k.old_secret.as_ref())),
+    ];
+    let mut ok = Choice::from(0u8);
+    for slot in slots {
+        let matched = verify_hex(
+            creds.algo,
+            slot.unwrap_or(DUMMY_SECRET).as_bytes(),
+            &[
+                creds.timestamp_raw.as_bytes(),
+                creds.api_key.as_bytes(),
+                creds.nonce.as_bytes(),
+            ],
+            creds.access_key,
+        );
+        // a dummy slot never counts, even if someone signed with the dummy
+        ok |= Choice::from(u8::from(matched)) & Choice::from(u8::from(slot.is_some()));
+    }
+    let ok: bool = ok.into();
     match key {
         None => Err(ApiError::UnknownApiKey),
         Some(k) if k.revoked_at.is_some() => Err(ApiError::RevokedApiKey),
@@ -171,6 +188,69 @@ mod tests {
         assert!(matches!(
             check_window(Timestamp::from_unix(now + 301), now, 300),
             Err(ApiError::TimestampTooNew(_))
+        ));
+    }
+
+    fn key_with(secret: &str, old: Option<&str>) -> ApiKey {
+        ApiKey {
+            api_key: "k".into(),
+            name: "app".into(),
+            secret: Secret::new(secret.into()),
+            old_secret: old.map(|o| Secret::new(o.into())),
+            rollover: old.is_some(),
+            old_secret_until: None,
+            role: crate::store::keys::Role::App,
+            debug: false,
+            replay: ReplayPolicy::Strict,
+            owner_user_id: None,
+            created_at: 0,
+            revoked_at: None,
+        }
+    }
+
+    fn signed_with(secret: &str) -> Params {
+        let ts = "Thu, 26 Jul 2012 14:53:44 UTC";
+        let sig = crate::protocol::signature::sign_hex(
+            Algo::Sha1,
+            secret.as_bytes(),
+            &[ts.as_bytes(), b"k", b"n"],
+        );
+        let mut p = Params::default();
+        for (k, v) in [
+            ("api_key", "k"),
+            ("access_key", &sig),
+            ("timestamp", ts),
+            ("nonce", "n"),
+        ] {
+            p.insert(k.into(), crate::protocol::params::ParamValue::One(v.into()))
+                .unwrap();
+        }
+        p
+    }
+
+    #[test]
+    fn both_secrets_of_a_rollover_verify_and_dummies_never_do() {
+        let rolling = key_with("new", Some("old"));
+        let single = key_with("new", None);
+        let listed = key_with("", None);
+        for (secret, key, ok) in [
+            ("new", &rolling, true),
+            ("old", &rolling, true),
+            ("other", &rolling, false),
+            ("old", &single, false),
+            (DUMMY_SECRET, &single, false),
+            ("", &listed, false),
+            (DUMMY_SECRET, &listed, false),
+        ] {
+            let p = signed_with(secret);
+            let creds = Credentials::from_params(&p).unwrap();
+            assert_eq!(verify_app(Some(key), &creds).is_ok(), ok, "{secret}");
+        }
+        let p = signed_with(DUMMY_SECRET);
+        let creds = Credentials::from_params(&p).unwrap();
+        assert!(matches!(
+            verify_app(None, &creds),
+            Err(ApiError::UnknownApiKey)
         ));
     }
 

@@ -9,6 +9,7 @@ use super::oauth1::{self, OAuthCredentials, OAuthHeader};
 use super::params::Params;
 use super::timestamp::Timestamp;
 use super::user_auth::{self, TokenProof};
+use crate::crypto::Keyring;
 use crate::error::ApiError;
 use crate::server_key::ServerKey;
 use crate::store::keys::{self, ApiKey};
@@ -48,6 +49,7 @@ pub struct Caller {
 /// Authenticates the app of a request with whichever scheme it used.
 pub fn identify(
     conn: &Connection,
+    keyring: &Keyring,
     server_key: &ServerKey,
     now: i64,
     tolerance: u64,
@@ -55,20 +57,21 @@ pub fn identify(
     oauth: Option<&OAuthRequest>,
 ) -> Result<Caller, ApiError> {
     match oauth {
-        None => by_form(conn, now, tolerance, params),
-        Some(o) => by_oauth(conn, server_key, now, tolerance, params, o),
+        None => by_form(conn, keyring, now, tolerance, params),
+        Some(o) => by_oauth(conn, keyring, server_key, now, tolerance, params, o),
     }
 }
 
 fn by_form(
     conn: &Connection,
+    keyring: &Keyring,
     now: i64,
     tolerance: u64,
     params: &Params,
 ) -> Result<Caller, ApiError> {
     let creds = Credentials::from_params(params)?;
     check_window(creds.timestamp, now, tolerance)?;
-    let key = keys::find(conn, creds.api_key)?;
+    let key = keys::find(conn, keyring, creds.api_key, now)?;
     verify_app(key.as_ref(), &creds)?;
     let key = key.ok_or(ApiError::UnknownApiKey)?;
     let proof = match params.get("auth_token").filter(|t| !t.is_empty()) {
@@ -91,6 +94,7 @@ fn by_form(
 
 fn by_oauth(
     conn: &Connection,
+    keyring: &Keyring,
     server_key: &ServerKey,
     now: i64,
     tolerance: u64,
@@ -103,7 +107,7 @@ fn by_oauth(
     let creds = OAuthCredentials::from_header(&o.header)?;
     check_nonce(&creds.nonce)?;
     check_window(Timestamp::from_unix(creds.timestamp), now, tolerance)?;
-    let key = keys::find(conn, &creds.consumer_key)?;
+    let key = keys::find(conn, keyring, &creds.consumer_key, now)?;
     // The token secret is half of the signing key, so the token comes first.
     let presented = match (&key, &creds.token) {
         (Some(k), Some(t)) if k.revoked_at.is_none() => {

@@ -1,12 +1,16 @@
 //! API keys: the apps that may call the service, their secrets and settings.
+//! Secrets are stored sealed under the master key (`crate::crypto`); during a
+//! rollover a key has two accepted secrets.
 
 use std::fmt;
 
 use rand::RngCore;
+use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::now_unix;
+use crate::crypto::{Cipher, CryptoError, Keyring};
 
 /// A secret that never shows up in logs or `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
@@ -84,8 +88,16 @@ impl ReplayPolicy {
 pub struct ApiKey {
     pub api_key: String,
     pub name: String,
+    /// The current secret; empty when listed ([`list`] never unseals).
     #[serde(skip)]
     pub secret: Secret,
+    /// The previous secret while a rollover accepts it ([`find`] only).
+    #[serde(skip)]
+    pub old_secret: Option<Secret>,
+    /// True while a previous secret is kept (`keys rotate` until retired).
+    pub rollover: bool,
+    /// When the previous secret stops being accepted; `None` = until retired.
+    pub old_secret_until: Option<i64>,
     pub role: Role,
     pub debug: bool,
     pub replay: ReplayPolicy,
@@ -94,22 +106,35 @@ pub struct ApiKey {
     pub revoked_at: Option<i64>,
 }
 
-const COLUMNS: &str =
-    "api_key, name, secret, role, debug, replay, owner_user_id, created_at, revoked_at";
+const COLUMNS: &str = "api_key, name, role, debug, replay, owner_user_id, created_at, revoked_at, \
+     old_secret IS NOT NULL, old_secret_until, secret, old_secret";
 
+/// The associated data that binds a sealed secret to its key's row.
+fn aad(api_key: &str) -> String {
+    format!("api_keys.secret:{api_key}")
+}
+
+fn crypto_err(e: CryptoError) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(10, Type::Text, Box::new(e))
+}
+
+/// The row without its secrets.
 fn from_row(r: &Row<'_>) -> rusqlite::Result<ApiKey> {
-    let role: String = r.get(3)?;
-    let replay: String = r.get(5)?;
+    let role: String = r.get(2)?;
+    let replay: String = r.get(4)?;
     Ok(ApiKey {
         api_key: r.get(0)?,
         name: r.get(1)?,
-        secret: Secret::new(r.get(2)?),
+        secret: Secret::new(String::new()),
+        old_secret: None,
+        rollover: r.get(8)?,
+        old_secret_until: r.get(9)?,
         role: Role::parse(&role).unwrap_or(Role::App),
-        debug: r.get(4)?,
+        debug: r.get(3)?,
         replay: ReplayPolicy::parse(&replay).unwrap_or(ReplayPolicy::Strict),
-        owner_user_id: r.get(6)?,
-        created_at: r.get(7)?,
-        revoked_at: r.get(8)?,
+        owner_user_id: r.get(5)?,
+        created_at: r.get(6)?,
+        revoked_at: r.get(7)?,
     })
 }
 
@@ -119,9 +144,11 @@ fn random_hex(bytes: usize) -> String {
     hex::encode(buf)
 }
 
-/// Creates a key with a fresh random key (64 hex) and secret (40 hex).
+/// Creates a key with a fresh random key (64 hex) and secret (40 hex); the
+/// answer holds the secret in clear, the store only sealed.
 pub fn create(
     conn: &Connection,
+    keyring: &Keyring,
     name: &str,
     role: Role,
     owner_user_id: Option<&str>,
@@ -130,6 +157,9 @@ pub fn create(
         api_key: random_hex(32),
         name: name.to_string(),
         secret: Secret::new(random_hex(20)),
+        old_secret: None,
+        rollover: false,
+        old_secret_until: None,
         role,
         debug: false,
         replay: ReplayPolicy::Strict,
@@ -143,7 +173,9 @@ pub fn create(
         params![
             key.api_key,
             key.name,
-            key.secret.expose(),
+            keyring
+                .seal(&aad(&key.api_key), key.secret.expose())
+                .map_err(crypto_err)?,
             role.as_str(),
             key.replay.as_str(),
             key.owner_user_id,
@@ -153,13 +185,122 @@ pub fn create(
     Ok(key)
 }
 
-/// Looks a key up, revoked or not.
-pub fn find(conn: &Connection, api_key: &str) -> rusqlite::Result<Option<ApiKey>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM api_keys WHERE api_key = ?1"
-    ))?
-    .query_row([api_key], from_row)
-    .optional()
+/// Looks a key up, revoked or not, with its secrets unsealed: the current
+/// one, and the previous one while its rollover lasts at `now`.
+pub fn find(
+    conn: &Connection,
+    keyring: &Keyring,
+    api_key: &str,
+    now: i64,
+) -> rusqlite::Result<Option<ApiKey>> {
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM api_keys WHERE api_key = ?1"
+        ))?
+        .query_row([api_key], |r| {
+            Ok((
+                from_row(r)?,
+                r.get::<_, String>(10)?,
+                r.get::<_, Option<String>>(11)?,
+            ))
+        })
+        .optional()?;
+    let Some((mut key, sealed, old)) = row else {
+        return Ok(None);
+    };
+    let aad = aad(&key.api_key);
+    key.secret = Secret::new(keyring.open(&aad, &sealed).map_err(crypto_err)?);
+    let old_valid = key.old_secret_until.is_none_or(|until| now < until);
+    if let (Some(old), true) = (old, old_valid) {
+        key.old_secret = Some(Secret::new(keyring.open(&aad, &old).map_err(crypto_err)?));
+    }
+    Ok(Some(key))
+}
+
+/// What `rotate` did.
+#[derive(Debug)]
+pub enum Rotation {
+    /// The new secret (shown once); the old one is accepted until `until`
+    /// (`None` = until retired).
+    Rotated {
+        secret: Secret,
+        until: Option<i64>,
+    },
+    NoSuchKey,
+    /// A previous secret is still accepted: retire it first.
+    InProgress {
+        until: Option<i64>,
+    },
+}
+
+/// Gives a key a new secret and keeps the current one as the previous
+/// secret for `grace_secs` (0 = until [`retire_secret`]).
+pub fn rotate(
+    conn: &mut Connection,
+    keyring: &Keyring,
+    api_key: &str,
+    now: i64,
+    grace_secs: u64,
+) -> rusqlite::Result<Rotation> {
+    let tx = conn.transaction()?;
+    let row: Option<(String, Option<String>, Option<i64>)> = tx
+        .query_row(
+            "SELECT secret, old_secret, old_secret_until FROM api_keys
+             WHERE api_key = ?1 AND revoked_at IS NULL",
+            [api_key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((current, old, old_until)) = row else {
+        return Ok(Rotation::NoSuchKey);
+    };
+    if old.is_some() && old_until.is_none_or(|u| now < u) {
+        return Ok(Rotation::InProgress { until: old_until });
+    }
+    let secret = Secret::new(random_hex(20));
+    let sealed = keyring
+        .seal(&aad(api_key), secret.expose())
+        .map_err(crypto_err)?;
+    let until =
+        (grace_secs > 0).then(|| now.saturating_add(i64::try_from(grace_secs).unwrap_or(i64::MAX)));
+    tx.execute(
+        "UPDATE api_keys SET secret = ?2, old_secret = ?3, old_secret_until = ?4 WHERE api_key = ?1",
+        params![api_key, sealed, current, until],
+    )?;
+    tx.commit()?;
+    Ok(Rotation::Rotated { secret, until })
+}
+
+/// Ends a rollover: only the current secret is accepted from now on. False
+/// when the key has no previous secret.
+pub fn retire_secret(conn: &Connection, api_key: &str) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "UPDATE api_keys SET old_secret = NULL, old_secret_until = NULL
+         WHERE api_key = ?1 AND old_secret IS NOT NULL",
+        [api_key],
+    )?;
+    Ok(n == 1)
+}
+
+/// Seals every secret again under `new` (for a master key rotation; the
+/// caller holds the transaction). Returns how many keys it resealed.
+pub fn reseal_all(conn: &Connection, old: &Keyring, new: &Cipher) -> rusqlite::Result<usize> {
+    let rows: Vec<(String, String, Option<String>)> = conn
+        .prepare("SELECT api_key, secret, old_secret FROM api_keys")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update =
+        conn.prepare("UPDATE api_keys SET secret = ?2, old_secret = ?3 WHERE api_key = ?1")?;
+    for (api_key, secret, old_secret) in &rows {
+        let aad = aad(api_key);
+        let again = |sealed: &str| -> rusqlite::Result<String> {
+            let plain = old.open(&aad, sealed).map_err(crypto_err)?;
+            new.seal(&aad, &plain).map_err(crypto_err)
+        };
+        let old_again = old_secret.as_deref().map(again).transpose()?;
+        update.execute(params![api_key, again(secret)?, old_again])?;
+    }
+    Ok(rows.len())
 }
 
 /// All keys, oldest first.
@@ -204,25 +345,93 @@ mod tests {
         let (_d, store) = crate::store::test_store();
         store
             .with(|c| {
-                let k = create(c, "app one", Role::Admin, None)?;
+                let k = create(c, store.keyring(), "app one", Role::Admin, None)?;
                 assert_eq!(k.api_key.len(), 64);
                 assert_eq!(k.secret.expose().len(), 40);
-                let found = find(c, &k.api_key)?.expect("found");
+                let found = find(c, store.keyring(), &k.api_key, 0)?.expect("found");
                 assert_eq!(found.secret, k.secret);
                 assert_eq!(found.role, Role::Admin);
                 assert!(revoke(c, &k.api_key)?);
                 assert!(!revoke(c, &k.api_key)?);
-                assert!(find(c, &k.api_key)?.unwrap().revoked_at.is_some());
+                assert!(find(c, store.keyring(), &k.api_key, 0)?
+                    .unwrap()
+                    .revoked_at
+                    .is_some());
                 assert!(set_options(
                     c,
                     &k.api_key,
                     Some(true),
                     Some(ReplayPolicy::Lenient)
                 )?);
-                let f = find(c, &k.api_key)?.unwrap();
+                let f = find(c, store.keyring(), &k.api_key, 0)?.unwrap();
                 assert!(f.debug);
                 assert_eq!(f.replay, ReplayPolicy::Lenient);
                 assert_eq!(list(c)?.len(), 1);
+                assert!(list(c)?[0].secret.expose().is_empty(), "list never unseals");
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn secrets_are_stored_sealed() {
+        let (_d, store) = crate::store::test_store();
+        let k = store
+            .with(|c| create(c, store.keyring(), "app", Role::App, None))
+            .unwrap();
+        let raw: String = store
+            .with(|c| c.query_row("SELECT secret FROM api_keys", [], |r| r.get(0)))
+            .unwrap();
+        assert!(crate::crypto::is_sealed(&raw));
+        assert!(!raw.contains(k.secret.expose()));
+    }
+
+    #[test]
+    fn a_rollover_keeps_two_secrets_until_retired_or_expired() {
+        let (_d, store) = crate::store::test_store();
+        let ring = store.keyring();
+        store
+            .with(|c| {
+                let k = create(c, ring, "app", Role::App, None)?;
+                let Rotation::Rotated { secret, until } = rotate(c, ring, &k.api_key, 100, 50)?
+                else {
+                    panic!("rotated")
+                };
+                assert_eq!(until, Some(150));
+                let f = find(c, ring, &k.api_key, 120)?.unwrap();
+                assert_eq!(f.secret, secret);
+                assert_eq!(f.old_secret.as_ref(), Some(&k.secret));
+                assert!(f.rollover);
+                // only one rollover at a time
+                assert!(matches!(
+                    rotate(c, ring, &k.api_key, 120, 50)?,
+                    Rotation::InProgress { until: Some(150) }
+                ));
+                // the grace period ends it by itself
+                assert!(find(c, ring, &k.api_key, 150)?
+                    .unwrap()
+                    .old_secret
+                    .is_none());
+                // a new rotation after it; retire-secret ends that one at once
+                let Rotation::Rotated {
+                    secret: third,
+                    until: None,
+                } = rotate(c, ring, &k.api_key, 200, 0)?
+                else {
+                    panic!("rotated again")
+                };
+                assert_eq!(
+                    find(c, ring, &k.api_key, 1 << 40)?.unwrap().old_secret,
+                    Some(secret)
+                );
+                assert!(retire_secret(c, &k.api_key)?);
+                assert!(!retire_secret(c, &k.api_key)?);
+                let f = find(c, ring, &k.api_key, 201)?.unwrap();
+                assert_eq!((f.secret, f.old_secret), (third, None));
+                assert!(matches!(
+                    rotate(c, ring, "nope", 0, 0)?,
+                    Rotation::NoSuchKey
+                ));
                 Ok(())
             })
             .unwrap();

@@ -113,6 +113,12 @@ const MIGRATIONS: &[&str] = &[
         failures     INTEGER NOT NULL,
         last_failure INTEGER NOT NULL
     );",
+    // 4: api secrets sealed under the master key (panthera_seal is registered
+    // by Store::open_with); a second secret during a rollover
+    "UPDATE api_keys SET secret = panthera_seal('api_keys.secret:' || api_key, secret)
+        WHERE secret NOT LIKE 'v1.%';
+    ALTER TABLE api_keys ADD COLUMN old_secret TEXT;
+    ALTER TABLE api_keys ADD COLUMN old_secret_until INTEGER;",
 ];
 
 /// Brings the schema up to date, one transaction per migration.
@@ -164,5 +170,33 @@ mod tests {
             .with(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
             .unwrap();
         assert_eq!(v, super::MIGRATIONS.len() as i64);
+    }
+
+    /// A store of schema 1 (plaintext secrets) is sealed by migration 2.
+    #[test]
+    fn plaintext_secrets_of_schema_1_get_sealed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("panthera.db");
+        {
+            let c = rusqlite::Connection::open(&path).unwrap();
+            c.execute_batch(super::MIGRATIONS[0]).unwrap();
+            c.execute_batch(
+                "PRAGMA user_version = 1;
+                 INSERT INTO api_keys (api_key, name, secret, created_at)
+                 VALUES ('k1', 'old app', 'plainsecret0123', 0);",
+            )
+            .unwrap();
+        }
+        let store = crate::store::Store::open_in(dir.path()).unwrap();
+        let raw: String = store
+            .with(|c| c.query_row("SELECT secret FROM api_keys", [], |r| r.get(0)))
+            .unwrap();
+        assert!(crate::crypto::is_sealed(&raw), "{raw}");
+        assert!(!raw.contains("plainsecret0123"));
+        let key = store
+            .with(|c| crate::store::keys::find(c, store.keyring(), "k1", 0))
+            .unwrap()
+            .unwrap();
+        assert_eq!(key.secret.expose(), "plainsecret0123");
     }
 }

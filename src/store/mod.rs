@@ -17,7 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::crypto::{Cipher, KeySource, Keyring, MasterKey};
 
 /// Why the store cannot be opened.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +33,8 @@ pub enum StoreError {
     Migrate(PathBuf, usize, rusqlite::Error),
     #[error("store {0} was written by a newer Panthera (schema {1}, this build knows {2})")]
     TooNew(PathBuf, i64, usize),
+    #[error("store {0}: {1}")]
+    MasterKey(PathBuf, String),
 }
 
 /// A handle on the store shared by all workers. SQLite serialises writers
@@ -37,18 +42,39 @@ pub enum StoreError {
 pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
+    keyring: Keyring,
 }
 
+/// The `meta` entry naming the master key the secrets are sealed with.
+const MASTER_KEY_ID: &str = "master_key_id";
+
 impl Store {
-    /// Opens (creating when needed) the store in `data_dir` and migrates it.
+    /// Opens (creating when needed) the store in `data_dir` and migrates it;
+    /// the master key is `PANTHERA_MASTER_KEY` or `<data_dir>/master.key`.
     pub fn open_in(data_dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::DataDir(data_dir.to_path_buf(), e))?;
         Store::open(&data_dir.join("panthera.db"))
     }
 
-    /// Opens (creating when needed) the store file and migrates it.
+    /// Opens (creating when needed) the store file; the master key is
+    /// `PANTHERA_MASTER_KEY` or `master.key` beside the file.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        Store::open_with(path, KeySource::new(dir, Path::new("")))
+    }
+
+    /// Opens the store of a configuration (data directory and master key).
+    pub fn open_config(config: &crate::config::Config) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| StoreError::DataDir(config.data_dir.clone(), e))?;
+        Store::open_with(&config.db_path(), KeySource::from_config(config))
+    }
+
+    /// Opens (creating when needed) the store file and migrates it. The
+    /// master key is generated only for a store that has never sealed a
+    /// secret; otherwise it must be the one the store names.
+    pub fn open_with(path: &Path, source: KeySource) -> Result<Store, StoreError> {
         let p = path.to_path_buf();
         let conn = Connection::open_with_flags(
             path,
@@ -58,10 +84,20 @@ impl Store {
         )
         .map_err(|e| StoreError::Open(p.clone(), e))?;
         configure(&conn).map_err(|e| StoreError::Open(p.clone(), e))?;
+        let recorded = recorded_key_id(&conn).map_err(|e| StoreError::Open(p.clone(), e))?;
+        let key = open_master_key(&source, recorded.as_deref())
+            .map_err(|m| StoreError::MasterKey(p.clone(), m))?;
+        let keyring = Keyring::new(source, &key);
+        register_seal(&conn, Cipher::new(&key)).map_err(|e| StoreError::Open(p.clone(), e))?;
         migrations::apply(&conn, &p)?;
+        if recorded.is_none() {
+            meta::set(&conn, MASTER_KEY_ID, &keyring.id())
+                .map_err(|e| StoreError::Open(p.clone(), e))?;
+        }
         Ok(Store {
             conn: Mutex::new(conn),
             path: p,
+            keyring,
         })
     }
 
@@ -71,6 +107,17 @@ impl Store {
         f: impl FnOnce(&mut Connection) -> Result<T, E>,
     ) -> Result<T, E> {
         f(&mut self.lock())
+    }
+
+    /// The master key that seals this store's secrets.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// Writes the write-ahead log back into the database file, so the file
+    /// alone is complete (on shutdown, before backups of the file).
+    pub fn checkpoint(&self) -> rusqlite::Result<()> {
+        self.with(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"))
     }
 
     /// The store file.
@@ -109,6 +156,72 @@ impl Store {
             Err(poisoned) => poisoned.into_inner(),
         }
     }
+}
+
+/// Records the master key the store's secrets are sealed with (inside the
+/// transaction that resealed them).
+pub fn record_master_key(conn: &Connection, id: &str) -> rusqlite::Result<()> {
+    meta::set(conn, MASTER_KEY_ID, id)
+}
+
+/// The master key id a store records, if it has one yet.
+pub fn recorded_key_id(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    let has_meta: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_meta {
+        return Ok(None);
+    }
+    conn.query_row(
+        "SELECT value FROM meta WHERE key = ?1",
+        [MASTER_KEY_ID],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Loads the master key; it must be the one the store recorded. A key
+/// rotation interrupted after its commit left the new key in the pending
+/// file: that one is then moved into place.
+fn open_master_key(source: &KeySource, recorded: Option<&str>) -> Result<MasterKey, String> {
+    let key = source.load(recorded.is_none()).map_err(|e| {
+        format!(
+            "{e} (this store's secrets are sealed with master key {})",
+            recorded.unwrap_or("?")
+        )
+    })?;
+    let Some(want) = recorded.filter(|w| *w != key.id()) else {
+        return Ok(key);
+    };
+    if let (Some(pending), KeySource::File(file)) = (source.pending_file(), source) {
+        if let Ok(new) = KeySource::File(pending.clone()).load(false) {
+            if new.id() == want {
+                std::fs::rename(&pending, file)
+                    .map_err(|e| format!("finishing the key rotation: {e}"))?;
+                tracing::warn!(file = %file.display(), "finished an interrupted master key rotation");
+                return Ok(new);
+            }
+        }
+    }
+    Err(format!(
+        "the master key from {} is {}, but this store's secrets are sealed with {want}",
+        source.describe(),
+        key.id()
+    ))
+}
+
+/// `panthera_seal(aad, plaintext)` for migrations that seal existing data;
+/// it seals with the master key the store was opened with.
+fn register_seal(conn: &Connection, cipher: Cipher) -> rusqlite::Result<()> {
+    conn.create_scalar_function("panthera_seal", 2, FunctionFlags::SQLITE_UTF8, move |ctx| {
+        let aad: String = ctx.get(0)?;
+        let plain: String = ctx.get(1)?;
+        cipher
+            .seal(&aad, &plain)
+            .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+    })
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {

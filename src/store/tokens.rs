@@ -209,7 +209,7 @@ mod tests {
         let (_d, store) = crate::store::test_store();
         store
             .with(|c| {
-                let key = keys::create(c, "k", Role::App, None)?;
+                let key = keys::create(c, store.keyring(), "k", Role::App, None)?;
                 let user = crate::store::users::create(
                     c,
                     &crate::store::users::NewUser {

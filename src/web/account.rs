@@ -141,7 +141,7 @@ pub async fn sign_in(
     if !csrf::check(&state.server_key, SIGNIN_PURPOSE, "", &req, &f.csrf) {
         return signin_page(&state, &req, 403, l, Some(t.form_expired));
     }
-    let addr = forwarded::client_ip(&req, &state.config.server.trusted_proxies);
+    let addr = forwarded::client_ip(&req, &state.ops.trusted_proxies);
     match signin::attempt(
         Arc::clone(&state),
         f.username.trim().to_string(),

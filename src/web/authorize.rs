@@ -51,7 +51,9 @@ fn pending(state: &AppState, req: &HttpRequest, id: &str) -> Result<Token, Box<H
 fn key_name(state: &AppState, token: &Token) -> String {
     state
         .store
-        .with(|c| crate::store::keys::find(c, &token.api_key))
+        .with(|c| {
+            crate::store::keys::find(c, state.store.keyring(), &token.api_key, state.clock.now())
+        })
         .ok()
         .flatten()
         .map_or_else(|| token.api_key.clone(), |k| k.name)
@@ -200,7 +202,7 @@ pub async fn decide(
             finish(&state, &req, l, &token, done, TokenState::Denied, None)
         }
         "allow" => {
-            let addr = forwarded::client_ip(&req, &state.config.server.trusted_proxies);
+            let addr = forwarded::client_ip(&req, &state.ops.trusted_proxies);
             let outcome = signin::attempt(
                 Arc::clone(&state),
                 form.username.trim().to_string(),

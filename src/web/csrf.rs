@@ -36,7 +36,7 @@ pub fn remember(
     new: bool,
 ) {
     if new {
-        let secure = crate::http::forwarded::is_https(req, &state.config.server.trusted_proxies);
+        let secure = crate::http::forwarded::is_https(req, &state.ops.trusted_proxies);
         b.append_header((
             actix_web::http::header::SET_COOKIE,
             cookies::set(COOKIE, browser, COOKIE_MAX_AGE, secure),

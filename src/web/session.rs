@@ -25,7 +25,7 @@ pub fn start(
     let id = state
         .store
         .with(|c| sessions::create(c, user_id, now, now + LIFE_SECS))?;
-    let secure = forwarded::is_https(req, &state.config.server.trusted_proxies);
+    let secure = forwarded::is_https(req, &state.ops.trusted_proxies);
     b.append_header((
         header::SET_COOKIE,
         cookies::set(COOKIE, &id, LIFE_SECS, secure),

@@ -10,6 +10,7 @@ mod clients;
 mod docs;
 mod methods;
 mod oauth;
+mod ops;
 mod tokens;
 mod users_cli;
 mod wire;

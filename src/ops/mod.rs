@@ -1,0 +1,57 @@
+//! Running the service in production (issue 7): rate limits, per-address
+//! caps, failed-authentication throttles, metrics, health, configuration
+//! reload, backups. The request pipeline calls in at a few marked places;
+//! the logic lives here.
+
+pub mod bucket;
+pub mod endpoints;
+pub mod gate;
+pub mod inflight;
+pub mod lifecycle;
+pub mod metrics;
+pub mod middleware;
+pub mod net;
+pub mod ratelimit;
+pub mod reload;
+pub mod swap;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+pub use swap::Swap;
+
+use crate::config::Config;
+
+/// The operational state shared by all workers.
+pub struct Ops {
+    pub limiter: ratelimit::RateLimiter,
+    pub in_flight: Arc<inflight::InFlight>,
+    pub metrics: metrics::Metrics,
+    pub trusted_proxies: Vec<net::Cidr>,
+    pub metrics_allow: Vec<net::Cidr>,
+    /// When the process started, Unix seconds.
+    pub started: i64,
+}
+
+impl Ops {
+    pub fn new(config: &Config, now: i64) -> Result<Ops, String> {
+        Ok(Ops {
+            limiter: ratelimit::RateLimiter::new(&config.rate_limits),
+            in_flight: inflight::InFlight::new(),
+            metrics: metrics::Metrics::default(),
+            trusted_proxies: net::Cidr::parse_all(&config.server.trusted_proxies)
+                .map_err(|e| format!("server.trusted_proxies: {e}"))?,
+            metrics_allow: net::Cidr::parse_all(&config.metrics.allow)
+                .map_err(|e| format!("metrics.allow: {e}"))?,
+            started: now,
+        })
+    }
+}
+
+/// The client address of a request (after trusted proxies), in its extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+/// The API method a request called, for the metrics' `method` label.
+#[derive(Debug, Clone, Copy)]
+pub struct MethodLabel(pub &'static str);

@@ -1,0 +1,644 @@
+//! Rate limits per api key and per user token, and the throttles on failed
+//! authentications and sign-ins (protocol.md §8). Policies come from
+//! configuration and are swapped on reload; buckets live in memory.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+
+use super::bucket::{Buckets, Decision};
+use super::metrics::Rejection;
+use super::swap::Swap;
+use crate::app::AppState;
+use crate::config::{RateLimitsConfig, RatePolicy};
+use crate::error::ApiError;
+
+/// Whose calls a bucket counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Caller {
+    ApiKey,
+    UserToken,
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CallKey {
+    caller: Caller,
+    /// The method whose own policy applies; `None` for the default policy.
+    method: Option<Box<str>>,
+    id: Box<str>,
+}
+
+/// Failure counters; ids are cut to [`MAX_ID`] so junk cannot grow memory.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum FailKey {
+    AuthAddress(IpAddr),
+    AuthKey(Box<str>),
+    SignInAddress(IpAddr),
+    SignInUser(Box<str>),
+}
+
+const MAX_ID: usize = 128;
+
+fn id(s: &str) -> Box<str> {
+    match s.char_indices().nth(MAX_ID) {
+        Some((i, _)) => s[..i].into(),
+        None => s.into(),
+    }
+}
+
+/// The policies in force, as configured.
+#[derive(Debug, Clone)]
+struct Policies {
+    enabled: bool,
+    default: RatePolicy,
+    methods: HashMap<String, RatePolicy>,
+    failed_auth_per_address: RatePolicy,
+    failed_auth_per_key: RatePolicy,
+    failed_sign_in: RatePolicy,
+}
+
+impl From<&RateLimitsConfig> for Policies {
+    fn from(c: &RateLimitsConfig) -> Self {
+        Policies {
+            enabled: c.enabled,
+            default: c.default,
+            methods: c.methods.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            failed_auth_per_address: c.failed_auth_per_address,
+            failed_auth_per_key: c.failed_auth_per_key,
+            failed_sign_in: c.failed_sign_in,
+        }
+    }
+}
+
+/// All buckets of the process.
+pub struct RateLimiter {
+    policies: Swap<Policies>,
+    calls: Buckets<CallKey>,
+    failures: Buckets<FailKey>,
+}
+
+impl RateLimiter {
+    pub fn new(config: &RateLimitsConfig) -> Self {
+        RateLimiter {
+            policies: Swap::new(Policies::from(config)),
+            calls: Buckets::new(),
+            failures: Buckets::new(),
+        }
+    }
+
+    /// New policies from a reloaded configuration; buckets keep their state.
+    pub fn set_policies(&self, config: &RateLimitsConfig) {
+        self.policies.store(Policies::from(config));
+    }
+
+    /// Charges a call: the quota for the answer headers, and whether it may go
+    /// on. `None` when rate limits are off.
+    fn charge(&self, caller: Caller, who: &str, method: &str, now_ms: i64) -> Option<Charged> {
+        let p = self.policies.load();
+        if !p.enabled {
+            return None;
+        }
+        let (name, policy, own) = match p.methods.get_key_value(method) {
+            Some((m, pol)) => (m.as_str(), *pol, Some(Box::<str>::from(m.as_str()))),
+            None => ("default", p.default, None),
+        };
+        let key = CallKey {
+            caller,
+            method: own,
+            id: who.into(),
+        };
+        let d = self.calls.take(key, &policy, now_ms);
+        let prefix = match caller {
+            Caller::ApiKey => "",
+            Caller::UserToken => "token-",
+        };
+        Some(Charged {
+            quota: Quota::from_decision(&format!("{prefix}{name}"), &policy, &d, now_ms / 1000),
+            decision: d,
+            policy_name: name.to_string(),
+        })
+    }
+
+    /// `Some(retry_after)` while failed authentications from `address` or
+    /// against `api_key` are being refused outright.
+    pub fn auth_blocked(
+        &self,
+        address: Option<IpAddr>,
+        api_key: Option<&str>,
+        now_ms: i64,
+    ) -> Option<u64> {
+        let p = self.policies.load();
+        if !p.enabled {
+            return None;
+        }
+        let by_address = address.map(|a| {
+            self.failures.peek(
+                &FailKey::AuthAddress(super::net::limit_key(a)),
+                &p.failed_auth_per_address,
+                now_ms,
+            )
+        });
+        let by_key = api_key.map(|k| {
+            self.failures
+                .peek(&FailKey::AuthKey(id(k)), &p.failed_auth_per_key, now_ms)
+        });
+        refused(by_address.into_iter().chain(by_key))
+    }
+
+    /// Counts a failed authentication. `api_key` only when the key exists
+    /// (guessing its secret); unknown keys count against the address alone.
+    pub fn auth_failed(&self, address: Option<IpAddr>, api_key: Option<&str>, now_ms: i64) {
+        let p = self.policies.load();
+        if !p.enabled {
+            return;
+        }
+        if let Some(a) = address {
+            let key = FailKey::AuthAddress(super::net::limit_key(a));
+            self.failures.take(key, &p.failed_auth_per_address, now_ms);
+        }
+        if let Some(k) = api_key {
+            self.failures
+                .take(FailKey::AuthKey(id(k)), &p.failed_auth_per_key, now_ms);
+        }
+    }
+
+    /// `Some(retry_after)` while sign-ins from `address` or for `user` are
+    /// refused outright (the authorization page calls this first).
+    pub fn sign_in_blocked(&self, address: Option<IpAddr>, user: &str, now_ms: i64) -> Option<u64> {
+        let p = self.policies.load();
+        if !p.enabled {
+            return None;
+        }
+        let pol = p.failed_sign_in;
+        let by_address = address.map(|a| {
+            self.failures.peek(
+                &FailKey::SignInAddress(super::net::limit_key(a)),
+                &pol,
+                now_ms,
+            )
+        });
+        let by_user =
+            self.failures
+                .peek(&FailKey::SignInUser(id(&user.to_lowercase())), &pol, now_ms);
+        refused(by_address.into_iter().chain(Some(by_user)))
+    }
+
+    /// Counts a failed sign-in against the address and the user name.
+    pub fn sign_in_failed(&self, address: Option<IpAddr>, user: &str, now_ms: i64) {
+        let p = self.policies.load();
+        if !p.enabled {
+            return;
+        }
+        let pol = p.failed_sign_in;
+        if let Some(a) = address {
+            let key = FailKey::SignInAddress(super::net::limit_key(a));
+            self.failures.take(key, &pol, now_ms);
+        }
+        self.failures
+            .take(FailKey::SignInUser(id(&user.to_lowercase())), &pol, now_ms);
+    }
+
+    /// Forgets idle buckets; returns how many remain.
+    pub fn sweep(&self, now_ms: i64) -> usize {
+        let p = self.policies.load();
+        let calls = self.calls.sweep(now_ms, |k| match &k.method {
+            None => Some(p.default),
+            Some(m) => p.methods.get(&**m).copied(),
+        });
+        let failures = self.failures.sweep(now_ms, |k| {
+            Some(match k {
+                FailKey::AuthAddress(_) => p.failed_auth_per_address,
+                FailKey::AuthKey(_) => p.failed_auth_per_key,
+                FailKey::SignInAddress(_) | FailKey::SignInUser(_) => p.failed_sign_in,
+            })
+        });
+        calls + failures
+    }
+
+    /// How many buckets exist (a metric).
+    pub fn buckets(&self) -> usize {
+        self.calls.len() + self.failures.len()
+    }
+
+    /// The default policy as `RateLimit-Policy` writes it; `none` when off.
+    pub fn describe_default(&self) -> String {
+        let p = self.policies.load();
+        if !p.enabled {
+            return "none".into();
+        }
+        Quota::from_decision("default", &p.default, &Decision::full(&p.default), 0).policy_field()
+    }
+}
+
+/// The longest wait among refusing decisions, if any refuses.
+fn refused(decisions: impl Iterator<Item = Decision>) -> Option<u64> {
+    decisions
+        .filter(|d| !d.allowed)
+        .map(|d| d.retry_after_secs)
+        .max()
+}
+
+struct Charged {
+    quota: Quota,
+    decision: Decision,
+    policy_name: String,
+}
+
+/// Charges one call of `method` to an api key (after its authentication).
+/// The quota lands in `slot` for the answer headers even when the call is
+/// refused with `429`.
+pub fn charge_api_key(
+    state: &AppState,
+    api_key: &str,
+    method: &str,
+    slot: &mut Option<Quota>,
+) -> Result<(), ApiError> {
+    charge(state, Caller::ApiKey, api_key, method, slot)
+}
+
+/// The same for a user token: the user-auth step calls it once the token is
+/// verified. With both charged, the headers show every window and the
+/// `X-RateLimit-*` ones the tightest.
+pub fn charge_user_token(
+    state: &AppState,
+    token: &str,
+    method: &str,
+    slot: &mut Option<Quota>,
+) -> Result<(), ApiError> {
+    charge(state, Caller::UserToken, token, method, slot)
+}
+
+fn charge(
+    state: &AppState,
+    caller: Caller,
+    who: &str,
+    method: &str,
+    slot: &mut Option<Quota>,
+) -> Result<(), ApiError> {
+    let limiter = &state.ops.limiter;
+    let Some(c) = limiter.charge(caller, who, method, state.clock.now_millis()) else {
+        return Ok(());
+    };
+    match slot {
+        Some(q) => q.merge(c.quota),
+        None => *slot = Some(c.quota),
+    }
+    if c.decision.allowed {
+        return Ok(());
+    }
+    state.ops.metrics.rejected(match caller {
+        Caller::ApiKey => Rejection::ApiKey,
+        Caller::UserToken => Rejection::UserToken,
+    });
+    Err(ApiError::RateLimited {
+        policy: c.policy_name,
+        retry_after: c.decision.retry_after_secs,
+    })
+}
+
+/// Refuses a sign-in attempt early (fatal `429`) while `address` or `user`
+/// has failed too often; for the authorization page of user tokens.
+pub fn sign_in_gate(state: &AppState, address: Option<IpAddr>, user: &str) -> Result<(), ApiError> {
+    match state
+        .ops
+        .limiter
+        .sign_in_blocked(address, user, state.clock.now_millis())
+    {
+        None => Ok(()),
+        Some(retry_after) => {
+            state.ops.metrics.rejected(Rejection::SignIn);
+            Err(ApiError::TooManyFailures { retry_after })
+        }
+    }
+}
+
+/// One window of a quota, as the headers describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// The policy name (`default`, `default-daily`, `token-default` …).
+    pub name: String,
+    /// Requests the window allows.
+    pub quota: u64,
+    /// Its length in seconds.
+    pub window_secs: u64,
+    pub remaining: u64,
+    /// Seconds until it is whole again.
+    pub reset_secs: u64,
+}
+
+/// The limits that applied to one call, for its answer headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    /// The time of the decision, Unix seconds.
+    pub now: i64,
+    pub windows: Vec<Window>,
+}
+
+impl Quota {
+    fn from_decision(name: &str, p: &RatePolicy, d: &Decision, now: i64) -> Quota {
+        let name = field_name(name);
+        let mut windows = vec![Window {
+            name: name.clone(),
+            quota: u64::from(p.burst),
+            window_secs: ((f64::from(p.burst) / p.per_second).ceil() as u64).max(1),
+            remaining: d.remaining,
+            reset_secs: d.full_in_secs,
+        }];
+        if let Some(left) = d.remaining_today {
+            windows.push(Window {
+                name: format!("{name}-daily"),
+                quota: p.daily,
+                window_secs: 86_400,
+                remaining: left,
+                reset_secs: d.day_resets_in_secs,
+            });
+        }
+        Quota { now, windows }
+    }
+
+    /// Adds the windows of another charge (api key + user token).
+    pub fn merge(&mut self, other: Quota) {
+        self.windows.extend(other.windows);
+    }
+
+    /// The window with the fewest requests left: what `X-RateLimit-*` report.
+    pub fn tightest(&self) -> Option<&Window> {
+        self.windows.iter().min_by_key(|w| w.remaining)
+    }
+
+    /// `RateLimit-Policy: "default";q=60;w=6, "default-daily";q=100000;w=86400`.
+    pub fn policy_field(&self) -> String {
+        let mut s = String::new();
+        for (i, w) in self.windows.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            let _ = write!(s, "{sep}\"{}\";q={};w={}", w.name, w.quota, w.window_secs);
+        }
+        s
+    }
+
+    /// `RateLimit: "default";r=59;t=1, "default-daily";r=99999;t=43210`.
+    pub fn state_field(&self) -> String {
+        let mut s = String::new();
+        for (i, w) in self.windows.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            let _ = write!(
+                s,
+                "{sep}\"{}\";r={};t={}",
+                w.name, w.remaining, w.reset_secs
+            );
+        }
+        s
+    }
+
+    /// Writes the five rate-limit headers.
+    pub fn write_headers(&self, h: &mut HeaderMap) {
+        let Some(t) = self.tightest() else { return };
+        let reset = self.now.saturating_add_unsigned(t.reset_secs);
+        let fields = [
+            ("x-ratelimit-limit", t.quota.to_string()),
+            ("x-ratelimit-remaining", t.remaining.to_string()),
+            ("x-ratelimit-reset", reset.to_string()),
+            ("ratelimit-policy", self.policy_field()),
+            ("ratelimit", self.state_field()),
+        ];
+        for (name, value) in fields {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                h.insert(HeaderName::from_static(name), v);
+            }
+        }
+    }
+}
+
+/// Policy names become structured-field strings: keep them to a safe alphabet.
+fn field_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+
+    fn config() -> RateLimitsConfig {
+        let mut c = RateLimitsConfig {
+            default: RatePolicy::new(2, 1.0, 3),
+            failed_auth_per_address: RatePolicy::new(2, 0.5, 0),
+            failed_auth_per_key: RatePolicy::new(3, 0.5, 0),
+            ..RateLimitsConfig::default()
+        };
+        c.methods
+            .insert("request-token".into(), RatePolicy::new(1, 0.1, 0));
+        c
+    }
+
+    #[test]
+    fn keys_have_their_own_buckets_and_methods_their_own_policy() {
+        let l = RateLimiter::new(&config());
+        let now = 5_000;
+        let a = l.charge(Caller::ApiKey, "a", "host-info", now).unwrap();
+        assert!(a.decision.allowed);
+        assert_eq!(
+            a.quota.policy_field(),
+            "\"default\";q=2;w=2, \"default-daily\";q=3;w=86400"
+        );
+        assert_eq!(
+            a.quota.state_field(),
+            "\"default\";r=1;t=1, \"default-daily\";r=2;t=86395"
+        );
+        assert!(
+            l.charge(Caller::ApiKey, "a", "host-info", now)
+                .unwrap()
+                .decision
+                .allowed
+        );
+        let refused = l.charge(Caller::ApiKey, "a", "host-info", now).unwrap();
+        assert!(!refused.decision.allowed);
+        assert_eq!(refused.decision.retry_after_secs, 1);
+        // another key, the same key as a user token, and a method policy are apart
+        assert!(
+            l.charge(Caller::ApiKey, "b", "host-info", now)
+                .unwrap()
+                .decision
+                .allowed
+        );
+        assert!(
+            l.charge(Caller::UserToken, "a", "host-info", now)
+                .unwrap()
+                .decision
+                .allowed
+        );
+        let rt = l.charge(Caller::ApiKey, "a", "request-token", now).unwrap();
+        assert!(rt.decision.allowed);
+        assert_eq!(rt.quota.policy_field(), "\"request-token\";q=1;w=10");
+        assert!(
+            !l.charge(Caller::ApiKey, "a", "request-token", now)
+                .unwrap()
+                .decision
+                .allowed
+        );
+    }
+
+    #[test]
+    fn the_daily_window_binds_once_it_is_the_tighter() {
+        let l = RateLimiter::new(&config());
+        let mut last = None;
+        for i in 0..3 {
+            // one per 10 s: the bucket is always full again
+            last = l.charge(Caller::ApiKey, "a", "x", 10_000 * i);
+        }
+        let q = last.unwrap().quota;
+        let t = q.tightest().unwrap();
+        assert_eq!((t.name.as_str(), t.remaining), ("default-daily", 0));
+        let refused = l.charge(Caller::ApiKey, "a", "x", 40_000).unwrap();
+        assert!(!refused.decision.allowed);
+        assert_eq!(refused.decision.retry_after_secs, 86_400 - 40);
+    }
+
+    #[test]
+    fn headers_follow_the_tightest_window() {
+        let q = Quota {
+            now: 1_000,
+            windows: vec![
+                Window {
+                    name: "default".into(),
+                    quota: 60,
+                    window_secs: 6,
+                    remaining: 10,
+                    reset_secs: 5,
+                },
+                Window {
+                    name: "token-default".into(),
+                    quota: 60,
+                    window_secs: 6,
+                    remaining: 3,
+                    reset_secs: 6,
+                },
+            ],
+        };
+        let mut h = HeaderMap::new();
+        q.write_headers(&mut h);
+        let get = |n: &str| h.get(n).unwrap().to_str().unwrap().to_string();
+        assert_eq!(get("x-ratelimit-limit"), "60");
+        assert_eq!(get("x-ratelimit-remaining"), "3");
+        assert_eq!(get("x-ratelimit-reset"), "1006");
+        assert_eq!(
+            get("ratelimit"),
+            "\"default\";r=10;t=5, \"token-default\";r=3;t=6"
+        );
+    }
+
+    #[test]
+    fn failures_block_per_address_and_per_key() {
+        let l = RateLimiter::new(&config());
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let other: IpAddr = "192.0.2.8".parse().unwrap();
+        assert_eq!(l.auth_blocked(Some(ip), Some("k"), 0), None);
+        l.auth_failed(Some(ip), None, 0);
+        l.auth_failed(Some(ip), None, 0);
+        assert_eq!(l.auth_blocked(Some(ip), None, 0), Some(2));
+        assert_eq!(l.auth_blocked(Some(other), Some("k"), 0), None);
+        assert_eq!(l.auth_blocked(Some(ip), None, 2_000), None, "one forgiven");
+        for _ in 0..3 {
+            l.auth_failed(Some(other), Some("k"), 0);
+        }
+        assert_eq!(l.auth_blocked(None, Some("k"), 0), Some(2));
+        assert_eq!(l.auth_blocked(None, Some("j"), 0), None);
+    }
+
+    #[test]
+    fn sign_in_failures_count_per_user_whatever_the_case() {
+        let l = RateLimiter::new(&RateLimitsConfig {
+            failed_sign_in: RatePolicy::new(2, 0.1, 0),
+            ..config()
+        });
+        l.sign_in_failed(None, "Alice", 0);
+        l.sign_in_failed(None, "alice", 0);
+        assert_eq!(l.sign_in_blocked(None, "ALICE", 0), Some(10));
+        assert_eq!(l.sign_in_blocked(None, "bob", 0), None);
+    }
+
+    #[test]
+    fn switched_off_means_no_quota_and_no_blocks() {
+        let l = RateLimiter::new(&RateLimitsConfig {
+            enabled: false,
+            ..config()
+        });
+        assert!(l.charge(Caller::ApiKey, "a", "x", 0).is_none());
+        for _ in 0..10 {
+            l.auth_failed(Some("192.0.2.1".parse().unwrap()), Some("k"), 0);
+        }
+        assert_eq!(
+            l.auth_blocked(Some("192.0.2.1".parse().unwrap()), Some("k"), 0),
+            None
+        );
+        assert_eq!(l.describe_default(), "none");
+    }
+
+    /// The hooks the user-token step calls, on an injected clock.
+    #[test]
+    fn token_and_sign_in_hooks_on_the_app_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = crate::config::Config {
+            data_dir: dir.path().to_path_buf(),
+            ..crate::config::Config::default()
+        };
+        config.rate_limits.default = RatePolicy::new(2, 1.0, 0);
+        config.rate_limits.failed_sign_in = RatePolicy::new(1, 0.5, 0);
+        let clock = crate::clock::ManualClock::new(1_000);
+        let state = AppState::new(config, clock.clone()).unwrap();
+        let mut slot = None;
+        charge_api_key(&state, "key", "x", &mut slot).unwrap();
+        charge_user_token(&state, "tok", "x", &mut slot).unwrap();
+        charge_user_token(&state, "tok", "x", &mut slot.clone()).unwrap();
+        let q = slot.unwrap();
+        assert_eq!(
+            q.policy_field(),
+            "\"default\";q=2;w=2, \"token-default\";q=2;w=2"
+        );
+        let mut again = None;
+        let refused = charge_user_token(&state, "tok", "x", &mut again);
+        assert!(matches!(
+            refused,
+            Err(ApiError::RateLimited { retry_after: 1, .. })
+        ));
+        assert_eq!(again.unwrap().tightest().unwrap().remaining, 0);
+        clock.advance(1);
+        assert!(charge_user_token(&state, "tok", "x", &mut None).is_ok());
+
+        let addr: Option<IpAddr> = "192.0.2.1".parse().ok();
+        assert!(sign_in_gate(&state, addr, "alice").is_ok());
+        state
+            .ops
+            .limiter
+            .sign_in_failed(addr, "alice", clock.now_millis());
+        assert!(matches!(
+            sign_in_gate(&state, None, "Alice"),
+            Err(ApiError::TooManyFailures { retry_after: 2 })
+        ));
+        clock.advance(2);
+        assert!(sign_in_gate(&state, addr, "alice").is_ok());
+    }
+
+    #[test]
+    fn reload_swaps_policies_and_sweep_forgets() {
+        let l = RateLimiter::new(&config());
+        l.charge(Caller::ApiKey, "a", "request-token", 0);
+        l.charge(Caller::ApiKey, "a", "x", 0);
+        assert_eq!(l.buckets(), 2);
+        let mut c = config();
+        c.methods.clear();
+        l.set_policies(&c);
+        assert_eq!(l.sweep(0), 1, "a bucket of a policy gone is forgotten");
+        assert_eq!(l.sweep(60_000), 1, "today's count is kept");
+    }
+}
