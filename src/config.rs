@@ -76,12 +76,12 @@ pub struct TestingConfig {
 pub struct AuthConfig {
     /// Accepted clock skew of `timestamp`, either way, in seconds.
     pub timestamp_tolerance_secs: u64,
-    /// File holding the master key that seals api secrets; empty = `<data_dir>/master.key`.
+    /// File holding the master key that seals api and token secrets; empty = `<data_dir>/master.key`.
     pub master_key_file: PathBuf,
     /// Seconds the old secret stays valid after `keys rotate`; 0 = until `keys retire-secret`.
     pub secret_rollover_secs: u64,
-    /// 64 hex digits: the key that encrypts token secrets at rest and signs
-    /// CSRF tokens. Empty = generated once into `<data_dir>/token.key` (0600).
+    /// 64 hex digits: the key that signs CSRF tokens of the browser pages.
+    /// Empty = generated once into `<data_dir>/token.key` (0600).
     pub token_key: SecretText,
 }
 

@@ -1,13 +1,11 @@
-//! The server's own secret key (config `auth.token_key`, or generated once
-//! into `<data_dir>/token.key`). Two keys are derived from it: one seals token
-//! secrets at rest (ChaCha20-Poly1305), one signs CSRF tokens (HMAC-SHA256).
-//! Token secrets are HMAC keys the server must use, so they are encrypted
-//! rather than hashed.
+//! The server's own signing key for the browser pages (config
+//! `auth.token_key`, or generated once into `<data_dir>/token.key`): it signs
+//! CSRF tokens (HMAC-SHA256). Secrets at rest (api and token secrets) are
+//! sealed with the master key instead (`crypto`), which `keys rotate-master`
+//! rotates.
 
 use std::path::{Path, PathBuf};
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
@@ -24,7 +22,6 @@ pub enum ServerKeyError {
 /// The derived keys; `Debug` never shows them.
 #[derive(Clone)]
 pub struct ServerKey {
-    seal: [u8; 32],
     csrf: [u8; 32],
 }
 
@@ -34,7 +31,6 @@ impl std::fmt::Debug for ServerKey {
     }
 }
 
-const NONCE_LEN: usize = 12;
 const KEY_FILE: &str = "token.key";
 
 fn derive(master: &[u8; 32], purpose: &str) -> [u8; 32] {
@@ -48,7 +44,6 @@ impl ServerKey {
     /// The keys derived from a 32-byte master key.
     pub fn from_master(master: &[u8; 32]) -> ServerKey {
         ServerKey {
-            seal: derive(master, "panthera token secrets v1"),
             csrf: derive(master, "panthera csrf v1"),
         }
     }
@@ -78,42 +73,6 @@ impl ServerKey {
         }
     }
 
-    /// Encrypts `plaintext`, bound to `context` (e.g. the token id): nonce || ciphertext.
-    pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Vec<u8> {
-        let cipher = ChaCha20Poly1305::new(Key::from_slice(&self.seal));
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::thread_rng().fill_bytes(&mut nonce);
-        let payload = Payload {
-            msg: plaintext,
-            aad: context,
-        };
-        // Encryption fails only for inputs beyond 256 GiB.
-        let ct = cipher
-            .encrypt(Nonce::from_slice(&nonce), payload)
-            .unwrap_or_default();
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&ct);
-        out
-    }
-
-    /// Decrypts what [`seal`](Self::seal) made for the same `context`; `None`
-    /// when it was altered, made with another key or for another context.
-    pub fn open(&self, context: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
-        if sealed.len() < NONCE_LEN {
-            return None;
-        }
-        let (nonce, ct) = sealed.split_at(NONCE_LEN);
-        ChaCha20Poly1305::new(Key::from_slice(&self.seal))
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: context,
-                },
-            )
-            .ok()
-    }
-
     /// A hex HMAC of `parts` (separated unambiguously) under the CSRF key.
     pub fn csrf_mac(&self, parts: &[&str]) -> String {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.csrf)
@@ -133,23 +92,6 @@ fn parse_hex(s: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sealing_round_trips_and_detects_tampering() {
-        let k = ServerKey::from_master(&[7; 32]);
-        let sealed = k.seal(b"tok1", b"MySecret");
-        assert!(!sealed.windows(8).any(|w| w == b"MySecret"));
-        assert_eq!(k.open(b"tok1", &sealed).as_deref(), Some(&b"MySecret"[..]));
-        assert_eq!(k.open(b"tok2", &sealed), None, "bound to its token");
-        let mut bad = sealed.clone();
-        bad[15] ^= 1;
-        assert_eq!(k.open(b"tok1", &bad), None);
-        assert_eq!(
-            ServerKey::from_master(&[8; 32]).open(b"tok1", &sealed),
-            None
-        );
-        assert_eq!(k.open(b"tok1", b"short"), None);
-    }
 
     #[test]
     fn the_key_file_is_made_once_with_private_permissions() {

@@ -112,10 +112,11 @@ fn sample_token(state: &AppState, api_key: &str, user_id: &str) -> rusqlite::Res
         valid_until: now + 3600,
         last_used_at: None,
     };
-    let sealed = state
-        .server_key
-        .seal(token.token.as_bytes(), b"sample token secret");
-    state.store.with(|c| tokens::insert(c, &token, &sealed))?;
+    state.store.with(|c| {
+        let sealed =
+            tokens::seal_secret(state.store.keyring(), &token.token, "sample token secret")?;
+        tokens::insert(c, &token, &sealed)
+    })?;
     Ok(token)
 }
 

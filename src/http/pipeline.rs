@@ -273,7 +273,6 @@ fn authenticate_and_run(
         caller::identify(
             c,
             state.store.keyring(),
-            &state.server_key,
             now,
             tolerance,
             &params,
@@ -310,7 +309,7 @@ fn authenticate_and_run(
     let account = state.store.run(|c| {
         user_auth::account_for(
             c,
-            &state.server_key,
+            state.store.keyring(),
             now,
             method.user_auth,
             key,

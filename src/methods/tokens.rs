@@ -186,13 +186,10 @@ fn request_token(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
         valid_until: now + PENDING_LIFE_SECS,
         last_used_at: None,
     };
-    let sealed = ctx
-        .state
-        .server_key
-        .seal(token.token.as_bytes(), secret.as_bytes());
-    ctx.state
-        .store
-        .with(|c| tokens::insert(c, &token, &sealed))?;
+    ctx.state.store.with(|c| {
+        let sealed = tokens::seal_secret(ctx.state.store.keyring(), &token.token, secret)?;
+        tokens::insert(c, &token, &sealed)
+    })?;
     Ok(Answer::new(vec![
         Node::leaf("token", token.token.clone()),
         Node::leaf("auth_url", format!("{}/auth/{}", ctx.base_url, token.token)),

@@ -262,7 +262,8 @@ pub fn rotate_master(config: &Config, new_key_file: Option<&Path>) -> Result<Str
     let cipher = Cipher::new(&new_key);
     let resealed = store.with(|c| {
         let tx = c.transaction()?;
-        let n = keys::reseal_all(&tx, store.keyring(), &cipher)?;
+        let n = keys::reseal_all(&tx, store.keyring(), &cipher)?
+            + crate::store::tokens::reseal_all(&tx, store.keyring(), &cipher)?;
         store::record_master_key(&tx, cipher.id())?;
         tx.commit()?;
         Ok(n)
@@ -277,7 +278,7 @@ pub fn rotate_master(config: &Config, new_key_file: Option<&Path>) -> Result<Str
         }
     };
     let mut report = format!(
-        "resealed the secrets of {resealed} api keys: master key {old_id} -> {}",
+        "resealed {resealed} secrets (api keys and user tokens): master key {old_id} -> {}",
         new_key.id()
     );
     match pending {

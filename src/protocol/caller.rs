@@ -11,7 +11,6 @@ use super::timestamp::Timestamp;
 use super::user_auth::{self, TokenProof};
 use crate::crypto::Keyring;
 use crate::error::ApiError;
-use crate::server_key::ServerKey;
 use crate::store::keys::{self, ApiKey};
 
 /// Form parameters that carry credentials of the §3/§4 scheme.
@@ -50,7 +49,6 @@ pub struct Caller {
 pub fn identify(
     conn: &Connection,
     keyring: &Keyring,
-    server_key: &ServerKey,
     now: i64,
     tolerance: u64,
     params: &Params,
@@ -58,7 +56,7 @@ pub fn identify(
 ) -> Result<Caller, ApiError> {
     match oauth {
         None => by_form(conn, keyring, now, tolerance, params),
-        Some(o) => by_oauth(conn, keyring, server_key, now, tolerance, params, o),
+        Some(o) => by_oauth(conn, keyring, now, tolerance, params, o),
     }
 }
 
@@ -95,7 +93,6 @@ fn by_form(
 fn by_oauth(
     conn: &Connection,
     keyring: &Keyring,
-    server_key: &ServerKey,
     now: i64,
     tolerance: u64,
     params: &Params,
@@ -110,9 +107,7 @@ fn by_oauth(
     let key = keys::find(conn, keyring, &creds.consumer_key, now)?;
     // The token secret is half of the signing key, so the token comes first.
     let presented = match (&key, &creds.token) {
-        (Some(k), Some(t)) if k.revoked_at.is_none() => {
-            Some(user_auth::load(conn, server_key, k, t)?)
-        }
+        (Some(k), Some(t)) if k.revoked_at.is_none() => Some(user_auth::load(conn, keyring, k, t)?),
         _ => None,
     };
     let base = oauth1::base_string(

@@ -5,9 +5,9 @@
 use rusqlite::Connection;
 
 use super::signature::{verify_hex, Algo};
+use crate::crypto::Keyring;
 use crate::error::ApiError;
 use crate::methods::UserAuth;
-use crate::server_key::ServerKey;
 use crate::store::keys::ApiKey;
 use crate::store::tokens::{self, Token, TokenState};
 use crate::store::users::{self, User};
@@ -92,7 +92,7 @@ pub struct Account {
 /// Loads the token `auth_token` of `key`; a token of another key is unknown.
 pub fn load(
     conn: &Connection,
-    server_key: &ServerKey,
+    keyring: &Keyring,
     key: &ApiKey,
     auth_token: &str,
 ) -> Result<Presented, ApiError> {
@@ -102,11 +102,9 @@ pub fn load(
     if token.api_key != key.api_key {
         return Err(TokenRefusal::Unknown.into());
     }
-    let secret = server_key
-        .open(token.token.as_bytes(), &sealed)
-        .ok_or_else(|| {
-            ApiError::Internal("a token secret cannot be opened (token_key changed?)".into())
-        })?;
+    let secret = tokens::open_secret(keyring, &token.token, &sealed).ok_or_else(|| {
+        ApiError::Internal("a token secret cannot be opened (master key changed?)".into())
+    })?;
     Ok(Presented { token, secret })
 }
 
@@ -147,7 +145,7 @@ pub fn check_valid_until(wanted: i64, now: i64) -> Result<i64, ApiError> {
 /// no user is ignored.
 pub fn account_for(
     conn: &Connection,
-    server_key: &ServerKey,
+    keyring: &Keyring,
     now: i64,
     need: UserAuth,
     key: &ApiKey,
@@ -168,7 +166,7 @@ pub fn account_for(
                 algo,
             },
         ) => {
-            let p = load(conn, server_key, key, &auth_token)?;
+            let p = load(conn, keyring, key, &auth_token)?;
             let access_token = access_token.ok_or(TokenRefusal::MissingAccessToken)?;
             let parts: [&[u8]; 3] = [
                 timestamp_raw.as_bytes(),

@@ -5,6 +5,8 @@
 use rand::RngCore;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use crate::crypto::{Cipher, Keyring};
+
 /// Where a token is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenState {
@@ -78,6 +80,50 @@ pub fn new_id() -> String {
     let mut b = [0u8; 20];
     rand::thread_rng().fill_bytes(&mut b);
     hex::encode(b)
+}
+
+/// The associated data a token secret is sealed with: a sealed secret cannot
+/// be moved to another token.
+fn secret_aad(token: &str) -> String {
+    format!("tokens.secret:{token}")
+}
+
+/// Seals a token secret under the master key (like api secrets).
+pub fn seal_secret(keyring: &Keyring, token: &str, secret: &str) -> rusqlite::Result<Vec<u8>> {
+    keyring
+        .seal(&secret_aad(token), secret)
+        .map(String::into_bytes)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.to_string().into()))
+}
+
+/// Opens a sealed token secret; `None` when it does not open (wrong key).
+pub fn open_secret(keyring: &Keyring, token: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+    let sealed = std::str::from_utf8(sealed).ok()?;
+    keyring
+        .open(&secret_aad(token), sealed)
+        .ok()
+        .map(String::into_bytes)
+}
+
+/// Seals every token secret again under `new` (master key rotation), inside
+/// the caller's transaction.
+pub fn reseal_all(conn: &Connection, old: &Keyring, new: &Cipher) -> rusqlite::Result<usize> {
+    let rows: Vec<(String, Vec<u8>)> = conn
+        .prepare("SELECT token, secret FROM tokens")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = conn.prepare("UPDATE tokens SET secret = ?2 WHERE token = ?1")?;
+    let fail = |what: &str| rusqlite::Error::ToSqlConversionFailure(what.to_string().into());
+    for (token, sealed) in &rows {
+        let plain =
+            open_secret(old, token, sealed).ok_or_else(|| fail("a token secret does not open"))?;
+        let plain = String::from_utf8(plain).map_err(|_| fail("a token secret is not text"))?;
+        let again = new
+            .seal(&secret_aad(token), &plain)
+            .map_err(|e| fail(&e.to_string()))?;
+        update.execute(params![token, again.into_bytes()])?;
+    }
+    Ok(rows.len())
 }
 
 /// Stores a new (pending) token with its sealed secret.

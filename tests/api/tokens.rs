@@ -600,3 +600,26 @@ fn https_from_a_trusted_proxy_counts_and_from_others_does_not() {
         }
     }
 }
+
+#[test]
+fn token_secrets_follow_a_master_key_rotation() {
+    let s = Server::start_tls_with("");
+    let mut browser = Browser::new(&s.cert_pem());
+    let token = authorized_token(&s, &mut browser, "rotating app");
+    assert_eq!(user_call(&s, &token, "get-user-profile", 0).status, 200);
+    let out = s.cli(&["keys", "rotate-master"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("(api keys and user tokens)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // the token secret was sealed again under the new key: user calls go on
+    let r = user_call(&s, &token, "get-user-profile", 0);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(s.cli(&["check"]).status.success());
+}
