@@ -258,7 +258,7 @@ impl Default for RateLimitsConfig {
                 .collect(),
             failed_auth_per_address: RatePolicy::new(20, 0.1, 0),
             failed_auth_per_key: RatePolicy::new(50, 0.2, 0),
-            failed_sign_in: RatePolicy::new(5, 0.02, 100),
+            failed_sign_in: RatePolicy::new(10, 0.05, 100),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Signing a user in on a page: throttle, then argon2id verification (off
-//! the async workers), then the account's status.
+//! Signing a user in on a page: throttles (the configured in-memory policy
+//! and a persistent backoff), then argon2id verification (off the async
+//! workers), then the account's status.
 
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
@@ -35,6 +36,15 @@ pub async fn attempt(
 ) -> Result<SignIn, String> {
     web::block(move || {
         let now = state.clock.now();
+        // The configured in-memory policy (`rate_limits.failed_sign_in`) first,
+        // then the persistent backoff below; the stricter one wins.
+        if let Err(crate::error::ApiError::TooManyFailures { retry_after }) =
+            crate::ops::ratelimit::sign_in_gate(&state, addr, &username)
+        {
+            return Ok(SignIn::Throttled(
+                i64::try_from(retry_after).unwrap_or(i64::MAX),
+            ));
+        }
         let found = state
             .store
             .with(|c| {
@@ -64,6 +74,10 @@ pub async fn attempt(
                 })
             }
             _ => {
+                state
+                    .ops
+                    .limiter
+                    .sign_in_failed(addr, &username, state.clock.now_millis());
                 store
                     .with(|c| throttle::failed(c, &username, addr, now))
                     .map_err(|e| e.to_string())?;

@@ -623,3 +623,21 @@ fn token_secrets_follow_a_master_key_rotation() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(s.cli(&["check"]).status.success());
 }
+
+#[test]
+fn the_configured_sign_in_policy_throttles_too() {
+    let s = Server::start_tls_with(
+        "[rate_limits.failed_sign_in]\nburst = 2\nper_second = 0.01\ndaily = 0\n",
+    );
+    let (_, url) = request_token(&s, "App", &[]);
+    let mut browser = Browser::new(&s.cert_pem());
+    for i in 0..2 {
+        let r = decide(&mut browser, &url, "demo", "guess", "allow");
+        assert_eq!(r.status, 401, "attempt {i}");
+    }
+    // the configured bucket (2) is empty long before the persistent backoff (5)
+    let r = decide(&mut browser, &url, "demo", &demo_password(&s), "allow");
+    assert_eq!(r.status, 429, "{}", r.body);
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((31..=100).contains(&wait), "{wait}");
+}
