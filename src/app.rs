@@ -120,6 +120,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
     let _ = state.bound.set(addrs.clone());
     let data = web::Data::new(state);
     spawn_nonce_pruner(data.clone().into_inner());
+    crate::media::worker::spawn(data.clone().into_inner());
     warm_docs(data.clone().into_inner());
     let max_body = data.config.limits.max_body_bytes;
     let app_data = data.clone();

@@ -47,6 +47,12 @@ pub enum Command {
     /// Documentation tools.
     #[command(subcommand)]
     Docs(DocsCommand),
+    /// The media catalogue: import, generate, credit deposits.
+    #[command(subcommand)]
+    Media(crate::media::cli::MediaCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    Users(crate::media::cli::UsersCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +74,9 @@ pub enum KeysCommand {
         name: String,
         #[arg(long, value_enum, default_value = "app")]
         role: RoleArg,
+        /// The user (by username) the key acts for when no user token is given.
+        #[arg(long, value_name = "USERNAME")]
+        owner: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -168,6 +177,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             keys_command(&store, cmd)
         }
         Command::Call(args) => call(&config, args),
+        Command::Media(cmd) => {
+            let store = Store::open_in(&config.data_dir).map_err(|e| e.to_string())?;
+            crate::media::cli::media_command(&store, cmd)
+        }
+        Command::Users(cmd) => {
+            let store = Store::open_in(&config.data_dir).map_err(|e| e.to_string())?;
+            crate::media::cli::users_command(&store, cmd)
+        }
         Command::Docs(DocsCommand::Export { out }) => {
             // The export needs no real data: a throw-away store is enough.
             let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -236,13 +253,28 @@ fn serve(config: Config) -> Result<ExitCode, String> {
 fn keys_command(store: &Store, cmd: KeysCommand) -> Result<ExitCode, String> {
     let db = |e: rusqlite::Error| format!("store: {e}");
     match cmd {
-        KeysCommand::Create { name, role, json } => {
+        KeysCommand::Create {
+            name,
+            role,
+            owner,
+            json,
+        } => {
             let role = match role {
                 RoleArg::App => Role::App,
                 RoleArg::Admin => Role::Admin,
             };
+            let owner_id = match &owner {
+                Some(u) => Some(
+                    store
+                        .with(|c| crate::store::users::find_by_username(c, u))
+                        .map_err(db)?
+                        .ok_or_else(|| format!("no user {u}"))?
+                        .id,
+                ),
+                None => None,
+            };
             let key = store
-                .with(|c| keys::create(c, &name, role, None))
+                .with(|c| keys::create(c, &name, role, owner_id.as_deref()))
                 .map_err(db)?;
             if json {
                 println!(

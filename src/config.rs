@@ -21,6 +21,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub versions: VersionsConfig,
     pub log: LogConfig,
+    pub media: MediaConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +70,27 @@ pub struct VersionsConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// How often the order worker moves download orders on, in milliseconds.
+    pub worker_interval_ms: u64,
+    /// How long a download link stays valid, in seconds.
+    pub download_url_ttl_secs: u64,
+    /// Attempts at notifying a `callback_url` before giving up.
+    pub callback_max_attempts: u32,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            worker_interval_ms: 500,
+            download_url_ttl_secs: 3600,
+            callback_max_attempts: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// A tracing filter, e.g. `info` or `panthera=debug`.
     pub level: String,
@@ -85,6 +107,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             versions: VersionsConfig::default(),
             log: LogConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -147,7 +170,9 @@ impl Default for LogConfig {
 }
 
 /// The top-level keys of the configuration.
-const SECTIONS: &[&str] = &["data_dir", "server", "auth", "limits", "versions", "log"];
+const SECTIONS: &[&str] = &[
+    "data_dir", "server", "auth", "limits", "versions", "log", "media",
+];
 
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]

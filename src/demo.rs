@@ -1,8 +1,15 @@
-//! The demo a newcomer gets at first start: a user and an api key (and, as
-//! the catalogue grows, its data), created once per store.
+//! The demo a newcomer gets at first start: a user, an api key, a media
+//! catalogue to search and buy from, and credits to buy with; created once
+//! per store.
 
 use crate::store::keys::{self, Role};
-use crate::store::{meta, users, Store};
+use crate::store::{balances, meta, now_unix, users, Store};
+
+/// Items in the demo catalogue (ids 1 to this are public photographs; the
+/// demo user's own contributions follow).
+pub const DEMO_ITEMS: usize = 300;
+/// Credits the demo user starts with.
+pub const DEMO_CREDITS: i64 = 1000;
 
 /// What the first start creates so a newcomer can call at once.
 pub struct Demo {
@@ -33,6 +40,10 @@ pub fn seed(store: &Store) -> rusqlite::Result<Option<Demo>> {
             },
         )?;
         let key = keys::create(&tx, "demo app", Role::App, Some(&user.id))?;
+        let now = now_unix();
+        crate::media::catalogue::generate(&tx, DEMO_ITEMS, 1, now - 86_400, 0, || {})?;
+        crate::media::catalogue::demo_contributions(&tx, &user.username, "Demo User", now)?;
+        balances::credit(&tx, &user.id, DEMO_CREDITS, now)?;
         meta::set(&tx, "demo_api_key", &key.api_key)?;
         meta::set(&tx, "demo_seeded", "1")?;
         tx.commit()?;

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod docs;
 pub mod error;
 pub mod http;
+pub mod media;
 pub mod methods;
 pub mod protocol;
 pub mod store;

@@ -57,5 +57,7 @@ pub fn serve_get(state: &AppState, version: Version, target: &Target<'_>) -> Htt
             .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
             .body(TRYIT_JS),
         Target::Asset(name) => respond::html(404, html::unknown_method(version, name)),
+        // served by the pipeline before it gets here
+        Target::Media(kind, _) => respond::html(404, html::unknown_method(version, kind)),
     }
 }

@@ -17,6 +17,7 @@ fn param_schema(p: &Param) -> Value {
         Kind::Url => json!({"type": "string", "format": "uri"}),
         Kind::List => json!({"type": "string", "description": "comma-separated list"}),
         Kind::Text => json!({"type": "string"}),
+        Kind::Array => json!({"type": "array", "items": {"type": "string"}}),
     };
     if let (Some(d), Some(obj)) = (p.default, s.as_object_mut()) {
         let default = match p.kind {

@@ -2,6 +2,9 @@
 //! docs page, `get-method-info`, OpenAPI and the docs-as-tests all read that
 //! one declaration. Adding a method = one declaration + its handler.
 
+pub mod contributor;
+pub mod downloads;
+pub mod media;
 pub mod service;
 
 use std::collections::HashMap;
@@ -74,6 +77,8 @@ pub enum Kind {
     List,
     /// An absolute http(s) URL.
     Url,
+    /// Repeatable: `name[]=a&name[]=b` (a single `name=a` counts as one).
+    Array,
 }
 
 impl Kind {
@@ -85,6 +90,7 @@ impl Kind {
             Kind::Timestamp => "timestamp",
             Kind::List => "list",
             Kind::Url => "url",
+            Kind::Array => "array",
         }
     }
 }
@@ -204,6 +210,9 @@ pub fn all() -> &'static [Method] {
     ALL.get_or_init(|| {
         let mut v: Vec<Method> = Vec::new();
         v.extend(service::methods());
+        v.extend(media::methods());
+        v.extend(downloads::methods());
+        v.extend(contributor::methods());
         v
     })
 }
@@ -273,6 +282,21 @@ impl Args {
     pub fn validate(decl: &Method, params: Params) -> Result<Args, ApiError> {
         let mut defaults = Vec::new();
         for p in decl.params {
+            if p.kind == Kind::Array {
+                let values = params.get_list(p.name).unwrap_or_default();
+                if p.required && values.is_empty() {
+                    return Err(ApiError::MissingParam(p.name.into()));
+                }
+                for v in values {
+                    if !p.values.is_empty() && !p.values.contains(&v) {
+                        return Err(ApiError::InvalidParam(
+                            p.name.into(),
+                            format!("expected one of: {}", p.values.join(", ")),
+                        ));
+                    }
+                }
+                continue;
+            }
             let Some(value) = params.get(p.name) else {
                 if params.contains(p.name) {
                     // given as an array where a single value is expected
@@ -310,6 +334,11 @@ impl Args {
     /// An integer parameter (already range-checked when declared as one).
     pub fn int(&self, name: &str) -> Option<i64> {
         self.get(name).and_then(|v| v.trim().parse().ok())
+    }
+
+    /// The values of a repeatable parameter (`name[]`), empty when absent.
+    pub fn list(&self, name: &str) -> Vec<&str> {
+        self.params.get_list(name).unwrap_or_default()
     }
 
     /// All raw parameters (protocol ones included).

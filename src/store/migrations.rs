@@ -46,6 +46,103 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (api_key, ts, nonce, digest)
     ) WITHOUT ROWID;
     CREATE INDEX nonces_by_expiry ON nonces(expires_at);",
+    // 2: media catalogue (methods.md §D, §E): authors, media + full-text index,
+    // articles, per-user deposits and download orders.
+    "CREATE TABLE media_authors (
+        id       INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        realname TEXT NOT NULL DEFAULT '',
+        user_id  TEXT UNIQUE REFERENCES users(id) ON DELETE SET NULL
+    );
+    CREATE TABLE media (
+        id               INTEGER PRIMARY KEY,
+        author_id        INTEGER NOT NULL REFERENCES media_authors(id),
+        title            TEXT NOT NULL DEFAULT '',
+        description      TEXT NOT NULL DEFAULT '',
+        keywords         TEXT NOT NULL DEFAULT '',
+        width            INTEGER NOT NULL,
+        height           INTEGER NOT NULL,
+        mime_type        TEXT NOT NULL DEFAULT 'image/jpeg',
+        editorial        INTEGER NOT NULL DEFAULT 0,
+        model_release    INTEGER NOT NULL DEFAULT 0,
+        property_release INTEGER NOT NULL DEFAULT 0,
+        people_number    INTEGER NOT NULL DEFAULT 0,
+        color            TEXT NOT NULL DEFAULT 'grey',
+        state            TEXT NOT NULL DEFAULT 'green',
+        filename         TEXT NOT NULL DEFAULT '',
+        downloads        INTEGER NOT NULL DEFAULT 0,
+        created_at       INTEGER NOT NULL,
+        changed_at       INTEGER NOT NULL,
+        deleted_at       INTEGER,
+        seq              INTEGER NOT NULL UNIQUE
+    );
+    CREATE INDEX media_by_author ON media(author_id, id);
+    CREATE INDEX media_by_created ON media(created_at, id);
+    CREATE VIRTUAL TABLE media_fts USING fts5(
+        title, keywords, description,
+        content='media', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER media_fts_insert AFTER INSERT ON media BEGIN
+        INSERT INTO media_fts(rowid, title, keywords, description)
+        VALUES (new.id, new.title, new.keywords, new.description);
+    END;
+    CREATE TRIGGER media_fts_delete AFTER DELETE ON media BEGIN
+        INSERT INTO media_fts(media_fts, rowid, title, keywords, description)
+        VALUES ('delete', old.id, old.title, old.keywords, old.description);
+    END;
+    CREATE TRIGGER media_fts_update AFTER UPDATE OF title, keywords, description ON media BEGIN
+        INSERT INTO media_fts(media_fts, rowid, title, keywords, description)
+        VALUES ('delete', old.id, old.title, old.keywords, old.description);
+        INSERT INTO media_fts(rowid, title, keywords, description)
+        VALUES (new.id, new.title, new.keywords, new.description);
+    END;
+    CREATE TABLE media_articles (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL CHECK (kind IN ('size', 'extended')),
+        name        TEXT NOT NULL,
+        description TEXT NOT NULL,
+        long_side   INTEGER NOT NULL DEFAULT 0,
+        price       INTEGER NOT NULL CHECK (price >= 0),
+        currency    TEXT NOT NULL DEFAULT 'credits'
+    );
+    INSERT INTO media_articles (id, kind, name, description, long_side, price) VALUES
+        (1, 'size', 'XS', 'XS', 480, 5),
+        (2, 'size', 'S', 'S', 1000, 10),
+        (3, 'size', 'M', 'M', 2000, 20),
+        (4, 'size', 'XL', 'XL', 0, 40),
+        (101, 'extended', 'print', 'Unlimited print run', 0, 50),
+        (102, 'extended', 'merchandise', 'Merchandise and resale', 0, 80),
+        (103, 'extended', 'multi-seat', 'Up to 10 users', 0, 60);
+    CREATE TABLE media_deposits (
+        user_id    TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        credits    INTEGER NOT NULL DEFAULT 0 CHECK (credits >= 0),
+        total      INTEGER NOT NULL DEFAULT 0,
+        currency   TEXT NOT NULL DEFAULT 'credits',
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE media_downloads (
+        id                INTEGER PRIMARY KEY,
+        user_id           TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        media_id          INTEGER NOT NULL REFERENCES media(id),
+        articles          TEXT NOT NULL,
+        width             INTEGER NOT NULL,
+        height            INTEGER NOT NULL,
+        price             INTEGER NOT NULL,
+        currency          TEXT NOT NULL,
+        queue_hash        TEXT NOT NULL UNIQUE,
+        status            TEXT NOT NULL DEFAULT 'queued',
+        callback_url      TEXT,
+        callback_state    TEXT NOT NULL DEFAULT 'none',
+        callback_attempts INTEGER NOT NULL DEFAULT 0,
+        callback_next_at  INTEGER NOT NULL DEFAULT 0,
+        created_at        INTEGER NOT NULL,
+        ready_at          INTEGER,
+        UNIQUE (user_id, media_id, articles)
+    );
+    CREATE INDEX media_downloads_by_status ON media_downloads(status) WHERE status <> 'ready';
+    CREATE INDEX media_downloads_by_callback ON media_downloads(callback_next_at)
+        WHERE callback_state = 'pending';",
 ];
 
 /// Brings the schema up to date, one transaction per migration.

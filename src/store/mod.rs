@@ -1,10 +1,13 @@
 //! The embedded SQLite store: one file under the data directory, WAL mode,
 //! versioned migrations applied at open. One module per group of tables.
 
+pub mod balances;
 pub mod keys;
+pub mod media;
 pub mod meta;
 mod migrations;
 pub mod nonces;
+pub mod orders;
 pub mod users;
 
 use std::path::{Path, PathBuf};

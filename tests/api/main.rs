@@ -6,5 +6,6 @@ mod auth;
 mod cli;
 mod clients;
 mod docs;
+mod media;
 mod methods;
 mod wire;
