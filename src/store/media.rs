@@ -289,11 +289,12 @@ pub struct Search<'a> {
     pub any_word: bool,
 }
 
-/// Runs a search: (total hits, the page).
+/// Runs a search: (total hits, the page). The FTS index holds only public
+/// items, so a plain word search (the common case) never touches `media`
+/// until the page is loaded; filters, ids and other sorts join it.
 pub fn search(conn: &Connection, s: &Search<'_>) -> rusqlite::Result<(i64, Vec<Media>)> {
-    let mut args: Vec<Value> = Vec::new();
-    let mut hits = String::new();
     let q = s.query;
+    let mut args: Vec<Value> = Vec::new();
     let mut fts = if s.any_word {
         fts_any(&q.words)
     } else {
@@ -302,31 +303,9 @@ pub fn search(conn: &Connection, s: &Search<'_>) -> rusqlite::Result<(i64, Vec<M
     if !q.words.is_empty() && !q.excluded.is_empty() {
         fts = format!("({fts}) NOT ({})", fts_any(&q.excluded));
     }
-    let ranked = !q.is_empty();
-    if !q.words.is_empty() {
-        args.push(Value::Text(fts));
-        hits.push_str(
-            "SELECT rowid AS id, bm25(media_fts, 10.0, 5.0, 1.0) AS rank
-             FROM media_fts WHERE media_fts MATCH ?",
-        );
-    }
-    if !q.ids.is_empty() {
-        if !hits.is_empty() {
-            hits.push_str(" UNION ALL ");
-        }
-        // an id named in q ranks before every text match
-        hits.push_str(&format!(
-            "SELECT value AS id, -1e9 AS rank FROM json_each('{}')",
-            ids_json(&q.ids)
-        ));
-    }
-    let mut conds = vec![
-        "m.state = 'green'".to_string(),
-        "m.deleted_at IS NULL".into(),
-    ];
+    let mut conds = Vec::new();
     if q.words.is_empty() && !q.excluded.is_empty() {
-        conds.push("m.id NOT IN (SELECT rowid FROM media_fts WHERE media_fts MATCH ?)".into());
-        args.push(Value::Text(fts_any(&q.excluded)));
+        conds.push("m.id NOT IN (SELECT rowid FROM media_fts WHERE media_fts MATCH ?)".to_string());
     }
     if !q.excluded_ids.is_empty() {
         conds.push(format!(
@@ -338,45 +317,88 @@ pub fn search(conn: &Connection, s: &Search<'_>) -> rusqlite::Result<(i64, Vec<M
         conds.push(format!("m.id <> {id}"));
     }
     filter_conditions(s.filters, &mut conds);
+    let ranked = !q.is_empty();
+    let relevance = ranked && s.filters.sort == Sort::Relevance;
+    if relevance && q.ids.is_empty() && conds.is_empty() {
+        // the fast path: the full-text index alone counts and ranks
+        let total: i64 = conn
+            .prepare_cached("SELECT count(*) FROM media_fts WHERE media_fts MATCH ?1")?
+            .query_row([&fts], |r| r.get(0))?;
+        let page = conn
+            .prepare_cached(
+                "SELECT rowid FROM media_fts WHERE media_fts MATCH ?1 ORDER BY rank LIMIT ?2 OFFSET ?3",
+            )?
+            .query_map(params![fts, s.limit, s.offset], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        return Ok((total, load(conn, page)?));
+    }
+    // Words only: join the index directly, so `rank` is computed just for
+    // the rows that pass the filters (and not at all when counting).
+    let direct = ranked && q.ids.is_empty();
+    let mut hits = String::new();
+    if !q.words.is_empty() {
+        args.push(Value::Text(fts));
+        if direct {
+            conds.insert(0, "media_fts MATCH ?".into());
+        } else {
+            hits.push_str("SELECT rowid AS id, rank FROM media_fts WHERE media_fts MATCH ?");
+        }
+    }
+    if !q.ids.is_empty() {
+        if !hits.is_empty() {
+            hits.push_str(" UNION ALL ");
+        }
+        // an id named in q ranks before every text match
+        hits.push_str(&format!(
+            "SELECT value AS id, -1e9 AS rank FROM json_each('{}')",
+            ids_json(&q.ids)
+        ));
+    }
+    if q.words.is_empty() && !q.excluded.is_empty() {
+        args.push(Value::Text(fts_any(&q.excluded)));
+    }
+    conds.push("m.state = 'green' AND m.deleted_at IS NULL".into());
     let wheres = conds.join(" AND ");
+    let from = if !ranked {
+        "media m".to_string()
+    } else if direct {
+        "media_fts JOIN media m ON m.id = media_fts.rowid".to_string()
+    } else {
+        format!(
+            "(SELECT id, MIN(rank) AS rank FROM ({hits}) GROUP BY id) h JOIN media m ON m.id = h.id"
+        )
+    };
     let order = match (s.filters.sort, ranked) {
+        (Sort::Relevance, true) if direct => "media_fts.rank, m.id",
         (Sort::Relevance, true) => "h.rank, m.id",
         (Sort::Relevance, false) | (Sort::Newest, _) => "m.created_at DESC, m.id DESC",
         (Sort::Oldest, _) => "m.created_at, m.id",
         (Sort::Popular, _) => "m.downloads DESC, m.id",
     };
-    let (from, count_from) = if ranked {
-        let grouped = format!(
-            "(SELECT id, MIN(rank) AS rank FROM ({hits}) GROUP BY id) h JOIN media m ON m.id = h.id"
-        );
-        let from = if q.ids.is_empty() {
-            // no UNION: skip the grouping, the index yields each row once
-            format!("({hits}) h JOIN media m ON m.id = h.id")
-        } else {
-            grouped
-        };
-        (from.clone(), from)
-    } else {
-        ("media m".to_string(), "media m".to_string())
-    };
+    let count_from = &from;
     let total: i64 = conn
         .prepare_cached(&format!("SELECT count(*) FROM {count_from} WHERE {wheres}"))?
         .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
-    let mut page_args = args.clone();
-    page_args.push(Value::Integer(s.limit));
-    page_args.push(Value::Integer(s.offset));
-    let sql = format!("SELECT m.id FROM {from} WHERE {wheres} ORDER BY {order} LIMIT ? OFFSET ?");
-    let ids: Vec<i64> = conn
-        .prepare_cached(&sql)?
-        .query_map(params_from_iter(page_args.iter()), |r| r.get(0))?
+    args.push(Value::Integer(s.limit));
+    args.push(Value::Integer(s.offset));
+    let page = conn
+        .prepare_cached(&format!(
+            "SELECT m.id FROM {from} WHERE {wheres} ORDER BY {order} LIMIT ? OFFSET ?"
+        ))?
+        .query_map(params_from_iter(args.iter()), |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+    Ok((total, load(conn, page)?))
+}
+
+/// The items of `ids`, in that order.
+fn load(conn: &Connection, ids: Vec<i64>) -> rusqlite::Result<Vec<Media>> {
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(m) = find(conn, id)? {
             items.push(m);
         }
     }
-    Ok((total, items))
+    Ok(items)
 }
 
 fn ids_json(ids: &[i64]) -> String {

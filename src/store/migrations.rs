@@ -77,25 +77,36 @@ const MIGRATIONS: &[&str] = &[
         seq              INTEGER NOT NULL UNIQUE
     );
     CREATE INDEX media_by_author ON media(author_id, id);
-    CREATE INDEX media_by_created ON media(created_at, id);
+    -- the public catalogue, newest first: no-q searches and their counts
+    CREATE INDEX media_public ON media(created_at, id)
+        WHERE state = 'green' AND deleted_at IS NULL;
+    -- Only public items (accepted, not deleted) are indexed, so a search
+    -- needs no join unless it filters. Never 'rebuild' this index: that
+    -- would index every row.
     CREATE VIRTUAL TABLE media_fts USING fts5(
         title, keywords, description,
         content='media', content_rowid='id',
         tokenize='unicode61 remove_diacritics 2'
     );
-    CREATE TRIGGER media_fts_insert AFTER INSERT ON media BEGIN
+    INSERT INTO media_fts(media_fts, rank) VALUES ('rank', 'bm25(10.0, 5.0, 1.0)');
+    CREATE TRIGGER media_fts_insert AFTER INSERT ON media
+    WHEN new.state = 'green' AND new.deleted_at IS NULL BEGIN
         INSERT INTO media_fts(rowid, title, keywords, description)
         VALUES (new.id, new.title, new.keywords, new.description);
     END;
-    CREATE TRIGGER media_fts_delete AFTER DELETE ON media BEGIN
+    CREATE TRIGGER media_fts_delete AFTER DELETE ON media
+    WHEN old.state = 'green' AND old.deleted_at IS NULL BEGIN
         INSERT INTO media_fts(media_fts, rowid, title, keywords, description)
         VALUES ('delete', old.id, old.title, old.keywords, old.description);
     END;
-    CREATE TRIGGER media_fts_update AFTER UPDATE OF title, keywords, description ON media BEGIN
+    CREATE TRIGGER media_fts_update
+    AFTER UPDATE OF title, keywords, description, state, deleted_at ON media BEGIN
         INSERT INTO media_fts(media_fts, rowid, title, keywords, description)
-        VALUES ('delete', old.id, old.title, old.keywords, old.description);
+        SELECT 'delete', old.id, old.title, old.keywords, old.description
+        WHERE old.state = 'green' AND old.deleted_at IS NULL;
         INSERT INTO media_fts(rowid, title, keywords, description)
-        VALUES (new.id, new.title, new.keywords, new.description);
+        SELECT new.id, new.title, new.keywords, new.description
+        WHERE new.state = 'green' AND new.deleted_at IS NULL;
     END;
     CREATE TABLE media_articles (
         id          INTEGER PRIMARY KEY,
