@@ -133,6 +133,9 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
             .default_service(web::to(crate::http::pipeline::handle))
     })
     .workers(workers)
+    // Nagle + the client's delayed ACK would hold every answer on a
+    // kept-alive connection for ~40 ms.
+    .tcp_nodelay(true)
     .shutdown_timeout(shutdown);
     for l in listeners {
         server = server

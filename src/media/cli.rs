@@ -72,27 +72,42 @@ pub fn media_command(store: &Store, cmd: MediaCommand) -> Result<ExitCode, Strin
                     return Err(format!("{} bad row(s), nothing imported", errors.len()));
                 }
             };
+            // ids already in the store are bad rows too, all reported
+            let taken: Vec<import::RowError> = store
+                .with(|c| {
+                    let mut taken = Vec::new();
+                    for (line, m) in &items {
+                        let Some(id) = m.id else { continue };
+                        if media::exists(c, id)? {
+                            taken.push(import::RowError {
+                                line: *line,
+                                message: format!("id {id} already exists"),
+                            });
+                        }
+                    }
+                    Ok(taken)
+                })
+                .map_err(db)?;
+            if !taken.is_empty() {
+                for e in &taken {
+                    eprintln!("{}: {e}", file.display());
+                }
+                return Err(format!("{} bad row(s), nothing imported", taken.len()));
+            }
             let pb = bar(items.len() as u64, "importing");
             let n = store
                 .with(|c| {
                     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                     let first_seq = media::next_seq(&tx)?;
-                    for (seq, m) in (first_seq..).zip(items.iter()) {
-                        if let Some(id) = m.id {
-                            if media::exists(&tx, id)? {
-                                return Ok(Err(format!(
-                                    "id {id} already exists, nothing imported"
-                                )));
-                            }
-                        }
+                    for (seq, (_, m)) in (first_seq..).zip(items.iter()) {
                         let author = media::author_id(&tx, &m.author_username, &m.author_realname)?;
                         media::insert(&tx, m, author, seq)?;
                         pb.inc(1);
                     }
                     tx.commit()?;
-                    Ok(Ok(items.len()))
+                    Ok(items.len())
                 })
-                .map_err(db)??;
+                .map_err(db)?;
             pb.finish_and_clear();
             println!("imported {n} item(s)");
         }

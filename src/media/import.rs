@@ -69,7 +69,7 @@ impl std::fmt::Display for RowError {
 
 /// Parses and checks a whole file; JSON lines when the first non-blank
 /// character is `{`, CSV otherwise. `now` dates rows without a date.
-pub fn parse(text: &str, now: i64) -> Result<Vec<NewMedia>, Vec<RowError>> {
+pub fn parse(text: &str, now: i64) -> Result<Vec<(usize, NewMedia)>, Vec<RowError>> {
     let first = text
         .trim_start_matches('\u{feff}')
         .trim_start()
@@ -96,7 +96,7 @@ pub fn parse(text: &str, now: i64) -> Result<Vec<NewMedia>, Vec<RowError>> {
                         continue;
                     }
                 }
-                out.push(m)
+                out.push((line, m))
             }
             Err(message) => errors.push(RowError { line, message }),
         }
@@ -363,8 +363,9 @@ mod tests {
             0,
         )
         .unwrap();
-        assert_eq!(ok[0].title, "A \"b\"");
-        assert_eq!(ok[0].state, "yellow");
+        assert_eq!(ok[0].0, 2);
+        assert_eq!(ok[0].1.title, "A \"b\"");
+        assert_eq!(ok[0].1.state, "yellow");
     }
 
     #[test]
@@ -376,7 +377,7 @@ mod tests {
         let errs = parse(text, 0).unwrap_err();
         assert_eq!(errs.iter().map(|e| e.line).collect::<Vec<_>>(), vec![3, 4]);
         let ok = parse(text.lines().next().unwrap(), 0).unwrap();
-        assert_eq!(ok[0].keywords, vec!["x".to_string(), "y".to_string()]);
+        assert_eq!(ok[0].1.keywords, vec!["x".to_string(), "y".to_string()]);
     }
 
     #[test]

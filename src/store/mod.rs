@@ -90,6 +90,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // the last commits.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // 32 MiB of page cache (default 2 MiB): a search joins thousands of
+    // catalogue rows, which then come from memory instead of the OS.
+    conn.pragma_update(None, "cache_size", -32_768)?;
     Ok(())
 }
 

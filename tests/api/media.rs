@@ -605,6 +605,14 @@ fn an_import_with_bad_rows_names_every_line_and_imports_nothing() {
     );
     let (_, v) = call(&s.client(), None, "search", &[("q", "wombat")]);
     assert_eq!(v["items"]["total"], "0", "all or nothing");
+    let taken = "id,title,author_username,width,height\n1,Taken,anna.berg,5,5\n91000,Free,anna.berg,5,5\n2,Taken too,anna.berg,5,5\n";
+    let out = import(&s, "taken.csv", taken);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 2: id 1 already exists") && err.contains("line 4: id 2"),
+        "{err}"
+    );
     let good = "{\"title\":\"Good wombat\",\"author_username\":\"anna.berg\",\"width\":10,\"height\":10}\n";
     assert!(import(&s, "good.jsonl", good).status.success());
     let (_, v) = call(&s.client(), None, "search", &[("q", "wombat")]);
