@@ -181,6 +181,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
     let data = web::Data::new(state);
     spawn_nonce_pruner(data.clone().into_inner());
     spawn_bucket_sweeper(data.clone().into_inner());
+    crate::media::worker::spawn(data.clone().into_inner());
     warm_docs(data.clone().into_inner());
     let max_body = data.config.limits.max_body_bytes;
     let app_data = data.clone();
@@ -195,6 +196,9 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
             .default_service(web::to(crate::http::pipeline::handle))
     })
     .workers(workers)
+    // Nagle + the client's delayed ACK would hold every answer on a
+    // kept-alive connection for ~40 ms.
+    .tcp_nodelay(true)
     .shutdown_timeout(shutdown)
     .client_request_timeout(request_timeout)
     .client_disconnect_timeout(disconnect_timeout)

@@ -77,6 +77,9 @@ pub enum Command {
     /// Check the store (or a backup FILE): integrity, foreign keys, secrets.
     /// Exits 1 when a problem is found.
     Check { file: Option<PathBuf> },
+    /// The media catalogue: import, generate, delete, credit deposits.
+    #[command(subcommand)]
+    Media(crate::media::cli::MediaCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +101,9 @@ pub enum KeysCommand {
         name: String,
         #[arg(long, value_enum, default_value = "app")]
         role: RoleArg,
+        /// The user (by username) the key acts for when no user token is given.
+        #[arg(long, value_name = "USERNAME")]
+        owner: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -279,14 +285,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             })
         }
         Command::Users(cmd) => {
-            let store = Store::open_in(&config.data_dir).map_err(|e| e.to_string())?;
+            let store = Store::open_config(&config).map_err(|e| e.to_string())?;
             accounts::users_command(&store, cmd).map(|()| ExitCode::SUCCESS)
         }
         Command::Audit(args) => {
-            let store = Store::open_in(&config.data_dir).map_err(|e| e.to_string())?;
+            let store = Store::open_config(&config).map_err(|e| e.to_string())?;
             accounts::audit_command(&store, args).map(|()| ExitCode::SUCCESS)
         }
         Command::Call(args) => call(&config, args),
+        Command::Media(cmd) => {
+            let store = Store::open_config(&config).map_err(|e| e.to_string())?;
+            crate::media::cli::media_command(&store, cmd)
+        }
         Command::Docs(DocsCommand::Export { out }) => {
             // The export needs no real data: a throw-away store is enough.
             let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -394,13 +404,28 @@ fn serve(
 fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<ExitCode, String> {
     let db = |e: rusqlite::Error| format!("store: {e}");
     match cmd {
-        KeysCommand::Create { name, role, json } => {
+        KeysCommand::Create {
+            name,
+            role,
+            owner,
+            json,
+        } => {
             let role = match role {
                 RoleArg::App => Role::App,
                 RoleArg::Admin => Role::Admin,
             };
+            let owner_id = match &owner {
+                Some(u) => Some(
+                    store
+                        .with(|c| crate::store::users::find_by_username(c, u))
+                        .map_err(db)?
+                        .ok_or_else(|| format!("no user {u}"))?
+                        .id,
+                ),
+                None => None,
+            };
             let key = store
-                .with(|c| keys::create(c, store.keyring(), &name, role, None))
+                .with(|c| keys::create(c, store.keyring(), &name, role, owner_id.as_deref()))
                 .map_err(db)?;
             if json {
                 println!(

@@ -24,6 +24,7 @@ pub struct Config {
     pub rate_limits: RateLimitsConfig,
     pub metrics: MetricsConfig,
     pub testing: TestingConfig,
+    pub media: MediaConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,6 +185,27 @@ pub struct VersionsConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// How often the order worker moves download orders on, in milliseconds.
+    pub worker_interval_ms: u64,
+    /// How long a download link stays valid, in seconds.
+    pub download_url_ttl_secs: u64,
+    /// Attempts at notifying a `callback_url` before giving up.
+    pub callback_max_attempts: u32,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            worker_interval_ms: 500,
+            download_url_ttl_secs: 3600,
+            callback_max_attempts: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// A tracing filter, e.g. `info` or `panthera=debug`.
     pub level: String,
@@ -203,6 +225,7 @@ impl Default for Config {
             rate_limits: RateLimitsConfig::default(),
             metrics: MetricsConfig::default(),
             testing: TestingConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -309,6 +332,7 @@ const SECTIONS: &[&str] = &[
     "log",
     "rate_limits",
     "metrics",
+    "media",
     "testing",
 ];
 

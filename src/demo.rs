@@ -1,12 +1,18 @@
-//! The demo a newcomer gets at first start: a user and an api key (and, as
-//! the catalogue grows, its data), created once per store.
+//! The demo a newcomer gets at first start: a user, an api key, a media
+//! catalogue to search and buy from, and credits to buy with; created once
+//! per store.
 
 use crate::store::keys::{self, Role};
-use crate::store::{deposits, meta, users, Store};
+use crate::store::{balances, meta, now_unix, users, Store};
 
 /// The fixed id of the demo's second account ("alice"), which the account
 /// methods' documentation samples read, change and delete.
 pub const SAMPLE_USER_ID: &str = "usr_00000000000a11ce";
+/// Items in the demo catalogue (ids 1 to this are public photographs; the
+/// demo user's own contributions follow).
+pub const DEMO_ITEMS: usize = 300;
+/// Credits the demo user starts with.
+pub const DEMO_CREDITS: i64 = 1000;
 
 /// What the first start creates so a newcomer can call at once.
 pub struct Demo {
@@ -53,19 +59,10 @@ pub fn seed(store: &Store) -> rusqlite::Result<Option<Demo>> {
             [SAMPLE_USER_ID, &alice.id],
         )?;
         let key = keys::create(&tx, store.keyring(), "demo app", Role::App, Some(&user.id))?;
-        deposits::create(
-            &tx,
-            &deposits::Deposit {
-                id: 0,
-                user_id: user.id.clone(),
-                kind: "credits".into(),
-                name: "Credits".into(),
-                remaining_cents: 10_000,
-                total_cents: 10_000,
-                currency: "EUR".into(),
-                valid_until: None,
-            },
-        )?;
+        let now = now_unix();
+        crate::media::catalogue::generate(&tx, DEMO_ITEMS, 1, now - 86_400, 0, || {})?;
+        crate::media::catalogue::demo_contributions(&tx, &user.username, "Demo User", now)?;
+        balances::credit(&tx, &user.id, DEMO_CREDITS, now)?;
         meta::set(&tx, "demo_api_key", &key.api_key)?;
         meta::set(&tx, "demo_seeded", "1")?;
         tx.commit()?;

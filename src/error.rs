@@ -82,6 +82,9 @@ pub enum ApiError {
     InvalidParam(String, String),
     #[error("{0}")]
     Unauthorized(String),
+    /// The deposit cannot pay for what was asked (402).
+    #[error("{0}")]
+    PaymentRequired(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -137,6 +140,7 @@ impl ApiError {
             TooManyConnections { .. } => 421,
             MissingParam(_) | InvalidParam(..) => 400,
             Unauthorized(_) => 401,
+            PaymentRequired(_) => 402,
             Forbidden(_) => 403,
             NotFound(_) => 404,
             Conflict(_) => 409,
@@ -154,6 +158,7 @@ impl ApiError {
             MissingParam(_)
                 | InvalidParam(..)
                 | Unauthorized(_)
+                | PaymentRequired(_)
                 | Forbidden(_)
                 | NotFound(_)
                 | Conflict(_)
@@ -255,6 +260,8 @@ mod tests {
         assert!(ApiError::BadAlgo.is_fatal());
         assert!(!ApiError::NotFound("media not found".into()).is_fatal());
         assert_eq!(ApiError::Conflict("x".into()).status(), 409);
+        let pay = ApiError::PaymentRequired("deposit exhausted".into());
+        assert_eq!((pay.status(), pay.is_fatal()), (402, false));
     }
 
     #[test]

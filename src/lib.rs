@@ -14,6 +14,7 @@ pub mod demo;
 pub mod docs;
 pub mod error;
 pub mod http;
+pub mod media;
 pub mod methods;
 pub mod ops;
 pub mod private_file;

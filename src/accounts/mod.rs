@@ -141,6 +141,9 @@ pub fn create<T>(
         }
         let user =
             users::insert(tx, &row, actor.now).map_err(|e| unique(e, d.username, d.email))?;
+        // An imported catalogue author of that username becomes this user's
+        // (contributor media, methods.md §E).
+        crate::store::media::link_author(tx, d.username, &user.id)?;
         record(tx, actor, "create-user", &user.id, &changes)?;
         then(tx, &user)
     })

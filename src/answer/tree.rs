@@ -75,20 +75,42 @@ impl Node {
     }
 }
 
-/// A successful answer: the elements inside `<rsp stat="ok">`.
+/// A successful answer: the elements inside `<rsp stat="ok">`, and for
+/// methods that return files, the file itself (sent as raw bytes when the
+/// caller asked for `application/octet-stream`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Answer {
     pub items: Vec<Node>,
+    pub binary: Option<Binary>,
+}
+
+/// A file answer: its media type and bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Binary {
+    pub mime: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Answer {
     /// An answer of several top-level elements.
     pub fn new(items: Vec<Node>) -> Self {
-        Answer { items }
+        Answer {
+            items,
+            binary: None,
+        }
     }
 
     /// An answer of one top-level element.
     pub fn one(node: Node) -> Self {
-        Answer { items: vec![node] }
+        Answer::new(vec![node])
+    }
+
+    /// Adds the file a binary-asking caller gets instead of the tree.
+    pub fn with_binary(mut self, mime: impl Into<String>, bytes: Vec<u8>) -> Self {
+        self.binary = Some(Binary {
+            mime: mime.into(),
+            bytes,
+        });
+        self
     }
 }

@@ -62,5 +62,7 @@ pub fn serve_get(state: &AppState, version: Version, target: &Target<'_>) -> Htt
         // answered by the pipeline before documentation is considered
         Target::Health => respond::html(404, html::unknown_method(version, "health")),
         Target::Metrics => respond::html(404, html::unknown_method(version, "metrics")),
+        // served by the pipeline before it gets here
+        Target::Media(kind, _) => respond::html(404, html::unknown_method(version, kind)),
     }
 }

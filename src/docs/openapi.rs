@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::samples::Samples;
 use crate::app::AppState;
-use crate::methods::{Kind, Method, Param, COMMON_ERRORS};
+use crate::methods::{Kind, Method, Param, Verb, COMMON_ERRORS};
 use crate::protocol::version::VersionState;
 
 /// Parameter schema from its declaration.
@@ -17,6 +17,7 @@ fn param_schema(p: &Param) -> Value {
         Kind::Url => json!({"type": "string", "format": "uri"}),
         Kind::List => json!({"type": "string", "description": "comma-separated list"}),
         Kind::Text => json!({"type": "string"}),
+        Kind::Array => json!({"type": "array", "items": {"type": "string"}}),
     };
     if let (Some(d), Some(obj)) = (p.default, s.as_object_mut()) {
         let default = match p.kind {
@@ -115,6 +116,24 @@ fn operation(m: &Method, version: &str, samples: &Samples) -> Value {
     })
 }
 
+/// The PUT form of a method: credentials in the query, the body XML or JSON.
+fn put_operation(m: &Method, version: &str, samples: &Samples) -> Value {
+    let mut op = operation(m, version, samples);
+    op["operationId"] = json!(format!("{}-v{}-put", m.name, version.replace('.', "_")));
+    op["parameters"] = json!(["api_key", "access_key", "timestamp", "nonce"]
+        .iter()
+        .map(|n| json!({"name": n, "in": "query", "required": true, "schema": {"type": "string"}}))
+        .collect::<Vec<_>>());
+    op["requestBody"] = json!({
+        "required": true,
+        "content": {
+            "application/xml": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}}
+        }
+    });
+    op
+}
+
 /// The whole document.
 pub fn document(state: &AppState, samples: &Samples) -> Value {
     let mut paths = Map::new();
@@ -125,6 +144,9 @@ pub fn document(state: &AppState, samples: &Samples) -> Value {
         for m in state.registry.in_version(*version) {
             let v = version.to_string();
             let mut item = json!({"post": operation(m, &v, samples)});
+            if m.verbs.contains(&Verb::Put) {
+                item["put"] = put_operation(m, &v, samples);
+            }
             if *vstate == VersionState::Deprecated {
                 item["post"]["deprecated"] = json!(true);
             }

@@ -98,6 +98,7 @@ async fn run(
                 Target::Asset(a) => format!("assets/{a}"),
                 Target::Health => "health".into(),
                 Target::Metrics => "metrics".into(),
+                Target::Media(k, f) => format!("media/{k}/{f}"),
             };
             let mut location = format!("/v{to}/{rest}");
             if !req.query_string().is_empty() {
@@ -110,6 +111,17 @@ async fn run(
     };
     let with_version = |r| (r, Some(version));
 
+    // Catalogue files are plain GETs (signed links carry their own proof).
+    if let Target::Media(kind, file) = route.target {
+        if verb != HttpMethod::GET {
+            let e = ApiError::VerbNotImplemented(verb.as_str().chars().take(20).collect());
+            return with_version(Err(fatal(e)));
+        }
+        let resp =
+            crate::media::files::serve(Arc::clone(state), kind.into(), file.into(), request_id)
+                .await;
+        return with_version(Ok(resp));
+    }
     // GET without app credentials reads the documentation.
     if verb == HttpMethod::GET
         && !query_has_credentials(req.query_string())
@@ -190,8 +202,26 @@ async fn execute(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let params = params::parse(req.query_string(), content_type, &body, &state.param_limits)
-        .map_err(|e| fatal(e.into()))?;
+    // A PUT body that is not a form (XML, JSON) reaches the handler whole.
+    let raw_put = req.method() == HttpMethod::PUT && !is_form(content_type);
+    let form_body: &[u8] = if raw_put { &[] } else { &body };
+    let mut params = params::parse(
+        req.query_string(),
+        content_type,
+        form_body,
+        &state.param_limits,
+    )
+    .map_err(|e| fatal(e.into()))?;
+    if raw_put && !body.is_empty() {
+        let text = String::from_utf8(body.to_vec()).map_err(|_| {
+            fatal(ApiError::BadParams(params::ParamError::InvalidUtf8 {
+                name: RAW_BODY.into(),
+            }))
+        })?;
+        params
+            .insert(RAW_BODY.into(), params::ParamValue::One(text))
+            .map_err(|e| fatal(e.into()))?;
+    }
     let origin = forwarded::origin(req, &state.ops.trusted_proxies);
     if method.ssl && !origin.https {
         return Err(fatal(ApiError::SslRequired));
@@ -209,9 +239,9 @@ async fn execute(
         }),
     };
     // A bad content_type is reported (in XML) once the caller is known.
-    let (format, bad_format) = match Wanted::parse(params.get("content_type")) {
-        Ok(w) => (w.format, None),
-        Err(e) => (Format::Xml, Some(e)),
+    let (format, binary, bad_format) = match Wanted::parse(params.get("content_type")) {
+        Ok(w) => (w.format, w.binary, None),
+        Err(e) => (Format::Xml, false, Some(e)),
     };
     let gate = Gate::enter(state, req, method.name, &params).map_err(fatal)?;
     let st = Arc::clone(state);
@@ -236,9 +266,25 @@ async fn execute(
         req.extensions_mut().insert(q);
     }
     match outcome {
-        Ok(answer) => Ok(respond::ok(&answer, format)),
+        Ok(answer) => match (&answer.binary, binary) {
+            (Some(file), true) => Ok(respond::binary(file)),
+            _ => Ok(respond::ok(&answer, format)),
+        },
         Err(e) => Err((e, format)),
     }
+}
+
+/// The parameter name under which a raw (non-form) PUT body reaches the
+/// handler; a client sending a parameter of that name gets a `400` for PUTs.
+pub const RAW_BODY: &str = "__body";
+
+fn is_form(content_type: Option<&str>) -> bool {
+    let essence = content_type
+        .and_then(|ct| ct.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/x-www-form-urlencoded" || essence == "multipart/form-data"
 }
 
 /// A parsed request on its way to authentication.

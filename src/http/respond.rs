@@ -29,6 +29,13 @@ pub fn ok(answer: &Answer, format: Format) -> HttpResponse {
         .body(format.encode_ok(answer))
 }
 
+/// 200 with a file's raw bytes (`content_type=application/octet-stream`).
+pub fn binary(file: &crate::answer::tree::Binary) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, file.mime.as_str()))
+        .body(file.bytes.clone())
+}
+
 /// An error as the protocol wants it: fatal ones as `text/html`, the others
 /// encoded as `content_type` asked. Internal causes are logged, not shown.
 pub fn error(err: &ApiError, format: Format, request_id: &str) -> HttpResponse {

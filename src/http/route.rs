@@ -21,6 +21,8 @@ pub enum Target<'a> {
     Health,
     /// `/metrics`: Prometheus text.
     Metrics,
+    /// A file of the catalogue: `/media/<kind>/<file>` (renditions, downloads).
+    Media(&'a str, &'a str),
 }
 
 /// A parsed path.
@@ -42,6 +44,10 @@ pub fn parse_path(path: &str) -> Result<Route<'_>, ApiError> {
         other => (None, other),
     };
     let target = match (name, segments.next()) {
+        (Some("media"), Some(kind)) => match segments.next() {
+            Some(file) => Target::Media(kind, file),
+            None => return Err(ApiError::UnknownMethod(trimmed.chars().take(80).collect())),
+        },
         (None, _) => Target::Index,
         (Some("openapi.json"), None) => Target::OpenApi,
         (Some("health"), None) if version.is_none() => Target::Health,
@@ -131,6 +137,16 @@ mod tests {
         assert_eq!(r("/assets/tryit.js").target, Target::Asset("tryit.js"));
         assert_eq!(r("/health").target, Target::Health);
         assert_eq!(r("/metrics/").target, Target::Metrics);
+        assert_eq!(
+            r("/media/thumb170/12.jpg").target,
+            Target::Media("thumb170", "12.jpg")
+        );
+        assert_eq!(
+            r("/v1.0/media/preview/1.jpg").target,
+            Target::Media("preview", "1.jpg")
+        );
+        assert!(parse_path("/media/preview").is_err());
+        assert!(parse_path("/media/preview/1.jpg/x").is_err());
         // a method may start with v if no digit follows
         assert_eq!(r("/verify").target, Target::Method("verify"));
     }

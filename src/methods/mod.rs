@@ -3,7 +3,10 @@
 //! one declaration. Adding a method = one declaration + its handler.
 
 pub mod accounts;
+pub mod contributor;
+pub mod downloads;
 pub mod idempotency;
+pub mod media;
 pub mod service;
 pub mod tokens;
 
@@ -78,6 +81,8 @@ pub enum Kind {
     List,
     /// An absolute http(s) URL.
     Url,
+    /// Repeatable: `name[]=a&name[]=b` (a single `name=a` counts as one).
+    Array,
 }
 
 impl Kind {
@@ -89,6 +94,7 @@ impl Kind {
             Kind::Timestamp => "timestamp",
             Kind::List => "list",
             Kind::Url => "url",
+            Kind::Array => "array",
         }
     }
 }
@@ -289,6 +295,9 @@ pub fn all() -> &'static [Method] {
         v.extend(service::methods());
         v.extend(accounts::methods());
         v.extend(tokens::methods());
+        v.extend(media::methods());
+        v.extend(downloads::methods());
+        v.extend(contributor::methods());
         v
     })
 }
@@ -358,6 +367,21 @@ impl Args {
     pub fn validate(decl: &Method, params: Params) -> Result<Args, ApiError> {
         let mut defaults = Vec::new();
         for p in decl.params {
+            if p.kind == Kind::Array {
+                let values = params.get_list(p.name).unwrap_or_default();
+                if p.required && values.is_empty() {
+                    return Err(ApiError::MissingParam(p.name.into()));
+                }
+                for v in values {
+                    if !p.values.is_empty() && !p.values.contains(&v) {
+                        return Err(ApiError::InvalidParam(
+                            p.name.into(),
+                            format!("expected one of: {}", p.values.join(", ")),
+                        ));
+                    }
+                }
+                continue;
+            }
             let Some(value) = params.get(p.name) else {
                 if params.contains(p.name) {
                     // given as an array where a single value is expected
@@ -395,6 +419,11 @@ impl Args {
     /// An integer parameter (already range-checked when declared as one).
     pub fn int(&self, name: &str) -> Option<i64> {
         self.get(name).and_then(|v| v.trim().parse().ok())
+    }
+
+    /// The values of a repeatable parameter (`name[]`), empty when absent.
+    pub fn list(&self, name: &str) -> Vec<&str> {
+        self.params.get_list(name).unwrap_or_default()
     }
 
     /// All raw parameters (protocol ones included).

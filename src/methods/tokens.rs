@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::protocol::timestamp::Timestamp;
 use crate::protocol::user_auth::{self, Account, TokenRefusal, PENDING_LIFE_SECS};
 use crate::protocol::version::Version;
-use crate::store::deposits::{self, format_cents};
+use crate::store::balances;
 use crate::store::tokens::{self, Token, TokenState};
 
 const V1_0: Version = Version::new(1, 0);
@@ -240,41 +240,30 @@ fn user_profile(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     ))
 }
 
-/// Display names of deposit types per language.
-fn deposit_name(kind: &str, stored: &str, lang: &str) -> String {
-    match (kind, lang) {
-        ("credits", "de") => "Guthaben".into(),
-        ("credits", _) => "Credits".into(),
-        ("subscription", "de") => "Abonnement".into(),
-        ("subscription", _) => "Subscription".into(),
-        _ => stored.into(),
+/// The display name of the credits deposit in `lang`.
+fn deposit_name(lang: &str) -> &'static str {
+    match lang {
+        "de" => "Guthaben",
+        _ => "Credits",
     }
 }
 
 fn user_deposit(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let account = ctx.account.ok_or(TokenRefusal::NoOwner)?;
     let lang = ctx.args.get("lang").unwrap_or("en");
-    let list = ctx
+    // The credits download-media charges: one deposit per account.
+    let d = ctx
         .state
         .store
-        .with(|c| deposits::for_user(c, &account.user.id))?;
-    let items = list.iter().map(|d| {
-        Node::new("deposit")
-            .attr("type", &d.kind)
-            .attr("name", deposit_name(&d.kind, &d.name, lang))
-            .attr("deposit-remaining", format_cents(d.remaining_cents))
-            .attr("deposit-total", format_cents(d.total_cents))
-            .attr("currency", &d.currency)
-            .attr(
-                "valid-until",
-                d.valid_until
-                    .map(|t| Timestamp::from_unix(t).format())
-                    .unwrap_or_default(),
-            )
-    });
+        .with(|c| balances::get(c, &account.user.id))?;
+    let deposit = Node::new("deposit")
+        .attr("type", "credits")
+        .attr("name", deposit_name(lang))
+        .attr("deposit-remaining", d.credits)
+        .attr("deposit-total", d.total)
+        .attr("currency", &d.currency)
+        .attr("valid-until", "");
     Ok(Answer::one(
-        Node::new("deposits")
-            .attr("total", list.len())
-            .children(items),
+        Node::new("deposits").attr("total", 1).child(deposit),
     ))
 }

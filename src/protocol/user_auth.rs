@@ -154,7 +154,9 @@ pub fn account_for(
     let presented = match (need, proof) {
         (UserAuth::No, _) => return Ok(None),
         (UserAuth::Required, TokenProof::None) => return Err(TokenRefusal::Missing.into()),
-        (UserAuth::Optional, TokenProof::None) => return key_owner(conn, key).map(Some),
+        // Without a token: the account owning the key, if any; a method that
+        // needs one refuses then (`NoOwner`), one that does not (search) runs.
+        (UserAuth::Optional, TokenProof::None) => return key_owner(conn, key),
         (_, TokenProof::Verified(p)) => p,
         (
             _,
@@ -197,9 +199,9 @@ pub fn account_for(
 }
 
 /// The user owning the api key, for `optional` methods called without a token.
-fn key_owner(conn: &Connection, key: &ApiKey) -> Result<Account, ApiError> {
-    let user = user_of(conn, key.owner_user_id.as_deref())?.ok_or(TokenRefusal::NoOwner)?;
-    Ok(Account { user, token: None })
+fn key_owner(conn: &Connection, key: &ApiKey) -> Result<Option<Account>, ApiError> {
+    let user = user_of(conn, key.owner_user_id.as_deref())?;
+    Ok(user.map(|user| Account { user, token: None }))
 }
 
 fn user_of(conn: &Connection, id: Option<&str>) -> rusqlite::Result<Option<User>> {

@@ -74,7 +74,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX idempotency_by_expiry ON idempotency(expires_at);
     CREATE INDEX users_by_created ON users(created_at, id);
     CREATE INDEX users_by_status ON users(status, created_at, id);",
-    // 3: user tokens, deposits, browser sessions, sign-in throttling
+    // 3: user tokens, browser sessions, sign-in throttling
     "CREATE TABLE tokens (
         token        TEXT PRIMARY KEY,
         api_key      TEXT NOT NULL REFERENCES api_keys(api_key) ON DELETE CASCADE,
@@ -91,17 +91,6 @@ const MIGRATIONS: &[&str] = &[
         last_used_at INTEGER
     );
     CREATE INDEX tokens_by_user ON tokens(user_id, state);
-    CREATE TABLE deposits (
-        id              INTEGER PRIMARY KEY,
-        user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        type            TEXT NOT NULL,
-        name            TEXT NOT NULL,
-        remaining_cents INTEGER NOT NULL,
-        total_cents     INTEGER NOT NULL,
-        currency        TEXT NOT NULL,
-        valid_until     INTEGER
-    );
-    CREATE INDEX deposits_by_user ON deposits(user_id);
     CREATE TABLE sessions (
         id_hash    TEXT PRIMARY KEY,
         user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -119,6 +108,114 @@ const MIGRATIONS: &[&str] = &[
         WHERE secret NOT LIKE 'v1.%';
     ALTER TABLE api_keys ADD COLUMN old_secret TEXT;
     ALTER TABLE api_keys ADD COLUMN old_secret_until INTEGER;",
+    // 5: media catalogue (methods.md §D, §E): authors, media + full-text index,
+    // articles, per-user deposits and download orders.
+    "CREATE TABLE media_authors (
+        id       INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        realname TEXT NOT NULL DEFAULT '',
+        user_id  TEXT UNIQUE REFERENCES users(id) ON DELETE SET NULL
+    );
+    CREATE TABLE media (
+        id               INTEGER PRIMARY KEY,
+        author_id        INTEGER NOT NULL REFERENCES media_authors(id),
+        title            TEXT NOT NULL DEFAULT '',
+        description      TEXT NOT NULL DEFAULT '',
+        keywords         TEXT NOT NULL DEFAULT '',
+        width            INTEGER NOT NULL,
+        height           INTEGER NOT NULL,
+        mime_type        TEXT NOT NULL DEFAULT 'image/jpeg',
+        editorial        INTEGER NOT NULL DEFAULT 0,
+        model_release    INTEGER NOT NULL DEFAULT 0,
+        property_release INTEGER NOT NULL DEFAULT 0,
+        people_number    INTEGER NOT NULL DEFAULT 0,
+        color            TEXT NOT NULL DEFAULT 'grey',
+        state            TEXT NOT NULL DEFAULT 'green',
+        filename         TEXT NOT NULL DEFAULT '',
+        downloads        INTEGER NOT NULL DEFAULT 0,
+        created_at       INTEGER NOT NULL,
+        changed_at       INTEGER NOT NULL,
+        deleted_at       INTEGER,
+        seq              INTEGER NOT NULL UNIQUE
+    );
+    CREATE INDEX media_by_author ON media(author_id, id);
+    -- the public catalogue, newest first: no-q searches and their counts
+    CREATE INDEX media_public ON media(created_at, id)
+        WHERE state = 'green' AND deleted_at IS NULL;
+    -- Only public items (accepted, not deleted) are indexed, so a search
+    -- needs no join unless it filters. Never 'rebuild' this index: that
+    -- would index every row.
+    CREATE VIRTUAL TABLE media_fts USING fts5(
+        title, keywords, description,
+        content='media', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    INSERT INTO media_fts(media_fts, rank) VALUES ('rank', 'bm25(10.0, 5.0, 1.0)');
+    CREATE TRIGGER media_fts_insert AFTER INSERT ON media
+    WHEN new.state = 'green' AND new.deleted_at IS NULL BEGIN
+        INSERT INTO media_fts(rowid, title, keywords, description)
+        VALUES (new.id, new.title, new.keywords, new.description);
+    END;
+    CREATE TRIGGER media_fts_delete AFTER DELETE ON media
+    WHEN old.state = 'green' AND old.deleted_at IS NULL BEGIN
+        INSERT INTO media_fts(media_fts, rowid, title, keywords, description)
+        VALUES ('delete', old.id, old.title, old.keywords, old.description);
+    END;
+    CREATE TRIGGER media_fts_update
+    AFTER UPDATE OF title, keywords, description, state, deleted_at ON media BEGIN
+        INSERT INTO media_fts(media_fts, rowid, title, keywords, description)
+        SELECT 'delete', old.id, old.title, old.keywords, old.description
+        WHERE old.state = 'green' AND old.deleted_at IS NULL;
+        INSERT INTO media_fts(rowid, title, keywords, description)
+        SELECT new.id, new.title, new.keywords, new.description
+        WHERE new.state = 'green' AND new.deleted_at IS NULL;
+    END;
+    CREATE TABLE media_articles (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL CHECK (kind IN ('size', 'extended')),
+        name        TEXT NOT NULL,
+        description TEXT NOT NULL,
+        long_side   INTEGER NOT NULL DEFAULT 0,
+        price       INTEGER NOT NULL CHECK (price >= 0),
+        currency    TEXT NOT NULL DEFAULT 'credits'
+    );
+    INSERT INTO media_articles (id, kind, name, description, long_side, price) VALUES
+        (1, 'size', 'XS', 'XS', 480, 5),
+        (2, 'size', 'S', 'S', 1000, 10),
+        (3, 'size', 'M', 'M', 2000, 20),
+        (4, 'size', 'XL', 'XL', 0, 40),
+        (101, 'extended', 'print', 'Unlimited print run', 0, 50),
+        (102, 'extended', 'merchandise', 'Merchandise and resale', 0, 80),
+        (103, 'extended', 'multi-seat', 'Up to 10 users', 0, 60);
+    CREATE TABLE media_deposits (
+        user_id    TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        credits    INTEGER NOT NULL DEFAULT 0 CHECK (credits >= 0),
+        total      INTEGER NOT NULL DEFAULT 0,
+        currency   TEXT NOT NULL DEFAULT 'credits',
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE media_downloads (
+        id                INTEGER PRIMARY KEY,
+        user_id           TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        media_id          INTEGER NOT NULL REFERENCES media(id),
+        articles          TEXT NOT NULL,
+        width             INTEGER NOT NULL,
+        height            INTEGER NOT NULL,
+        price             INTEGER NOT NULL,
+        currency          TEXT NOT NULL,
+        queue_hash        TEXT NOT NULL UNIQUE,
+        status            TEXT NOT NULL DEFAULT 'queued',
+        callback_url      TEXT,
+        callback_state    TEXT NOT NULL DEFAULT 'none',
+        callback_attempts INTEGER NOT NULL DEFAULT 0,
+        callback_next_at  INTEGER NOT NULL DEFAULT 0,
+        created_at        INTEGER NOT NULL,
+        ready_at          INTEGER,
+        UNIQUE (user_id, media_id, articles)
+    );
+    CREATE INDEX media_downloads_by_status ON media_downloads(status) WHERE status <> 'ready';
+    CREATE INDEX media_downloads_by_callback ON media_downloads(callback_next_at)
+        WHERE callback_state = 'pending';",
 ];
 
 /// Brings the schema up to date, one transaction per migration.

@@ -79,7 +79,11 @@ fn oauthlib_signed_requests_are_accepted_and_tampered_ones_refused() {
     expect("wrong_secret", 403, "invalid oauth_signature");
     expect("mixed_schemes", 400, "not both");
     expect("token_profile", 200, "\"username\":\"demo\"");
-    expect("token_sha256_deposit", 200, "\"currency\":\"EUR\"");
+    expect(
+        "token_sha256_deposit",
+        200,
+        "\"deposit-remaining\":\"1000\"",
+    );
     expect("wrong_token_secret", 403, "invalid oauth_signature");
     expect("unknown_token", 401, "unknown auth_token");
 

@@ -62,7 +62,7 @@ fn demo_password(s: &Server) -> String {
 }
 
 /// Signs in on the authorization page and presses `decision`.
-fn decide(browser: &mut Browser, auth_url: &str, user: &str, pw: &str, decision: &str) -> Page {
+pub fn decide(browser: &mut Browser, auth_url: &str, user: &str, pw: &str, decision: &str) -> Page {
     let form = browser.get(auth_url);
     assert_eq!(form.status, 200, "{}", form.body);
     let csrf = form.hidden("csrf");
@@ -212,7 +212,7 @@ fn the_whole_flow_over_https_with_a_browser() {
     assert!(
         r.body.contains(
             "<deposits total=\"1\"><deposit type=\"credits\" name=\"Credits\" \
-             deposit-remaining=\"100.00\" deposit-total=\"100.00\" currency=\"EUR\" valid-until=\"\"/>"
+             deposit-remaining=\"1000\" deposit-total=\"1000\" currency=\"credits\" valid-until=\"\"/>"
         ),
         "{}",
         r.body
@@ -474,19 +474,7 @@ fn a_token_reaches_only_its_own_users_data() {
                     ..Default::default()
                 },
             )?;
-            panthera::store::deposits::create(
-                c,
-                &panthera::store::deposits::Deposit {
-                    id: 0,
-                    user_id: u.id.clone(),
-                    kind: "credits".into(),
-                    name: "Credits".into(),
-                    remaining_cents: 500,
-                    total_cents: 2000,
-                    currency: "USD".into(),
-                    valid_until: None,
-                },
-            )?;
+            panthera::store::balances::credit(c, &u.id, 500, now_unix())?;
             Ok(u)
         })
         .unwrap();
@@ -512,15 +500,15 @@ fn a_token_reaches_only_its_own_users_data() {
                 .unwrap(),
         };
         assert_eq!(r.status, 200, "{}", r.body);
-        json(&r)["deposits"]["deposit"]["currency"]
+        json(&r)["deposits"]["deposit"]["deposit-remaining"]
             .as_str()
             .unwrap()
             .to_string()
     };
-    assert_eq!(deposit(Some(&bob_token)), "USD");
-    assert_eq!(deposit(Some(&demo_token)), "EUR");
+    assert_eq!(deposit(Some(&bob_token)), "500");
+    assert_eq!(deposit(Some(&demo_token)), "1000");
     // without a token: the account owning the api key (the demo user)
-    assert_eq!(deposit(None), "EUR");
+    assert_eq!(deposit(None), "1000");
     let r = user_call(&s, &bob_token, "get-user-profile", 0);
     assert_eq!(json(&r)["user"]["id"], bob.id.as_str());
     // bob's account page does not list the demo user's app

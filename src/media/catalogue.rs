@@ -1,0 +1,210 @@
+//! Synthetic catalogues: the demo a first start creates and the large ones
+//! `panthera media generate` makes for benchmarks. Deterministic for a seed.
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use crate::media::query::COLORS;
+use crate::store::media::{self, NewMedia};
+
+/// Subjects with the keywords that go with them.
+const SUBJECTS: &[(&str, &[&str])] = &[
+    ("fox", &["animal", "wildlife", "mammal", "fur"]),
+    ("deer", &["animal", "wildlife", "mammal", "antlers"]),
+    ("owl", &["bird", "wildlife", "night", "feathers"]),
+    ("horse", &["animal", "farm", "mammal", "riding"]),
+    ("cat", &["animal", "pet", "kitten", "cute"]),
+    ("dog", &["animal", "pet", "puppy", "loyal"]),
+    ("lighthouse", &["coast", "sea", "building", "navigation"]),
+    ("bridge", &["architecture", "city", "river", "steel"]),
+    ("tree", &["nature", "plant", "leaves", "wood"]),
+    ("mountain", &["nature", "peak", "hiking", "rock"]),
+    ("lake", &["water", "nature", "reflection", "calm"]),
+    ("beach", &["sea", "sand", "holiday", "summer"]),
+    ("city", &["urban", "skyline", "street", "buildings"]),
+    ("coffee", &["drink", "cup", "cafe", "morning"]),
+    ("bicycle", &["sport", "transport", "wheel", "ride"]),
+    ("family", &["people", "parents", "children", "together"]),
+    ("businessman", &["people", "office", "work", "suit"]),
+    ("woman", &["people", "portrait", "female", "smile"]),
+    ("child", &["people", "kid", "play", "happy"]),
+    ("tulip", &["flower", "spring", "garden", "blossom"]),
+    ("sunflower", &["flower", "summer", "field", "yellow"]),
+    ("castle", &["architecture", "history", "tower", "medieval"]),
+    ("boat", &["water", "sailing", "harbour", "travel"]),
+    ("train", &["transport", "railway", "travel", "station"]),
+];
+
+const MOODS: &[&str] = &[
+    "misty",
+    "sunny",
+    "snowy",
+    "golden",
+    "quiet",
+    "stormy",
+    "colourful",
+    "old",
+    "modern",
+    "wild",
+    "bright",
+    "dark",
+    "autumn",
+    "spring",
+    "winter",
+    "summer",
+];
+
+const PLACES: &[&str] = &[
+    "forest",
+    "meadow",
+    "harbour",
+    "valley",
+    "garden",
+    "street",
+    "park",
+    "desert",
+    "island",
+    "village",
+    "river",
+    "field",
+    "studio",
+    "office",
+    "kitchen",
+    "countryside",
+];
+
+const PHOTOGRAPHERS: &[(&str, &str)] = &[
+    ("anna.berg", "Anna Berg"),
+    ("lukas_m", "Lukas Meyer"),
+    ("sofia.rossi", "Sofia Rossi"),
+    ("jan.kowalski", "Jan Kowalski"),
+    ("maria_santos", "Maria Santos"),
+    ("erik.holm", "Erik Holm"),
+    ("chloe.martin", "Chloé Martin"),
+    ("pedro.alves", "Pedro Alves"),
+];
+
+/// Extra words that make a large catalogue's vocabulary realistic in size.
+fn filler_word(rng: &mut StdRng) -> String {
+    const SYL: &[&str] = &[
+        "ka", "lo", "mi", "ra", "ten", "vu", "so", "pel", "dan", "ri", "mon", "tex", "ba", "lu",
+        "qui", "zo",
+    ];
+    let n = rng.gen_range(2..=3);
+    (0..n).map(|_| *SYL.choose(rng).unwrap_or(&"ka")).collect()
+}
+
+/// One synthetic item by `author` (username, realname), created at `created_at`.
+pub fn item(rng: &mut StdRng, author: (&str, &str), created_at: i64, fillers: usize) -> NewMedia {
+    let (subject, related) = SUBJECTS[rng.gen_range(0..SUBJECTS.len())];
+    let mood = MOODS[rng.gen_range(0..MOODS.len())];
+    let place = PLACES[rng.gen_range(0..PLACES.len())];
+    let color = COLORS[rng.gen_range(0..COLORS.len())].0;
+    let mut keywords: Vec<String> = vec![subject.into(), mood.into(), place.into()];
+    keywords.extend(related.iter().map(|k| (*k).to_string()));
+    keywords.push(color.into());
+    for _ in 0..fillers {
+        keywords.push(filler_word(rng));
+    }
+    let mut seen = std::collections::HashSet::new();
+    keywords.retain(|k| seen.insert(k.clone()));
+    let people = if related.contains(&"people") {
+        rng.gen_range(1..=4)
+    } else {
+        0
+    };
+    let (w, h) = match rng.gen_range(0..10) {
+        0..=5 => (3000, 2000),
+        6..=8 => (2000, 3000),
+        _ => (2400, 2400),
+    };
+    NewMedia {
+        id: None,
+        title: format!("{} {subject} in a {place}", capitalise(mood)),
+        description: format!("A {mood} {subject} photographed in a {place}, in {color} tones."),
+        keywords,
+        author_username: author.0.into(),
+        author_realname: author.1.into(),
+        width: w,
+        height: h,
+        mime_type: "image/jpeg".into(),
+        editorial: rng.gen_bool(0.1),
+        model_release: people > 0 && rng.gen_bool(0.8),
+        property_release: rng.gen_bool(0.2),
+        people_number: people,
+        color: color.into(),
+        state: "green".into(),
+        filename: format!("IMG_{:05}.jpg", rng.gen_range(0..100_000)),
+        created_at,
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// Inserts `n` synthetic items (in the caller's transaction), created over
+/// the days before `now`; `tick` is called after each one (progress bars).
+pub fn generate(
+    conn: &rusqlite::Connection,
+    n: usize,
+    seed: u64,
+    now: i64,
+    fillers: usize,
+    mut tick: impl FnMut(),
+) -> rusqlite::Result<()> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut authors = Vec::new();
+    for (u, r) in PHOTOGRAPHERS {
+        authors.push((media::author_id(conn, u, r)?, *u, *r));
+    }
+    let first_seq = media::next_seq(conn)?;
+    let span = (n as i64).max(1) * 600;
+    for (seq, i) in (first_seq..).zip(0..n) {
+        let (aid, u, r) = authors[rng.gen_range(0..authors.len())];
+        let created = now - span + (i as i64) * 600;
+        let m = item(&mut rng, (u, r), created, fillers);
+        media::insert(conn, &m, aid, seq)?;
+        tick();
+    }
+    Ok(())
+}
+
+/// The contributor items of the demo user: a few in every state (§E).
+pub fn demo_contributions(
+    conn: &rusqlite::Connection,
+    username: &str,
+    realname: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let mut rng = StdRng::seed_from_u64(7);
+    let author = media::author_id(conn, username, realname)?;
+    let states = [
+        "green",
+        "green",
+        "green",
+        "yellow",
+        "yellow",
+        "black",
+        "red",
+        "red-green",
+        "yellow-green",
+        "green",
+    ];
+    let first_seq = media::next_seq(conn)?;
+    for (seq, (i, state)) in (first_seq..).zip(states.iter().enumerate()) {
+        let mut m = item(&mut rng, (username, realname), now - 3600 + i as i64, 0);
+        m.state = (*state).into();
+        if *state == "black" {
+            m.keywords.clear();
+            m.description.clear();
+        }
+        media::insert(conn, &m, author, seq)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! `panthera media …` and `panthera users …`: the catalogue and its users
+//! from the command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use rusqlite::TransactionBehavior;
+
+use crate::media::{catalogue, import};
+use crate::store::{balances, media, now_unix, users, Store};
+
+#[derive(Debug, Subcommand)]
+pub enum MediaCommand {
+    /// Import items from a CSV file (header line with column names) or JSON
+    /// lines; every bad row is reported with its line number and then
+    /// nothing is imported.
+    Import { file: PathBuf },
+    /// Add N synthetic items (for benchmarks), in one transaction.
+    Generate {
+        n: usize,
+        /// Random seed (the same seed makes the same catalogue).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Extra random keywords per item (a realistically large vocabulary).
+        #[arg(long, default_value_t = 5)]
+        fillers: usize,
+    },
+    /// Mark an item deleted (it leaves searches; `poll type=deleted` reports it).
+    Delete { id: i64 },
+    /// Add credits to a user's deposit.
+    Credit { username: String, credits: i64 },
+}
+
+fn bar(n: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(n);
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{what} {{bar:40}} {{pos}}/{{len}} ({{per_sec}}, {{eta}} left)"
+    )) {
+        pb.set_style(style);
+    }
+    pb
+}
+
+pub fn media_command(store: &Store, cmd: MediaCommand) -> Result<ExitCode, String> {
+    let db = |e: rusqlite::Error| format!("store: {e}");
+    match cmd {
+        MediaCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("reading {}: {e}", file.display()))?;
+            let items = match import::parse(&text, now_unix()) {
+                Ok(items) => items,
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{}: {e}", file.display());
+                    }
+                    return Err(format!("{} bad row(s), nothing imported", errors.len()));
+                }
+            };
+            // ids already in the store are bad rows too, all reported
+            let taken: Vec<import::RowError> = store
+                .with(|c| {
+                    let mut taken = Vec::new();
+                    for (line, m) in &items {
+                        let Some(id) = m.id else { continue };
+                        if media::exists(c, id)? {
+                            taken.push(import::RowError {
+                                line: *line,
+                                message: format!("id {id} already exists"),
+                            });
+                        }
+                    }
+                    Ok(taken)
+                })
+                .map_err(db)?;
+            if !taken.is_empty() {
+                for e in &taken {
+                    eprintln!("{}: {e}", file.display());
+                }
+                return Err(format!("{} bad row(s), nothing imported", taken.len()));
+            }
+            let pb = bar(items.len() as u64, "importing");
+            let n = store
+                .with(|c| {
+                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let first_seq = media::next_seq(&tx)?;
+                    for (seq, (_, m)) in (first_seq..).zip(items.iter()) {
+                        let author = media::author_id(&tx, &m.author_username, &m.author_realname)?;
+                        media::insert(&tx, m, author, seq)?;
+                        pb.inc(1);
+                    }
+                    tx.commit()?;
+                    Ok(items.len())
+                })
+                .map_err(db)?;
+            pb.finish_and_clear();
+            println!("imported {n} item(s)");
+        }
+        MediaCommand::Generate { n, seed, fillers } => {
+            let pb = bar(n as u64, "generating");
+            let start = Instant::now();
+            store
+                .with(|c| {
+                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    catalogue::generate(&tx, n, seed, now_unix(), fillers, || pb.inc(1))?;
+                    tx.commit()
+                })
+                .map_err(db)?;
+            pb.finish_and_clear();
+            println!(
+                "generated {n} item(s) in {:.1} s",
+                start.elapsed().as_secs_f64()
+            );
+        }
+        MediaCommand::Delete { id } => {
+            if !store
+                .with(|c| media::delete(c, id, now_unix()))
+                .map_err(db)?
+            {
+                return Err(format!("no media {id} (or already deleted)"));
+            }
+            println!("deleted {id}");
+        }
+        MediaCommand::Credit { username, credits } => {
+            if credits <= 0 {
+                return Err("credits must be positive".into());
+            }
+            let user = store
+                .with(|c| users::find_by_username(c, &username))
+                .map_err(db)?
+                .ok_or_else(|| format!("no user {username}"))?;
+            let d = store
+                .with(|c| {
+                    balances::credit(c, &user.id, credits, now_unix())?;
+                    balances::get(c, &user.id)
+                })
+                .map_err(db)?;
+            println!("{username}: {} {}", d.credits, d.currency);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,170 @@
+//! Files the server serves itself: item renditions (`/media/thumb170/1.jpg`,
+//! public like the original service's watermarked previews) and purchased
+//! files behind signed, expiring links (`/media/download/<token>`).
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+
+use crate::answer::Format;
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::http::respond;
+use crate::media::image::{self, Rendition};
+use crate::store::{media, meta, orders, Store};
+
+/// The server's key for download links, made once per store.
+pub fn url_key(store: &Store) -> rusqlite::Result<Vec<u8>> {
+    store.with(|c| {
+        if let Some(k) = meta::get(c, "media_url_key")?.and_then(|h| hex::decode(h).ok()) {
+            return Ok(k);
+        }
+        let mut k = vec![0u8; 32];
+        rand::thread_rng().fill_bytes(&mut k);
+        // two first users racing: the first write wins, both read it back
+        c.execute(
+            "INSERT INTO meta(key, value) VALUES ('media_url_key', ?1) ON CONFLICT DO NOTHING",
+            [hex::encode(&k)],
+        )?;
+        let stored = meta::get(c, "media_url_key")?.unwrap_or_default();
+        Ok(hex::decode(stored).unwrap_or(k))
+    })
+}
+
+fn mac(key: &[u8], id: i64, expires: i64) -> Option<Hmac<Sha256>> {
+    let mut m = Hmac::<Sha256>::new_from_slice(key).ok()?;
+    m.update(format!("download:{id}:{expires}").as_bytes());
+    Some(m)
+}
+
+/// The path of a download link for order `id`, valid until `expires`.
+pub fn download_path(key: &[u8], id: i64, expires: i64) -> String {
+    let sig = mac(key, id, expires)
+        .map(|m| hex::encode(m.finalize().into_bytes()))
+        .unwrap_or_default();
+    format!("/media/download/{id}-{expires}-{sig}.jpg")
+}
+
+/// Checks a link token (`<id>-<expires>-<sig>.jpg`): the order id when the
+/// signature is right and `now` is before its expiry.
+pub fn verify(key: &[u8], token: &str, now: i64) -> Result<i64, ApiError> {
+    let bad = || ApiError::NotFound("no such download".into());
+    let token = token.strip_suffix(".jpg").ok_or_else(bad)?;
+    let mut parts = token.splitn(3, '-');
+    let id: i64 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+    let expires: i64 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+    let sig = parts
+        .next()
+        .and_then(|s| hex::decode(s).ok())
+        .ok_or_else(bad)?;
+    mac(key, id, expires)
+        .ok_or_else(bad)?
+        .verify_slice(&sig)
+        .map_err(|_| bad())?;
+    if now >= expires {
+        return Err(ApiError::Forbidden(
+            "this download link has expired, ask download-media with id_download for a new one"
+                .into(),
+        ));
+    }
+    Ok(id)
+}
+
+/// A served file.
+struct File {
+    bytes: Vec<u8>,
+    disposition: Option<String>,
+}
+
+/// Answers `GET /media/<kind>/<file>`.
+pub async fn serve(
+    state: Arc<AppState>,
+    kind: String,
+    file: String,
+    request_id: &str,
+) -> HttpResponse {
+    let outcome = web::block(move || load(&state, &kind, &file))
+        .await
+        .unwrap_or(Err(ApiError::Unavailable));
+    match outcome {
+        Ok(f) => {
+            let mut resp = HttpResponse::Ok();
+            resp.insert_header((header::CONTENT_TYPE, "image/jpeg"));
+            if let Some(d) = f.disposition {
+                resp.insert_header((header::CONTENT_DISPOSITION, d));
+            }
+            resp.body(f.bytes)
+        }
+        Err(e) => respond::error(&e, Format::Xml, request_id),
+    }
+}
+
+fn load(state: &AppState, kind: &str, file: &str) -> Result<File, ApiError> {
+    let not_found = || ApiError::NotFound("media not found".into());
+    if kind == "download" {
+        let key = url_key(&state.store)?;
+        let id = verify(&key, file, state.clock.now())?;
+        let order = state
+            .store
+            .with(|c| orders::by_id_any(c, id))?
+            .ok_or_else(not_found)?;
+        if order.status != orders::Status::Ready {
+            return Err(ApiError::Conflict("the download is not ready yet".into()));
+        }
+        let m = state
+            .store
+            .with(|c| media::find(c, order.media_id))?
+            .ok_or_else(not_found)?;
+        let (w, h) = image::fit(order.width, order.height, order.width.max(order.height));
+        return Ok(File {
+            bytes: image::render(m.id, &m.color, w, h, false),
+            disposition: Some(format!(
+                "attachment; filename=\"panthera-{}-{}x{}.jpg\"",
+                m.id, order.width, order.height
+            )),
+        });
+    }
+    let r = Rendition::parse(kind).ok_or_else(not_found)?;
+    let id: i64 = file
+        .strip_suffix(".jpg")
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(not_found)?;
+    let m = state
+        .store
+        .with(|c| media::find(c, id))?
+        .filter(media::Media::is_public)
+        .ok_or_else(not_found)?;
+    Ok(File {
+        bytes: image::rendition(m.id, &m.color, m.width, m.height, r),
+        disposition: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_signed_and_expire() {
+        let key = b"k".to_vec();
+        let path = download_path(&key, 42, 1000);
+        let token = path.rsplit('/').next().unwrap();
+        assert_eq!(verify(&key, token, 999).unwrap(), 42);
+        assert!(matches!(
+            verify(&key, token, 1000),
+            Err(ApiError::Forbidden(_))
+        ));
+        assert!(verify(b"other", token, 0).is_err());
+        let forged = token.replacen("42-", "43-", 1);
+        assert!(verify(&key, &forged, 0).is_err());
+        let later = token.replacen("-1000-", "-9000-", 1);
+        assert!(verify(&key, &later, 0).is_err());
+        for junk in ["", ".jpg", "1-2.jpg", "x-1-00.jpg", "1-2-zz.jpg"] {
+            assert!(verify(&key, junk, 0).is_err(), "{junk}");
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Pictures of the catalogue, rendered on request: a landscape-like scene in
+//! the item's colour, varied by its id, encoded as JPEG. Deterministic, so a
+//! preview never needs to be stored and is the same on every request.
+
+/// The renditions the server serves for an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rendition {
+    Thumb150,
+    Thumb170,
+    Preview,
+    PreviewHigh,
+}
+
+impl Rendition {
+    pub const ALL: [Rendition; 4] = [
+        Rendition::Thumb150,
+        Rendition::Thumb170,
+        Rendition::Preview,
+        Rendition::PreviewHigh,
+    ];
+
+    /// The path segment: `/media/<segment>/<id>.jpg`.
+    pub fn segment(self) -> &'static str {
+        match self {
+            Rendition::Thumb150 => "thumb150",
+            Rendition::Thumb170 => "thumb170",
+            Rendition::Preview => "preview",
+            Rendition::PreviewHigh => "preview-high",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Rendition> {
+        Rendition::ALL.into_iter().find(|r| r.segment() == s)
+    }
+
+    /// Longest side in pixels.
+    pub fn long_side(self) -> i64 {
+        match self {
+            Rendition::Thumb150 => 150,
+            Rendition::Thumb170 => 170,
+            Rendition::Preview => 400,
+            Rendition::PreviewHigh => 800,
+        }
+    }
+
+    /// Previews carry a watermark band; thumbs are too small to need one.
+    fn watermarked(self) -> bool {
+        matches!(self, Rendition::Preview | Rendition::PreviewHigh)
+    }
+}
+
+/// The size of a rendition of a `w`×`h` original (never upscaled).
+pub fn fit(w: i64, h: i64, long_side: i64) -> (u16, u16) {
+    let (w, h) = (w.max(1), h.max(1));
+    let long = w.max(h);
+    let target = long_side.min(long).clamp(1, 4000);
+    let scale = |v: i64| ((v * target + long / 2) / long).clamp(1, 4000) as u16;
+    (scale(w), scale(h))
+}
+
+/// The RGB of a colour name (see `query::COLORS`); grey when unknown.
+pub fn rgb(color: &str) -> [u8; 3] {
+    match color {
+        "red" => [196, 48, 43],
+        "orange" => [230, 126, 34],
+        "yellow" => [241, 196, 15],
+        "green" => [46, 139, 87],
+        "blue" => [41, 98, 180],
+        "purple" => [125, 60, 152],
+        "pink" => [232, 120, 160],
+        "brown" => [121, 85, 61],
+        "black" => [30, 30, 34],
+        "white" => [236, 236, 230],
+        _ => [128, 128, 128],
+    }
+}
+
+/// A JPEG of `width`×`height` for item `id` in `color`.
+pub fn render(id: i64, color: &str, width: u16, height: u16, watermark: bool) -> Vec<u8> {
+    let (w, h) = (usize::from(width.max(1)), usize::from(height.max(1)));
+    let base = rgb(color);
+    let seed = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let sun_x = (seed % 1000) as f32 / 1000.0;
+    let sun_y = 0.15 + ((seed >> 10) % 300) as f32 / 1000.0;
+    let horizon = 0.55 + ((seed >> 20) % 200) as f32 / 1000.0;
+    let wave = 2.0 + ((seed >> 30) % 5) as f32;
+    let mut px = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        let fy = y as f32 / h as f32;
+        for x in 0..w {
+            let fx = x as f32 / w as f32;
+            let ground = horizon + 0.06 * (fx * wave * std::f32::consts::PI).sin();
+            let mut c = if fy < ground {
+                // sky: light at the top, towards the base colour at the horizon
+                let t = fy / ground;
+                mix([235, 240, 250], base, 0.25 + 0.5 * t)
+            } else {
+                let t = (fy - ground) / (1.0 - ground).max(0.01);
+                mix(base, [20, 20, 24], 0.2 + 0.6 * t)
+            };
+            let (dx, dy) = ((fx - sun_x) * w as f32 / h as f32, fy - sun_y);
+            if dx * dx + dy * dy < 0.008 && fy < ground {
+                c = [255, 244, 200];
+            }
+            if watermark && ((fx + fy) * 10.0).fract() < 0.04 {
+                c = mix(c, [255, 255, 255], 0.5);
+            }
+            px.extend_from_slice(&c);
+        }
+    }
+    let mut out = Vec::new();
+    let encoder = jpeg_encoder::Encoder::new(&mut out, 70);
+    match encoder.encode(
+        &px,
+        width.max(1),
+        height.max(1),
+        jpeg_encoder::ColorType::Rgb,
+    ) {
+        Ok(()) => out,
+        Err(e) => {
+            tracing::warn!(error = %e, "jpeg encoding failed");
+            Vec::new()
+        }
+    }
+}
+
+/// A rendition of an item (`w`×`h` is the original's size).
+pub fn rendition(id: i64, color: &str, w: i64, h: i64, r: Rendition) -> Vec<u8> {
+    let (tw, th) = fit(w, h, r.long_side());
+    render(id, color, tw, th, r.watermarked())
+}
+
+fn mix(a: [u8; 3], b: [u8; 3], t: f32) -> [u8; 3] {
+    let t = t.clamp(0.0, 1.0);
+    let m = |x: u8, y: u8| (f32::from(x) * (1.0 - t) + f32::from(y) * t).round() as u8;
+    [m(a[0], b[0]), m(a[1], b[1]), m(a[2], b[2])]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_a_jpeg_of_the_asked_size() {
+        let jpeg = rendition(7, "blue", 3000, 2000, Rendition::Thumb170);
+        assert_eq!(&jpeg[..3], &[0xFF, 0xD8, 0xFF], "JPEG SOI marker");
+        assert_eq!(&jpeg[jpeg.len() - 2..], &[0xFF, 0xD9], "JPEG EOI marker");
+        assert_eq!(fit(3000, 2000, 170), (170, 113));
+        assert_eq!(fit(100, 50, 400), (100, 50), "never upscaled");
+        assert_eq!(rendition(7, "blue", 3000, 2000, Rendition::Thumb170), jpeg);
+    }
+}

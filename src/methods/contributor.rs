@@ -1,0 +1,282 @@
+//! The signed-in contributor's own media (methods.md §E). Every query is
+//! scoped to the acting user: another user's item is simply "not found".
+
+use super::media::{acting_user, media_id, LANG};
+use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
+use crate::answer::tree::{Answer, Node};
+use crate::error::ApiError;
+use crate::http::pipeline::RAW_BODY;
+use crate::media::body::{self, Body};
+use crate::media::import::parse_state;
+use crate::protocol::version::Version;
+use crate::store::media::{self as store, Media};
+
+const V1_0: Version = Version::new(1, 0);
+
+/// States and their aliases, as `state[]` accepts them.
+const STATE_VALUES: &[&str] = &[
+    "red",
+    "yellow",
+    "black",
+    "green",
+    "red-green",
+    "yellow-green",
+    "rejected",
+    "pending",
+    "incomplete",
+    "accepted",
+    "suspended",
+    "accepted-incomplete",
+];
+
+const STATE: Param = Param::new(
+    "state",
+    "Only items in these states (repeat as `state[]`): red (rejected), yellow (pending), \
+     black (incomplete), green (accepted), red-green (suspended), yellow-green (accepted, \
+     metadata incomplete).",
+)
+.kind(Kind::Array)
+.values(STATE_VALUES);
+
+const NO_USER: ErrorDoc = ErrorDoc {
+    code: 401,
+    meaning: "no signed-in user (the api key has no owner)",
+};
+const NOT_YOURS: ErrorDoc = ErrorDoc {
+    code: 404,
+    meaning: "no such media among your own",
+};
+
+const LIST_PARAMS: &[Param] = &[
+    STATE,
+    Param::new("offset", "Items to skip.")
+        .kind(Kind::Integer {
+            min: 0,
+            max: 1_000_000,
+        })
+        .default("0"),
+    Param::new("limit", "Items per page.")
+        .kind(Kind::Integer { min: 1, max: 50 })
+        .default("50"),
+    Param::new("sort", "Sort key.")
+        .kind(Kind::Choice)
+        .values(&["id_media"])
+        .default("id_media"),
+    Param::new("order", "Sort direction.")
+        .kind(Kind::Choice)
+        .values(&["asc", "desc"])
+        .default("asc"),
+];
+
+const METADATA_PARAMS: &[Param] = &[Param::new("id_media", "Your media id.").required(), LANG];
+
+const SET_PARAMS: &[Param] = &[
+    Param::new("id_media", "Your media id (or `id_media` in the body)."),
+    Param::new("title", "New title."),
+    Param::new("description", "New description."),
+    Param::new(
+        "keywords",
+        "New keywords, comma-separated, most relevant first.",
+    ),
+    Param::new("editorial", "Editorial use only.")
+        .kind(Kind::Choice)
+        .values(&["yes", "no"]),
+    Param::new("model_release", "A model release exists.")
+        .kind(Kind::Choice)
+        .values(&["yes", "no"]),
+    Param::new("property_release", "A property release exists.")
+        .kind(Kind::Choice)
+        .values(&["yes", "no"]),
+];
+
+pub fn methods() -> Vec<Method> {
+    vec![
+        Method {
+            name: "get-user-media-list",
+            area: Area::Contributor,
+            since: V1_0,
+            until: None,
+            summary: "Lists your own media with their review state.",
+            description: "Deleted items are not listed.",
+            params: LIST_PARAMS,
+            user_auth: UserAuth::Required,
+            admin: false,
+            mutating: false,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: &[NO_USER],
+            sample: &[("state", "green"), ("limit", "5")],
+            handler: media_list,
+        },
+        Method {
+            name: "get-user-media-count",
+            area: Area::Contributor,
+            since: V1_0,
+            until: None,
+            summary: "Counts your own media, optionally by state.",
+            description: "Deleted items are not counted.",
+            params: &[STATE],
+            user_auth: UserAuth::Required,
+            admin: false,
+            mutating: false,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: &[NO_USER],
+            sample: &[("state", "yellow")],
+            handler: media_count,
+        },
+        Method {
+            name: "get-user-media-metadata",
+            area: Area::Contributor,
+            since: V1_0,
+            until: None,
+            summary: "Returns the editable metadata of one of your media.",
+            description: "Works in every review state, unlike `get-media-info`.",
+            params: METADATA_PARAMS,
+            user_auth: UserAuth::Required,
+            admin: false,
+            mutating: false,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: &[NO_USER, NOT_YOURS],
+            sample: &[("id_media", "306")],
+            handler: metadata,
+        },
+        Method {
+            name: "set-user-media-metadata",
+            area: Area::Contributor,
+            since: V1_0,
+            until: None,
+            summary: "Changes the metadata of one of your media.",
+            description: "`PUT` with the credentials in the query and the body as XML \
+                (`<media id_media=\"…\"><title/><keywords/><description/><editorial/>\
+                <model_release/><property_release/></media>`, keywords comma-separated or as \
+                `<keyword>` elements) or JSON (the same names as keys). The same fields are \
+                accepted as form parameters. Only given fields change; an incomplete item whose \
+                metadata becomes complete goes on to review.",
+            params: SET_PARAMS,
+            user_auth: UserAuth::Required,
+            admin: false,
+            mutating: true,
+            ssl: false,
+            verbs: &[Verb::Put, Verb::Post],
+            errors: &[
+                NO_USER,
+                NOT_YOURS,
+                ErrorDoc {
+                    code: 422,
+                    meaning: "a malformed body or a value too long",
+                },
+            ],
+            sample: &[
+                ("id_media", "306"),
+                ("title", "Golden fox in a meadow"),
+                ("keywords", "fox, meadow, golden, animal"),
+            ],
+            handler: set_metadata,
+        },
+    ]
+}
+
+/// The states asked (aliases resolved), deduplicated.
+fn states(ctx: &Ctx<'_>) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for s in ctx.args.list("state") {
+        if let Some(st) = parse_state(s) {
+            if !out.contains(&st) {
+                out.push(st);
+            }
+        }
+    }
+    out
+}
+
+fn media_list(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let user = acting_user(ctx)?;
+    let states = states(ctx);
+    let desc = ctx.args.get("order") == Some("desc");
+    let offset = ctx.args.int("offset").unwrap_or(0);
+    let limit = ctx.args.int("limit").unwrap_or(50);
+    let (total, items) = ctx
+        .state
+        .store
+        .with(|c| store::list_owned(c, &user, &states, desc, offset, limit))?;
+    let list = items.iter().map(|m| {
+        Node::new("m")
+            .attr("id", m.id)
+            .attr("state", m.state.clone())
+            .attr("filename", m.filename.clone())
+    });
+    Ok(Answer::one(
+        Node::new("media")
+            .attr("total", total)
+            .attr("items", items.len())
+            .children(list),
+    ))
+}
+
+fn media_count(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let user = acting_user(ctx)?;
+    let states = states(ctx);
+    let n = ctx
+        .state
+        .store
+        .with(|c| store::count_owned(c, &user, &states))?;
+    Ok(Answer::one(Node::leaf("count", n.to_string())))
+}
+
+/// The item if it is the user's own and not deleted, else `404`.
+fn own(ctx: &Ctx<'_>, user: &str, id: i64) -> Result<Media, ApiError> {
+    ctx.state
+        .store
+        .with(|c| store::find(c, id))?
+        .filter(|m| m.owner_user_id.as_deref() == Some(user) && m.deleted_at.is_none())
+        .ok_or_else(|| ApiError::NotFound(format!("media {id} not found among your media")))
+}
+
+fn answer(m: &Media) -> Answer {
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    Answer::new(vec![
+        Node::new("media")
+            .attr("id", m.id)
+            .attr("state", m.state.clone())
+            .attr("filename", m.filename.clone()),
+        Node::new("metadata")
+            .child(Node::leaf("title", m.title.clone()))
+            .child(Node::leaf("keywords", m.keyword_list().join(", ")))
+            .child(Node::leaf("description", m.description.clone()))
+            .child(Node::leaf("model_release", yes_no(m.model_release)))
+            .child(Node::leaf("property_release", yes_no(m.property_release)))
+            .child(Node::leaf("editorial", yes_no(m.editorial))),
+    ])
+}
+
+fn metadata(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let user = acting_user(ctx)?;
+    let m = own(ctx, &user, media_id(ctx.args.get("id_media"))?)?;
+    Ok(answer(&m))
+}
+
+fn set_metadata(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let user = acting_user(ctx)?;
+    let bad = |e: String| ApiError::Unprocessable("body".into(), e);
+    let mut b = match ctx.args.params().get(RAW_BODY) {
+        Some(raw) => body::parse(raw).map_err(bad)?,
+        None => Body::default(),
+    };
+    for name in ["id_media"].iter().chain(body::FIELDS) {
+        if let Some(v) = ctx.args.get(name) {
+            body::set_field(&mut b, name, v)
+                .map_err(|e| ApiError::Unprocessable((*name).into(), e))?;
+        }
+    }
+    let id = b
+        .id_media
+        .ok_or_else(|| ApiError::MissingParam("id_media".into()))?;
+    own(ctx, &user, id)?;
+    let now = ctx.state.clock.now();
+    ctx.state
+        .store
+        .with(|c| store::update_metadata(c, id, &b.update, now))?;
+    Ok(answer(&own(ctx, &user, id)?))
+}

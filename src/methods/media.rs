@@ -1,0 +1,706 @@
+//! The media catalogue (methods.md §D): search, search-similar,
+//! get-search-filter, get-media-info, download-image-preview and poll.
+
+use base64::Engine;
+
+use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
+use crate::answer::tree::{Answer, Node};
+use crate::error::ApiError;
+use crate::media::image::{self, Rendition};
+use crate::media::query::{self, Filters, Query, EXTRA_INFO, FILTERS};
+use crate::media::rendition_url;
+use crate::protocol::timestamp::Timestamp;
+use crate::protocol::version::Version;
+use crate::store::media::{self as store, Media, PollType, Search};
+use crate::store::{balances, orders};
+
+const V1_0: Version = Version::new(1, 0);
+const V1_1: Version = Version::new(1, 1);
+const V1_2: Version = Version::new(1, 2);
+
+/// The user a method acts for: the token's user, or for methods with
+/// optional user auth called without a token, the owner of the api key (see
+/// [`Ctx::account`], set by the user-auth step).
+pub fn acting_user(ctx: &Ctx<'_>) -> Result<String, ApiError> {
+    ctx.account
+        .map(|a| a.user.id.clone())
+        .ok_or_else(|| crate::protocol::user_auth::TokenRefusal::NoOwner.into())
+}
+
+/// Content language ids (`get-user-content-langs`).
+pub const LANG_IDS: &[&str] = &["da", "de", "en", "es", "it", "pl", "pt"];
+
+pub const LANG: Param = Param::new(
+    "lang",
+    "Content language; the catalogue's texts are English, other languages fall back to it.",
+)
+.kind(Kind::Choice)
+.values(LANG_IDS)
+.default("en");
+const Q: Param = Param::new(
+    "q",
+    "Search words, all must match (`sun*` matches prefixes). `-word` excludes that word and \
+     every word after it. A number matches the media id.",
+);
+const LIMIT: Param = Param::new("limit", "Items per page.")
+    .kind(Kind::Integer { min: 1, max: 100 })
+    .default("40");
+const PAGE_FROM_0: Param = Param::new("page", "Page number, the first page is 0.")
+    .kind(Kind::Integer {
+        min: 0,
+        max: 10_000,
+    })
+    .default("0");
+const PAGE_FROM_1: Param = Param::new("page", "Page number, the first page is 1.")
+    .kind(Kind::Integer {
+        min: 1,
+        max: 10_001,
+    })
+    .default("1");
+pub const EXTRA: Param = Param::new(
+    "extra_info",
+    "Comma list of attributes to add to each `<media>`.",
+)
+.kind(Kind::List)
+.values(EXTRA_INFO);
+const FILTERS_PARAM: Param = Param::new(
+    "filters",
+    "`name:value;name:v1,v2;` (spaces tolerated); names and values as `get-search-filter` lists.",
+);
+const ID_MEDIA: Param = Param::new("id_media", "The media id.").required();
+
+const SEARCH_ERRORS: &[ErrorDoc] = &[ErrorDoc {
+    code: 400,
+    meaning: "an unknown filter, filter value or extra_info name",
+}];
+const NOT_FOUND: &[ErrorDoc] = &[ErrorDoc {
+    code: 404,
+    meaning: "media not found (unknown, not public or deleted)",
+}];
+
+const INFO_PARAMS: &[Param] = &[
+    Param::new("id_media", "One media id or a comma list (at most 50).")
+        .kind(Kind::List)
+        .required(),
+    LANG,
+    Param::new(
+        "show_articles",
+        "Add the articles the item can be bought as.",
+    )
+    .kind(Kind::Choice)
+    .values(&["yes", "no"])
+    .default("no"),
+    Param::new("show_top10_keywords", "Add `keywords_top10`.")
+        .kind(Kind::Choice)
+        .values(&["yes", "no"])
+        .default("no"),
+];
+
+const POLL_PARAMS: &[Param] = &[
+    Param::new("type", "What to list.")
+        .kind(Kind::Choice)
+        .values(&["new", "changed", "deleted"])
+        .required(),
+    Param::new(
+        "last_polling",
+        "A timestamp (`Thu, 26 Jul 2012 14:53:44 UTC`) or a media id.",
+    )
+    .required(),
+    Param::new("limit", "Items per page.")
+        .kind(Kind::Integer {
+            min: 1,
+            max: 10_000,
+        })
+        .default("1000"),
+    Param::new("next_page_id", "The cursor of the previous page."),
+];
+
+pub fn methods() -> Vec<Method> {
+    vec![
+        Method {
+            name: "search",
+            area: Area::Media,
+            since: V1_0,
+            until: Some(V1_2),
+            summary: "Searches the catalogue by words and filters (pages from 0).",
+            description: "Ranked by relevance (title before keywords before description) unless \
+                `filters` asks another `sort`. In version 1.2 pages count from 1.",
+            params: &[Q, LANG, PAGE_FROM_0, LIMIT, EXTRA, FILTERS_PARAM],
+            user_auth: UserAuth::Optional,
+            admin: false,
+            mutating: false,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: SEARCH_ERRORS,
+            sample: &[
+                ("q", "fox"),
+                ("page", "0"),
+                ("limit", "2"),
+                ("extra_info", "title,width,height"),
+            ],
+            handler: search,
+        },
+        Method {
+            name: "search",
+            area: Area::Media,
+            since: V1_2,
+            until: None,
+            summary: "Searches the catalogue by words and filters (pages from 1).",
+            description: "Ranked by relevance (title before keywords before description) unless \
+                `filters` asks another `sort`. Before version 1.2 pages counted from 0.",
+            params: &[Q, LANG, PAGE_FROM_1, LIMIT, EXTRA, FILTERS_PARAM],
+            user_auth: UserAuth::Optional,
+            admin: false,
+            mutating: false,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: SEARCH_ERRORS,
+            sample: &[
+                ("q", "animal -cat"),
+                ("page", "1"),
+                ("limit", "2"),
+                ("filters", "orientation:landscape;"),
+            ],
+            handler: search,
+        },
+        Method {
+            name: "search-similar",
+            area: Area::Media,
+            since: V1_0,
+            until: None,
+            summary: "Finds items similar to one item (sharing its top keywords).",
+            description: "Answers like `search`; the item itself is never among the results.",
+            params: &[ID_MEDIA, LANG, PAGE_FROM_0, LIMIT, EXTRA],
+            user_auth: UserAuth::No,
+            admin: false,
+            mutating: false,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: NOT_FOUND,
+            sample: &[("id_media", "1"), ("limit", "3")],
+            handler: search_similar,
+        },
+        Method {
+            name: "get-search-filter",
+            area: Area::Media,
+            since: V1_0,
+            until: None,
+            summary: "Lists the filters `search` understands, with their values.",
+            description: "`type` is `single` (one value) or `multi` (a comma list).",
+            params: &[LANG],
+            user_auth: UserAuth::No,
+            admin: false,
+            mutating: false,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: &[],
+            sample: &[],
+            handler: search_filter,
+        },
+        Method {
+            name: "get-media-info",
+            area: Area::Media,
+            since: V1_0,
+            until: None,
+            summary: "Describes items: URLs, size, metadata and, on request, the articles.",
+            description: "For a comma list of ids the groups `media`, `metadata`, `options` \
+                (and `articles`) repeat in the order asked; in JSON each becomes an array whose \
+                n-th entries belong together. `deposit-remaining` is the acting user's.",
+            params: INFO_PARAMS,
+            user_auth: UserAuth::Optional,
+            admin: false,
+            mutating: false,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: NOT_FOUND,
+            sample: &[
+                ("id_media", "1"),
+                ("show_articles", "yes"),
+                ("show_top10_keywords", "yes"),
+            ],
+            handler: media_info,
+        },
+        Method {
+            name: "download-image-preview",
+            area: Area::Media,
+            since: V1_0,
+            until: None,
+            summary: "Returns an item's watermarked preview image.",
+            description: "With `content_type=application/octet-stream` the answer is the JPEG \
+                itself (errors then come in the next listed type); otherwise \
+                `<media><base64/><mimetype/></media>`.",
+            params: &[ID_MEDIA],
+            user_auth: UserAuth::No,
+            admin: false,
+            mutating: false,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: NOT_FOUND,
+            sample: &[("id_media", "2")],
+            handler: preview,
+        },
+        Method {
+            name: "poll",
+            area: Area::Media,
+            since: V1_1,
+            until: None,
+            summary: "Lists items that are new, changed or deleted since a point in time.",
+            description: "Page with `next_page_id`: an opaque cursor that stays correct while \
+                items change (an item changed during paging comes again later, never goes \
+                missing). `last_polling` is a timestamp or a media id (= when it was created).",
+            params: POLL_PARAMS,
+            user_auth: UserAuth::No,
+            admin: false,
+            mutating: false,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: &[
+                ErrorDoc {
+                    code: 400,
+                    meaning: "a malformed last_polling or a next_page_id of another poll",
+                },
+                ErrorDoc {
+                    code: 404,
+                    meaning: "last_polling names an unknown media id",
+                },
+            ],
+            sample: &[
+                ("type", "new"),
+                ("last_polling", "Thu, 01 Jan 2015 00:00:00 UTC"),
+                ("limit", "3"),
+            ],
+            handler: poll,
+        },
+    ]
+}
+
+fn base(ctx: &Ctx<'_>) -> String {
+    ctx.state.public_url()
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn date(unix: i64) -> String {
+    Timestamp::from_unix(unix).format()
+}
+
+/// `(offset, limit)` of the page asked, counting pages as the version does.
+fn window(ctx: &Ctx<'_>) -> (i64, i64) {
+    let limit = ctx.args.int("limit").unwrap_or(40);
+    let page = ctx.args.int("page").unwrap_or(0);
+    let first = if ctx.method.since >= V1_2 { 1 } else { 0 };
+    ((page - first).max(0) * limit, limit)
+}
+
+/// One `<media id thumb …/>` of a search, with the `extra_info` attributes.
+pub fn search_item(m: &Media, extra: &[&'static str], base: &str) -> Node {
+    let mut n = Node::new("media")
+        .attr("id", m.id)
+        .attr("thumb", rendition_url(base, m.id, Rendition::Thumb170));
+    for e in extra {
+        let v = match *e {
+            "preview" => rendition_url(base, m.id, Rendition::Preview),
+            "preview_high" => rendition_url(base, m.id, Rendition::PreviewHigh),
+            "width" => m.width.to_string(),
+            "height" => m.height.to_string(),
+            "copyright" => format!("© {}", realname_or_username(m)),
+            "date" => date(m.created_at),
+            "keywords" => m.keywords.clone(),
+            "title" => m.title.clone(),
+            "description" => m.description.clone(),
+            "editorial" => yes_no(m.editorial).into(),
+            "mimetype" => m.mime_type.clone(),
+            "model_release" => yes_no(m.model_release).into(),
+            "property_release" => yes_no(m.property_release).into(),
+            "author_username" => m.author_username.clone(),
+            "author_realname" => m.author_realname.clone(),
+            "orientation" => m.orientation().into(),
+            _ => continue,
+        };
+        n = n.attr(*e, v);
+    }
+    n
+}
+
+fn realname_or_username(m: &Media) -> &str {
+    if m.author_realname.is_empty() {
+        &m.author_username
+    } else {
+        &m.author_realname
+    }
+}
+
+fn items_node(total: i64, items: &[Media], extra: &[&'static str], base: &str) -> Node {
+    Node::new("items")
+        .attr("total", total)
+        .attr("items", items.len())
+        .children(items.iter().map(|m| search_item(m, extra, base)))
+}
+
+fn search(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let query = Query::parse(ctx.args.get("q").unwrap_or(""));
+    let filters = Filters::parse(ctx.args.get("filters").unwrap_or(""))?;
+    let extra = query::parse_list("extra_info", ctx.args.get("extra_info"), EXTRA_INFO)?;
+    let (offset, limit) = window(ctx);
+    let s = Search {
+        query: &query,
+        filters: &filters,
+        offset,
+        limit,
+        exclude_id: None,
+        any_word: false,
+    };
+    let (total, items) = ctx.state.store.with(|c| store::search(c, &s))?;
+    Ok(Answer::one(items_node(total, &items, &extra, &base(ctx))))
+}
+
+fn search_similar(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let id = media_id(ctx.args.get("id_media"))?;
+    let extra = query::parse_list("extra_info", ctx.args.get("extra_info"), EXTRA_INFO)?;
+    let (offset, limit) = window(ctx);
+    let m = public(ctx, id)?;
+    let query = Query {
+        words: store::similar_words(&m),
+        ..Query::default()
+    };
+    let filters = Filters::default();
+    let s = Search {
+        query: &query,
+        filters: &filters,
+        offset,
+        limit,
+        exclude_id: Some(id),
+        any_word: true,
+    };
+    let (total, items) = if query.words.is_empty() {
+        (0, Vec::new())
+    } else {
+        ctx.state.store.with(|c| store::search(c, &s))?
+    };
+    Ok(Answer::one(items_node(total, &items, &extra, &base(ctx))))
+}
+
+fn search_filter(_ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let filters = FILTERS.iter().map(|f| {
+        Node::new("filter")
+            .attr("name", f.name)
+            .attr("type", f.kind)
+            .children(
+                f.values
+                    .iter()
+                    .map(|(id, name)| Node::new("value").attr("id", id).attr("name", name)),
+            )
+    });
+    Ok(Answer::one(Node::new("filters").children(filters)))
+}
+
+/// A media id parameter (positive integer), else `400`.
+pub fn media_id(v: Option<&str>) -> Result<i64, ApiError> {
+    crate::media::body::parse_id(v.unwrap_or(""))
+        .map_err(|e| ApiError::InvalidParam("id_media".into(), e))
+}
+
+/// A public item, else `404`.
+pub fn public(ctx: &Ctx<'_>, id: i64) -> Result<Media, ApiError> {
+    ctx.state
+        .store
+        .with(|c| store::find(c, id))?
+        .filter(Media::is_public)
+        .ok_or_else(|| ApiError::NotFound(format!("media {id} not found")))
+}
+
+fn media_info(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let ids: Vec<i64> = ctx
+        .args
+        .get("id_media")
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| media_id(Some(s)))
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Err(ApiError::MissingParam("id_media".into()));
+    }
+    if ids.len() > 50 {
+        return Err(ApiError::InvalidParam(
+            "id_media".into(),
+            "at most 50 ids".into(),
+        ));
+    }
+    let items = ctx.state.store.with(|c| store::find_public(c, &ids))?;
+    if items.is_empty() {
+        return Err(ApiError::NotFound("media not found".into()));
+    }
+    let articles = ctx.args.get("show_articles") == Some("yes");
+    let top10 = ctx.args.get("show_top10_keywords") == Some("yes");
+    let (all_articles, deposit) = if articles {
+        let user = acting_user(ctx).ok();
+        ctx.state.store.with(|c| {
+            let d = match &user {
+                Some(u) => Some(balances::get(c, u)?),
+                None => None,
+            };
+            Ok((orders::articles(c)?, d))
+        })?
+    } else {
+        (Vec::new(), None)
+    };
+    let base = base(ctx);
+    let mut out = Vec::new();
+    for m in &items {
+        out.push(media_node(m, &base));
+        out.push(metadata_node(m, top10));
+        out.push(
+            Node::new("options")
+                .child(Node::leaf("orientation", m.orientation()))
+                .child(Node::leaf("color", m.color.clone()))
+                .child(Node::leaf("people_number", m.people_number.to_string()))
+                .child(Node::leaf(
+                    "license",
+                    if m.editorial {
+                        "editorial"
+                    } else {
+                        "commercial"
+                    },
+                )),
+        );
+        if articles {
+            out.push(articles_node(m, &all_articles, deposit.as_ref()));
+        }
+    }
+    Ok(Answer::new(out))
+}
+
+fn media_node(m: &Media, base: &str) -> Node {
+    Node::new("media")
+        .child(Node::leaf("id", m.id.to_string()))
+        .child(Node::leaf(
+            "thumb_150_url",
+            rendition_url(base, m.id, Rendition::Thumb150),
+        ))
+        .child(Node::leaf(
+            "thumb_170_url",
+            rendition_url(base, m.id, Rendition::Thumb170),
+        ))
+        .child(Node::leaf(
+            "preview_url",
+            rendition_url(base, m.id, Rendition::Preview),
+        ))
+        .child(Node::leaf(
+            "preview_url_high",
+            rendition_url(base, m.id, Rendition::PreviewHigh),
+        ))
+        .child(Node::leaf("width", m.width.to_string()))
+        .child(Node::leaf("height", m.height.to_string()))
+        .child(Node::leaf("mime_type", m.mime_type.clone()))
+}
+
+fn metadata_node(m: &Media, top10: bool) -> Node {
+    let mut n = Node::new("metadata")
+        .child(Node::leaf("title", m.title.clone()))
+        .child(Node::leaf("description", m.description.clone()))
+        .child(Node::leaf("keywords", m.keyword_list().join(", ")));
+    if top10 {
+        let top: Vec<&str> = m.keyword_list().into_iter().take(10).collect();
+        n = n.child(Node::leaf("keywords_top10", top.join(", ")));
+    }
+    n.child(Node::leaf("author_username", m.author_username.clone()))
+        .child(Node::leaf("author_realname", m.author_realname.clone()))
+        .child(Node::leaf(
+            "copyright",
+            format!("© {}", realname_or_username(m)),
+        ))
+        .child(Node::leaf("date", date(m.created_at)))
+        .child(Node::leaf("editorial", yes_no(m.editorial)))
+        .child(Node::leaf("model_release", yes_no(m.model_release)))
+        .child(Node::leaf("property_release", yes_no(m.property_release)))
+        .child(Node::leaf("orientation", m.orientation()))
+}
+
+fn articles_node(m: &Media, all: &[orders::Article], deposit: Option<&balances::Deposit>) -> Node {
+    let currency = deposit.map_or("credits", |d| d.currency.as_str());
+    let sizes: Vec<Node> = all
+        .iter()
+        .filter(|a| a.is_size())
+        .filter_map(|a| {
+            let (w, h) = a.dimensions(m.width, m.height)?;
+            Some(
+                Node::new("article")
+                    .attr("id", a.id)
+                    .attr("name", a.name.clone())
+                    .attr("description", a.description.clone())
+                    .attr("width", w)
+                    .attr("height", h)
+                    .attr("mimetype", m.mime_type.clone())
+                    .attr("price", a.price)
+                    .attr("currency", a.currency.clone()),
+            )
+        })
+        .collect();
+    let extended: Vec<Node> = all
+        .iter()
+        .filter(|a| !a.is_size())
+        .map(|a| {
+            Node::new("article")
+                .attr("id", a.id)
+                .attr("name", a.name.clone())
+                .attr("description", a.description.clone())
+                .attr("price", a.price)
+                .attr("currency", a.currency.clone())
+        })
+        .collect();
+    let singlebuy = Node::new("singlebuy")
+        .attr("currency", currency)
+        .attr("deposit-remaining", deposit.map_or(0, |d| d.credits))
+        .child(
+            Node::new("sizes")
+                .attr("total", sizes.len())
+                .children(sizes),
+        )
+        .child(
+            Node::new("extended_rights")
+                .attr("total", extended.len())
+                .children(extended),
+        );
+    Node::new("articles").child(
+        Node::new("singlebuy_list")
+            .attr("total", 1)
+            .child(singlebuy),
+    )
+}
+
+fn preview(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let m = public(ctx, media_id(ctx.args.get("id_media"))?)?;
+    let bytes = image::rendition(m.id, &m.color, m.width, m.height, Rendition::Preview);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    Ok(Answer::one(
+        Node::new("media")
+            .child(Node::leaf("base64", encoded))
+            .child(Node::leaf("mimetype", "image/jpeg")),
+    )
+    .with_binary("image/jpeg", bytes))
+}
+
+/// The `poll` cursor: which poll it belongs to and the last `seq` seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub kind: PollType,
+    pub since: i64,
+    pub seq: i64,
+}
+
+impl Cursor {
+    pub fn encode(self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+            "p1:{}:{}:{}",
+            self.kind.as_str(),
+            self.since,
+            self.seq
+        ))
+    }
+
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s.trim())
+            .ok()?;
+        let text = String::from_utf8(raw).ok()?;
+        let mut p = text.split(':');
+        if p.next()? != "p1" {
+            return None;
+        }
+        let kind = poll_type(p.next()?)?;
+        let since = p.next()?.parse().ok()?;
+        let seq = p.next()?.parse().ok()?;
+        p.next().is_none().then_some(Cursor { kind, since, seq })
+    }
+}
+
+fn poll_type(s: &str) -> Option<PollType> {
+    match s {
+        "new" => Some(PollType::New),
+        "changed" => Some(PollType::Changed),
+        "deleted" => Some(PollType::Deleted),
+        _ => None,
+    }
+}
+
+fn poll(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let kind = poll_type(ctx.args.get("type").unwrap_or("")).unwrap_or(PollType::New);
+    let last = ctx.args.get("last_polling").unwrap_or("").trim();
+    let since = if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+        let id = media_id(Some(last))?;
+        ctx.state
+            .store
+            .with(|c| store::find(c, id))?
+            .map(|m| m.created_at)
+            .ok_or_else(|| ApiError::NotFound(format!("media {id} not found")))?
+    } else {
+        Timestamp::parse(last)
+            .map_err(|e| ApiError::InvalidParam("last_polling".into(), e.to_string()))?
+            .unix()
+    };
+    let after = match ctx
+        .args
+        .get("next_page_id")
+        .filter(|s| !s.trim().is_empty())
+    {
+        None => 0,
+        Some(s) => match Cursor::decode(s) {
+            Some(c) if c.kind == kind && c.since == since => c.seq,
+            _ => {
+                return Err(ApiError::InvalidParam(
+                    "next_page_id".into(),
+                    "not a cursor of this poll (same type and last_polling)".into(),
+                ))
+            }
+        },
+    };
+    let limit = ctx.args.int("limit").unwrap_or(1000);
+    let (total, hits) = ctx
+        .state
+        .store
+        .with(|c| store::poll(c, kind, since, after, limit))?;
+    let cursor = |seq| Cursor { kind, since, seq }.encode();
+    let next = hits
+        .last()
+        .map(|h| cursor(h.seq))
+        .or_else(|| ctx.args.get("next_page_id").map(str::to_string))
+        .unwrap_or_default();
+    let items = Node::new("items")
+        .attr("type", kind.as_str())
+        .attr("total", total)
+        .attr("items", hits.len())
+        .attr("next_page_id", next)
+        .children(hits.iter().map(|h| {
+            Node::new("media")
+                .attr("id", h.id)
+                .attr("date", date(h.date))
+                .attr("next_page_id", cursor(h.seq))
+        }));
+    Ok(Answer::one(items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_junk() {
+        let c = Cursor {
+            kind: PollType::Changed,
+            since: 1_400_000_000,
+            seq: 42,
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        for junk in ["", "x", "cDE6bmV3OjE6Mjox", "!!!"] {
+            assert_eq!(Cursor::decode(junk), None, "{junk}");
+        }
+    }
+}

@@ -1,0 +1,577 @@
+//! The media catalogue: authors and items. The FTS5 index follows the items
+//! through triggers; every change takes the next `seq`, which `poll` pages on
+//! so that a change made while a client pages is never skipped.
+
+use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension, Row};
+
+use crate::media::query::{fts_all, fts_any, Filters, Query, Sort, Word};
+
+/// One stored item with its author.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Media {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    /// Comma-separated, most relevant first (the first ten are the "top 10").
+    pub keywords: String,
+    pub width: i64,
+    pub height: i64,
+    pub mime_type: String,
+    pub editorial: bool,
+    pub model_release: bool,
+    pub property_release: bool,
+    pub people_number: i64,
+    pub color: String,
+    pub state: String,
+    pub filename: String,
+    pub downloads: i64,
+    pub created_at: i64,
+    pub changed_at: i64,
+    pub deleted_at: Option<i64>,
+    pub author_username: String,
+    pub author_realname: String,
+    /// The user who contributed it (§E), if the author is a user.
+    pub owner_user_id: Option<String>,
+}
+
+impl Media {
+    /// `landscape`, `portrait` or `square`, from the dimensions.
+    pub fn orientation(&self) -> &'static str {
+        orientation(self.width, self.height)
+    }
+
+    /// Publicly visible: accepted and not deleted.
+    pub fn is_public(&self) -> bool {
+        self.deleted_at.is_none() && self.state == "green"
+    }
+
+    /// The keywords as a list.
+    pub fn keyword_list(&self) -> Vec<&str> {
+        self.keywords
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .collect()
+    }
+}
+
+pub fn orientation(width: i64, height: i64) -> &'static str {
+    match width.cmp(&height) {
+        std::cmp::Ordering::Greater => "landscape",
+        std::cmp::Ordering::Less => "portrait",
+        std::cmp::Ordering::Equal => "square",
+    }
+}
+
+/// An item to be inserted (import, generator, demo).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewMedia {
+    /// A chosen id (import), or `None` for the next free one.
+    pub id: Option<i64>,
+    pub title: String,
+    pub description: String,
+    pub keywords: Vec<String>,
+    pub author_username: String,
+    pub author_realname: String,
+    pub width: i64,
+    pub height: i64,
+    pub mime_type: String,
+    pub editorial: bool,
+    pub model_release: bool,
+    pub property_release: bool,
+    pub people_number: i64,
+    pub color: String,
+    pub state: String,
+    pub filename: String,
+    pub created_at: i64,
+}
+
+const SELECT: &str = "SELECT m.id, m.title, m.description, m.keywords, m.width, m.height,
+    m.mime_type, m.editorial, m.model_release, m.property_release, m.people_number, m.color,
+    m.state, m.filename, m.downloads, m.created_at, m.changed_at, m.deleted_at,
+    a.username, a.realname, a.user_id
+    FROM media m JOIN media_authors a ON a.id = m.author_id";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Media> {
+    Ok(Media {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        description: r.get(2)?,
+        keywords: r.get(3)?,
+        width: r.get(4)?,
+        height: r.get(5)?,
+        mime_type: r.get(6)?,
+        editorial: r.get(7)?,
+        model_release: r.get(8)?,
+        property_release: r.get(9)?,
+        people_number: r.get(10)?,
+        color: r.get(11)?,
+        state: r.get(12)?,
+        filename: r.get(13)?,
+        downloads: r.get(14)?,
+        created_at: r.get(15)?,
+        changed_at: r.get(16)?,
+        deleted_at: r.get(17)?,
+        author_username: r.get(18)?,
+        author_realname: r.get(19)?,
+        owner_user_id: r.get(20)?,
+    })
+}
+
+/// The author's id, created on first use. A user with the same username
+/// becomes the author's owner, so their contributions show up under §E.
+pub fn author_id(conn: &Connection, username: &str, realname: &str) -> rusqlite::Result<i64> {
+    if let Some(id) = conn
+        .prepare_cached("SELECT id FROM media_authors WHERE username = ?1")?
+        .query_row([username], |r| r.get(0))
+        .optional()?
+    {
+        return Ok(id);
+    }
+    conn.prepare_cached(
+        "INSERT INTO media_authors (username, realname, user_id)
+         VALUES (?1, ?2, (SELECT id FROM users WHERE username = ?1
+                          AND id NOT IN (SELECT user_id FROM media_authors
+                                         WHERE user_id IS NOT NULL)))",
+    )?
+    .execute(params![username, realname])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Links the author of that username (if any) to `user_id`.
+pub fn link_author(conn: &Connection, username: &str, user_id: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE media_authors SET user_id = ?2 WHERE username = ?1 AND user_id IS NULL",
+        params![username, user_id],
+    )?;
+    Ok(())
+}
+
+/// The next change sequence number.
+pub fn next_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM media")?
+        .query_row([], |r| r.get(0))
+}
+
+/// Inserts an item with change number `seq`; returns its id.
+pub fn insert(conn: &Connection, m: &NewMedia, author: i64, seq: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO media (id, author_id, title, description, keywords, width, height, mime_type,
+            editorial, model_release, property_release, people_number, color, state, filename,
+            created_at, changed_at, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17)",
+    )?
+    .execute(params![
+        m.id,
+        author,
+        m.title,
+        m.description,
+        m.keywords.join(", "),
+        m.width,
+        m.height,
+        m.mime_type,
+        m.editorial,
+        m.model_release,
+        m.property_release,
+        m.people_number,
+        m.color,
+        m.state,
+        m.filename,
+        m.created_at,
+        seq
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// One item, whatever its state.
+pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<Media>> {
+    conn.prepare_cached(&format!("{SELECT} WHERE m.id = ?1"))?
+        .query_row([id], from_row)
+        .optional()
+}
+
+/// Whether an item id is taken (import checks chosen ids).
+pub fn exists(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM media WHERE id = ?1")?
+        .exists([id])
+}
+
+/// Marks an item deleted (it stays for `poll type=deleted`).
+pub fn delete(conn: &Connection, id: i64, now: i64) -> rusqlite::Result<bool> {
+    let seq = next_seq(conn)?;
+    let n = conn.execute(
+        "UPDATE media SET deleted_at = ?2, changed_at = ?2, seq = ?3
+         WHERE id = ?1 AND deleted_at IS NULL",
+        params![id, now, seq],
+    )?;
+    Ok(n == 1)
+}
+
+/// The editable metadata of an item (§E); `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataUpdate {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub keywords: Option<Vec<String>>,
+    pub editorial: Option<bool>,
+    pub model_release: Option<bool>,
+    pub property_release: Option<bool>,
+}
+
+/// Applies `u` to item `id`; an item whose metadata becomes complete moves
+/// on from "incomplete" (black → yellow, yellow-green → green).
+pub fn update_metadata(
+    conn: &Connection,
+    id: i64,
+    u: &MetadataUpdate,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let seq = next_seq(conn)?;
+    conn.execute(
+        "UPDATE media SET
+            title = COALESCE(?2, title),
+            description = COALESCE(?3, description),
+            keywords = COALESCE(?4, keywords),
+            editorial = COALESCE(?5, editorial),
+            model_release = COALESCE(?6, model_release),
+            property_release = COALESCE(?7, property_release),
+            changed_at = ?8, seq = ?9
+         WHERE id = ?1",
+        params![
+            id,
+            u.title,
+            u.description,
+            u.keywords.as_ref().map(|k| k.join(", ")),
+            u.editorial,
+            u.model_release,
+            u.property_release,
+            now,
+            seq
+        ],
+    )?;
+    conn.execute(
+        "UPDATE media SET state = CASE state WHEN 'black' THEN 'yellow'
+                                             WHEN 'yellow-green' THEN 'green' END
+         WHERE id = ?1 AND state IN ('black', 'yellow-green')
+           AND title <> '' AND keywords <> '' AND description <> ''",
+        [id],
+    )?;
+    Ok(())
+}
+
+/// Counts one more download of an item (the `popular` sort).
+pub fn count_download(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE media SET downloads = downloads + 1 WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// Public items among `ids`, in the order asked.
+pub fn find_public(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Media>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(m) = find(conn, *id)?.filter(Media::is_public) {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// A search: the parsed query and filters, a page window.
+pub struct Search<'a> {
+    pub query: &'a Query,
+    pub filters: &'a Filters,
+    pub offset: i64,
+    pub limit: i64,
+    /// An item never to return (search-similar's own item).
+    pub exclude_id: Option<i64>,
+    /// Match any word instead of all (search-similar).
+    pub any_word: bool,
+}
+
+/// Runs a search: (total hits, the page). The FTS index holds only public
+/// items, so a plain word search (the common case) never touches `media`
+/// until the page is loaded; filters, ids and other sorts join it.
+pub fn search(conn: &Connection, s: &Search<'_>) -> rusqlite::Result<(i64, Vec<Media>)> {
+    let q = s.query;
+    let mut args: Vec<Value> = Vec::new();
+    let mut fts = if s.any_word {
+        fts_any(&q.words)
+    } else {
+        fts_all(&q.words)
+    };
+    if !q.words.is_empty() && !q.excluded.is_empty() {
+        fts = format!("({fts}) NOT ({})", fts_any(&q.excluded));
+    }
+    let mut conds = Vec::new();
+    if q.words.is_empty() && !q.excluded.is_empty() {
+        conds.push("m.id NOT IN (SELECT rowid FROM media_fts WHERE media_fts MATCH ?)".to_string());
+    }
+    if !q.excluded_ids.is_empty() {
+        conds.push(format!(
+            "m.id NOT IN (SELECT value FROM json_each('{}'))",
+            ids_json(&q.excluded_ids)
+        ));
+    }
+    if let Some(id) = s.exclude_id {
+        conds.push(format!("m.id <> {id}"));
+    }
+    filter_conditions(s.filters, &mut conds);
+    let ranked = !q.is_empty();
+    let relevance = ranked && s.filters.sort == Sort::Relevance;
+    if relevance && q.ids.is_empty() && conds.is_empty() {
+        // the fast path: the full-text index alone counts and ranks
+        let total: i64 = conn
+            .prepare_cached("SELECT count(*) FROM media_fts WHERE media_fts MATCH ?1")?
+            .query_row([&fts], |r| r.get(0))?;
+        let page = conn
+            .prepare_cached(
+                "SELECT rowid FROM media_fts WHERE media_fts MATCH ?1 ORDER BY rank LIMIT ?2 OFFSET ?3",
+            )?
+            .query_map(params![fts, s.limit, s.offset], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        return Ok((total, load(conn, page)?));
+    }
+    // Words only: join the index directly, so `rank` is computed just for
+    // the rows that pass the filters (and not at all when counting).
+    let direct = ranked && q.ids.is_empty();
+    let mut hits = String::new();
+    if !q.words.is_empty() {
+        args.push(Value::Text(fts));
+        if direct {
+            conds.insert(0, "media_fts MATCH ?".into());
+        } else {
+            hits.push_str("SELECT rowid AS id, rank FROM media_fts WHERE media_fts MATCH ?");
+        }
+    }
+    if !q.ids.is_empty() {
+        if !hits.is_empty() {
+            hits.push_str(" UNION ALL ");
+        }
+        // an id named in q ranks before every text match
+        hits.push_str(&format!(
+            "SELECT value AS id, -1e9 AS rank FROM json_each('{}')",
+            ids_json(&q.ids)
+        ));
+    }
+    if q.words.is_empty() && !q.excluded.is_empty() {
+        args.push(Value::Text(fts_any(&q.excluded)));
+    }
+    conds.push("m.state = 'green' AND m.deleted_at IS NULL".into());
+    let wheres = conds.join(" AND ");
+    let from = if !ranked {
+        "media m".to_string()
+    } else if direct {
+        "media_fts JOIN media m ON m.id = media_fts.rowid".to_string()
+    } else {
+        format!(
+            "(SELECT id, MIN(rank) AS rank FROM ({hits}) GROUP BY id) h JOIN media m ON m.id = h.id"
+        )
+    };
+    let order = match (s.filters.sort, ranked) {
+        (Sort::Relevance, true) if direct => "media_fts.rank, m.id",
+        (Sort::Relevance, true) => "h.rank, m.id",
+        (Sort::Relevance, false) | (Sort::Newest, _) => "m.created_at DESC, m.id DESC",
+        (Sort::Oldest, _) => "m.created_at, m.id",
+        (Sort::Popular, _) => "m.downloads DESC, m.id",
+    };
+    let count_from = &from;
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM {count_from} WHERE {wheres}"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    args.push(Value::Integer(s.limit));
+    args.push(Value::Integer(s.offset));
+    let page = conn
+        .prepare_cached(&format!(
+            "SELECT m.id FROM {from} WHERE {wheres} ORDER BY {order} LIMIT ? OFFSET ?"
+        ))?
+        .query_map(params_from_iter(args.iter()), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((total, load(conn, page)?))
+}
+
+/// The items of `ids`, in that order.
+fn load(conn: &Connection, ids: Vec<i64>) -> rusqlite::Result<Vec<Media>> {
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(m) = find(conn, id)? {
+            items.push(m);
+        }
+    }
+    Ok(items)
+}
+
+fn ids_json(ids: &[i64]) -> String {
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("[{}]", list.join(","))
+}
+
+/// SQL conditions for the filters; values come from fixed lists, never input.
+fn filter_conditions(f: &Filters, conds: &mut Vec<String>) {
+    if !f.orientation.is_empty() {
+        let parts: Vec<&str> = f
+            .orientation
+            .iter()
+            .map(|o| match *o {
+                "landscape" => "m.width > m.height",
+                "portrait" => "m.width < m.height",
+                _ => "m.width = m.height",
+            })
+            .collect();
+        conds.push(format!("({})", parts.join(" OR ")));
+    }
+    if !f.license.is_empty() && f.license.len() < 2 {
+        conds.push(if f.license[0] == "editorial" {
+            "m.editorial = 1".into()
+        } else {
+            "m.editorial = 0".into()
+        });
+    }
+    if !f.people_number.is_empty() {
+        let parts: Vec<String> = f
+            .people_number
+            .iter()
+            .map(|n| {
+                if *n >= 3 {
+                    "m.people_number >= 3".to_string()
+                } else {
+                    format!("m.people_number = {n}")
+                }
+            })
+            .collect();
+        conds.push(format!("({})", parts.join(" OR ")));
+    }
+    if !f.color.is_empty() {
+        let list: Vec<String> = f.color.iter().map(|c| format!("'{c}'")).collect();
+        conds.push(format!("m.color IN ({})", list.join(",")));
+    }
+    if let Some(r) = f.model_release {
+        conds.push(format!("m.model_release = {}", i64::from(r)));
+    }
+}
+
+/// The words to find items similar to `m`: its top keywords.
+pub fn similar_words(m: &Media) -> Vec<Word> {
+    m.keyword_list()
+        .into_iter()
+        .take(10)
+        .map(|k| Word {
+            text: k.to_lowercase(),
+            prefix: false,
+        })
+        .collect()
+}
+
+/// Items of the contributor `user_id`, optionally only in `states`.
+pub fn list_owned(
+    conn: &Connection,
+    user_id: &str,
+    states: &[&str],
+    descending: bool,
+    offset: i64,
+    limit: i64,
+) -> rusqlite::Result<(i64, Vec<Media>)> {
+    let (cond, args) = owned_condition(user_id, states);
+    let total: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM media m JOIN media_authors a ON a.id = m.author_id WHERE {cond}"
+        ))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    let mut page_args = args;
+    page_args.push(Value::Integer(limit));
+    page_args.push(Value::Integer(offset));
+    let dir = if descending { "DESC" } else { "ASC" };
+    let items = conn
+        .prepare_cached(&format!(
+            "{SELECT} WHERE {cond} ORDER BY m.id {dir} LIMIT ? OFFSET ?"
+        ))?
+        .query_map(params_from_iter(page_args.iter()), from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((total, items))
+}
+
+fn owned_condition(user_id: &str, states: &[&str]) -> (String, Vec<Value>) {
+    let mut args = vec![Value::Text(user_id.to_string())];
+    let mut cond = "a.user_id = ? AND m.deleted_at IS NULL".to_string();
+    if !states.is_empty() {
+        cond.push_str(&format!(
+            " AND m.state IN ({})",
+            vec!["?"; states.len()].join(",")
+        ));
+        args.extend(states.iter().map(|s| Value::Text((*s).to_string())));
+    }
+    (cond, args)
+}
+
+/// What `poll` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollType {
+    New,
+    Changed,
+    Deleted,
+}
+
+impl PollType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PollType::New => "new",
+            PollType::Changed => "changed",
+            PollType::Deleted => "deleted",
+        }
+    }
+}
+
+/// One poll result: the item, the time it counts from, its `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollHit {
+    pub id: i64,
+    pub date: i64,
+    pub seq: i64,
+}
+
+/// Items that became new / changed / deleted after `since` (Unix seconds),
+/// in `seq` order after `after_seq`: (total since `since`, the page).
+pub fn poll(
+    conn: &Connection,
+    kind: PollType,
+    since: i64,
+    after_seq: i64,
+    limit: i64,
+) -> rusqlite::Result<(i64, Vec<PollHit>)> {
+    let (cond, date) = match kind {
+        PollType::New => (
+            "created_at > ?1 AND deleted_at IS NULL AND state = 'green'",
+            "created_at",
+        ),
+        PollType::Changed => (
+            "changed_at > ?1 AND created_at <= ?1 AND deleted_at IS NULL AND state = 'green'",
+            "changed_at",
+        ),
+        PollType::Deleted => ("deleted_at > ?1", "deleted_at"),
+    };
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM media WHERE {cond}"))?
+        .query_row([since], |r| r.get(0))?;
+    let hits = conn
+        .prepare_cached(&format!(
+            "SELECT id, {date}, seq FROM media WHERE {cond} AND seq > ?2 ORDER BY seq LIMIT ?3"
+        ))?
+        .query_map(params![since, after_seq, limit], |r| {
+            Ok(PollHit {
+                id: r.get(0)?,
+                date: r.get(1)?,
+                seq: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((total, hits))
+}
+
+/// Counts items of the contributor, optionally only in `states`.
+pub fn count_owned(conn: &Connection, user_id: &str, states: &[&str]) -> rusqlite::Result<i64> {
+    let (cond, args) = owned_condition(user_id, states);
+    conn.prepare_cached(&format!(
+        "SELECT count(*) FROM media m JOIN media_authors a ON a.id = m.author_id WHERE {cond}"
+    ))?
+    .query_row(params_from_iter(args.iter()), |r| r.get(0))
+}
