@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod clients;
 mod docs;
+mod durability;
 mod media;
 mod methods;
 mod oauth;
