@@ -78,21 +78,27 @@ pub fn sample(lang: Lang, m: &Method, version: Version) -> String {
     }
 }
 
-/// True when the sample signs as a user: it then reads the token and its
-/// secret from `PANTHERA_AUTH_TOKEN` and `PANTHERA_TOKEN_SECRET`.
-fn as_user(m: &Method) -> bool {
-    m.user_auth == UserAuth::Required
+/// The user-token pieces of a sample: the lines that sign with the token and
+/// the parameters that carry it, for methods that require a user (the sample
+/// then reads `PANTHERA_AUTH_TOKEN` and `PANTHERA_TOKEN_SECRET`); empty otherwise.
+fn user_parts(
+    m: &Method,
+    sign: &'static str,
+    params: &'static str,
+) -> (&'static str, &'static str) {
+    if m.user_auth == UserAuth::Required {
+        (sign, params)
+    } else {
+        ("", "")
+    }
 }
 
 fn curl(m: &Method, path: &str) -> String {
-    let (tok, tokf) = if as_user(m) {
-        (
-            "ACCESS_TOKEN=$(printf '%s' \"$TS$PANTHERA_AUTH_TOKEN$NONCE\" \\\n  | openssl dgst -sha1 -hmac \"$PANTHERA_TOKEN_SECRET\" | sed 's/^.*= //')\n",
-            " \\\n  --data-urlencode \"auth_token=$PANTHERA_AUTH_TOKEN\" \\\n  --data-urlencode \"access_token=$ACCESS_TOKEN\"",
-        )
-    } else {
-        ("", "")
-    };
+    let (tok, tokf) = user_parts(
+        m,
+        "ACCESS_TOKEN=$(printf '%s' \"$TS$PANTHERA_AUTH_TOKEN$NONCE\" \\\n  | openssl dgst -sha1 -hmac \"$PANTHERA_TOKEN_SECRET\" | sed 's/^.*= //')\n",
+        " \\\n  --data-urlencode \"auth_token=$PANTHERA_AUTH_TOKEN\" \\\n  --data-urlencode \"access_token=$ACCESS_TOKEN\"",
+    );
     let mut extra = String::new();
     for (k, v) in m.sample_params() {
         extra.push_str(&format!(
@@ -118,14 +124,11 @@ ACCESS_KEY=$(printf '%s' "$TS$PANTHERA_API_KEY$NONCE" \
 }
 
 fn php(m: &Method, path: &str) -> String {
-    let (tok, tokf) = if as_user(m) {
-        (
-            "$auth_token = getenv('PANTHERA_AUTH_TOKEN');\n$access_token = hash_hmac('sha1', $timestamp . $auth_token . $nonce, getenv('PANTHERA_TOKEN_SECRET'));\n",
-            "    'auth_token' => $auth_token,\n    'access_token' => $access_token,\n",
-        )
-    } else {
-        ("", "")
-    };
+    let (tok, tokf) = user_parts(
+        m,
+        "$auth_token = getenv('PANTHERA_AUTH_TOKEN');\n$access_token = hash_hmac('sha1', $timestamp . $auth_token . $nonce, getenv('PANTHERA_TOKEN_SECRET'));\n",
+        "    'auth_token' => $auth_token,\n    'access_token' => $access_token,\n",
+    );
     let extra: String = m
         .sample_params()
         .iter()
@@ -156,14 +159,11 @@ echo curl_exec($ch), "\n";
 }
 
 fn python(m: &Method, path: &str) -> String {
-    let (tok, tokf) = if as_user(m) {
-        (
-            "auth_token = os.environ['PANTHERA_AUTH_TOKEN']\naccess_token = hmac.new(os.environ['PANTHERA_TOKEN_SECRET'].encode(),\n                        (timestamp + auth_token + nonce).encode(), hashlib.sha1).hexdigest()\n",
-            "    'auth_token': auth_token,\n    'access_token': access_token,\n",
-        )
-    } else {
-        ("", "")
-    };
+    let (tok, tokf) = user_parts(
+        m,
+        "auth_token = os.environ['PANTHERA_AUTH_TOKEN']\naccess_token = hmac.new(os.environ['PANTHERA_TOKEN_SECRET'].encode(),\n                        (timestamp + auth_token + nonce).encode(), hashlib.sha1).hexdigest()\n",
+        "    'auth_token': auth_token,\n    'access_token': access_token,\n",
+    );
     let extra: String = m
         .sample_params()
         .iter()
@@ -198,14 +198,11 @@ except urllib.error.HTTPError as e:
 }
 
 fn javascript(m: &Method, path: &str) -> String {
-    let (tok, tokf) = if as_user(m) {
-        (
-            "const authToken = process.env.PANTHERA_AUTH_TOKEN;\nconst accessToken = createHmac('sha1', process.env.PANTHERA_TOKEN_SECRET)\n  .update(timestamp + authToken + nonce).digest('hex');\n",
-            "  auth_token: authToken,\n  access_token: accessToken,\n",
-        )
-    } else {
-        ("", "")
-    };
+    let (tok, tokf) = user_parts(
+        m,
+        "const authToken = process.env.PANTHERA_AUTH_TOKEN;\nconst accessToken = createHmac('sha1', process.env.PANTHERA_TOKEN_SECRET)\n  .update(timestamp + authToken + nonce).digest('hex');\n",
+        "  auth_token: authToken,\n  access_token: accessToken,\n",
+    );
     let extra: String = m
         .sample_params()
         .iter()
@@ -239,14 +236,11 @@ console.log(await response.text());
 }
 
 fn rust(m: &Method, path: &str) -> String {
-    let (tok, tokf) = if as_user(m) {
-        (
-            "    let auth_token = std::env::var(\"PANTHERA_AUTH_TOKEN\")?;\n    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(std::env::var(\"PANTHERA_TOKEN_SECRET\")?.as_bytes())?;\n    mac.update(format!(\"{timestamp}{auth_token}{nonce}\").as_bytes());\n    let access_token = hex::encode(mac.finalize().into_bytes());\n",
-            "        (\"auth_token\", auth_token),\n        (\"access_token\", access_token),\n",
-        )
-    } else {
-        ("", "")
-    };
+    let (tok, tokf) = user_parts(
+        m,
+        "    let auth_token = std::env::var(\"PANTHERA_AUTH_TOKEN\")?;\n    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(std::env::var(\"PANTHERA_TOKEN_SECRET\")?.as_bytes())?;\n    mac.update(format!(\"{timestamp}{auth_token}{nonce}\").as_bytes());\n    let access_token = hex::encode(mac.finalize().into_bytes());\n",
+        "        (\"auth_token\", auth_token),\n        (\"access_token\", access_token),\n",
+    );
     let extra: String = m
         .sample_params()
         .iter()
