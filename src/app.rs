@@ -17,7 +17,9 @@ use crate::ops::{Ops, Swap};
 use crate::protocol::params::Limits;
 use crate::protocol::version::VersionTable;
 use crate::server_key::ServerKey;
-use crate::store::{idempotency, nonces, Store};
+use crate::store::keys::KeyCache;
+use crate::store::nonces::NonceWriter;
+use crate::store::{idempotency, Store};
 
 /// Everything a request may read, shared by all workers.
 pub struct AppState {
@@ -25,6 +27,10 @@ pub struct AppState {
     /// Swapped whole on reload (SIGHUP, `panthera reload`).
     pub versions: Swap<VersionTable>,
     pub store: Store,
+    /// Claims request nonces with group commit (store/nonces.rs).
+    pub nonces: NonceWriter,
+    /// Api keys of recent requests, valid per nonce-writer epoch.
+    pub key_cache: KeyCache,
     pub registry: Registry,
     pub clock: Arc<dyn Clock>,
     pub param_limits: Limits,
@@ -51,6 +57,8 @@ pub enum StartError {
     Key(#[from] crate::server_key::ServerKeyError),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Nonces(#[from] crate::store::nonces::StartError),
 }
 
 impl AppState {
@@ -59,6 +67,11 @@ impl AppState {
         let versions = VersionTable::from_config(&config.versions)
             .map_err(|e| StartError::Config(e.to_string()))?;
         let store = Store::open_config(&config)?;
+        let nonces = NonceWriter::start(
+            store.connect()?,
+            Arc::clone(&clock),
+            config.auth.timestamp_tolerance_secs,
+        )?;
         let server_key = ServerKey::load(config.auth.token_key.expose(), &config.data_dir)?;
         let ops = Ops::new(&config, clock.now()).map_err(StartError::Config)?;
         let param_limits = Limits {
@@ -70,6 +83,8 @@ impl AppState {
             config,
             versions: Swap::new(versions),
             store,
+            nonces,
+            key_cache: KeyCache::default(),
             registry: Registry::new(),
             clock,
             param_limits,
@@ -179,7 +194,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
     };
     let _ = state.bound.set(addrs.clone());
     let data = web::Data::new(state);
-    spawn_nonce_pruner(data.clone().into_inner());
+    spawn_idempotency_pruner(data.clone().into_inner());
     spawn_bucket_sweeper(data.clone().into_inner());
     crate::media::worker::spawn(data.clone().into_inner());
     warm_docs(data.clone().into_inner());
@@ -233,19 +248,14 @@ fn warm_docs(state: Arc<AppState>) {
         });
 }
 
-/// Deletes nonces that can no longer pass the timestamp window and expired
-/// idempotency keys, once a minute.
-fn spawn_nonce_pruner(state: Arc<AppState>) {
+/// Deletes expired idempotency keys once a minute (the nonce writer prunes
+/// the replay log itself).
+fn spawn_idempotency_pruner(state: Arc<AppState>) {
     std::thread::Builder::new()
-        .name("nonce-pruner".into())
+        .name("idempotency-pruner".into())
         .spawn(move || loop {
             std::thread::sleep(Duration::from_secs(60));
             let now = state.clock.now();
-            match state.store.with(|c| nonces::prune(c, now)) {
-                Ok(n) if n > 0 => tracing::debug!(pruned = n, "expired nonces pruned"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "nonce pruning failed"),
-            }
             match state.store.with(|c| idempotency::prune(c, now)) {
                 Ok(n) if n > 0 => tracing::debug!(pruned = n, "expired idempotency keys pruned"),
                 Ok(_) => {}
@@ -253,7 +263,7 @@ fn spawn_nonce_pruner(state: Arc<AppState>) {
             }
         })
         .map(|_| ())
-        .unwrap_or_else(|e| tracing::warn!(error = %e, "cannot start the nonce pruner"));
+        .unwrap_or_else(|e| tracing::warn!(error = %e, "cannot start the idempotency pruner"));
 }
 
 /// Forgets idle rate-limit buckets every half minute, so memory follows the

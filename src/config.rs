@@ -25,6 +25,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub testing: TestingConfig,
     pub media: MediaConfig,
+    pub store: StoreConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,6 +164,36 @@ impl RatePolicy {
     }
 }
 
+/// The embedded SQLite store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// SQLite `synchronous` in WAL mode: `normal` survives a process crash,
+    /// `full` also survives power loss (one fsync per group commit).
+    pub synchronous: Synchronous,
+}
+
+/// How hard a commit is pushed towards the disk (docs/performance.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// A commit is in the OS page cache when it returns: safe from `kill -9`.
+    #[default]
+    Normal,
+    /// A commit is on the disk when it returns: safe from power loss too.
+    Full,
+}
+
+impl Synchronous {
+    /// The value of `PRAGMA synchronous`.
+    pub fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        }
+    }
+}
+
 /// `GET /metrics` (Prometheus text format).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -226,6 +257,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             testing: TestingConfig::default(),
             media: MediaConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -333,6 +365,7 @@ const SECTIONS: &[&str] = &[
     "rate_limits",
     "metrics",
     "media",
+    "store",
     "testing",
 ];
 
@@ -502,6 +535,9 @@ mod tests {
         assert!(Config::from_toml("[versions]\ndefault = \"9.9\"").is_err());
         assert!(Config::from_toml("nonsense = 1").is_err());
         assert!(Config::from_toml("[log]\nformat = \"xml\"").is_err());
+        assert!(Config::from_toml("[store]\nsynchronous = \"off\"").is_err());
+        let full = Config::from_toml("[store]\nsynchronous = \"full\"").unwrap();
+        assert_eq!(full.store.synchronous, Synchronous::Full);
         assert!(Config::from_toml("[server]\ntrusted_proxies = [\"10.0.0.0/33\"]").is_err());
         assert!(Config::from_toml("[rate_limits.default]\nburst = 0\nper_second = 1.0").is_err());
         assert!(Config::from_toml("[rate_limits.methods.x]\nburst = 1\nper_second = 0.0").is_err());

@@ -1,5 +1,6 @@
 //! The HTTP face of the service: routing, the request pipeline, answers, headers.
 
+pub mod authenticate;
 pub mod forwarded;
 pub mod headers;
 pub mod pipeline;

@@ -10,6 +10,7 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 
+use super::authenticate;
 use super::forwarded;
 use super::headers::RequestId;
 use super::respond;
@@ -21,7 +22,6 @@ use crate::error::ApiError;
 use crate::methods::{idempotency, Args, Ctx, Lookup, Method, Verb};
 use crate::ops::gate::Gate;
 use crate::ops::ratelimit::{self, Quota};
-use crate::protocol::auth::replay_digest;
 use crate::protocol::caller::{self, OAuthRequest};
 use crate::protocol::oauth1;
 use crate::protocol::params::{self, Params};
@@ -29,7 +29,6 @@ use crate::protocol::user_auth;
 use crate::protocol::user_auth::Account;
 use crate::protocol::version::Version;
 use crate::store::keys::ApiKey;
-use crate::store::nonces;
 
 /// The one handler behind every path.
 pub async fn handle(
@@ -244,23 +243,15 @@ async fn execute(
         Err(e) => (Format::Xml, false, Some(e)),
     };
     let gate = Gate::enter(state, req, method.name, &params).map_err(fatal)?;
-    let st = Arc::clone(state);
-    let rid = request_id.to_string();
     let incoming = Incoming {
         params,
         oauth,
         base_url,
         bad_format,
     };
-    let span = tracing::Span::current();
-    let (outcome, quota) = web::block(move || {
-        let _request = span.enter();
-        let mut quota = None;
-        let r = authenticate_and_run(&st, method, version, incoming, &rid, &mut quota);
-        (r, quota)
-    })
-    .await
-    .unwrap_or((Err(ApiError::Unavailable), None));
+    let mut quota = None;
+    let outcome = authenticate_and_run(state, method, version, incoming, request_id, &mut quota)
+        .await;
     gate.leave(state, &outcome);
     if let Some(q) = quota {
         req.extensions_mut().insert(q);
@@ -297,9 +288,11 @@ struct Incoming {
     bad_format: Option<ApiError>,
 }
 
-/// The blocking part: app auth, replay claim, rate limit, user auth, then
-/// [`run_method`]. `quota` receives the rate-limit state for the headers.
-fn authenticate_and_run(
+/// App auth and the replay claim on the HTTP worker ([`authenticate`]),
+/// the api key's rate limit, then user auth and the handler: on the worker
+/// too for `inline` methods, else on the blocking pool. `quota` receives
+/// the rate-limit state for the headers.
+async fn authenticate_and_run(
     state: &Arc<AppState>,
     method: &'static Method,
     version: Version,
@@ -313,45 +306,53 @@ fn authenticate_and_run(
         base_url,
         bad_format,
     } = incoming;
-    let now = state.clock.now();
-    let tolerance = state.config.auth.timestamp_tolerance_secs;
-    let caller = state.store.run(|c| {
-        caller::identify(
-            c,
-            state.store.keyring(),
-            now,
-            tolerance,
-            &params,
-            oauth.as_ref(),
-        )
-    })?;
-    let key = &caller.key;
-    let digest = replay_digest(key.replay, method.name, &params);
-    let expires = caller.timestamp + i64::try_from(tolerance).unwrap_or(i64::MAX / 2) + 1;
-    let fresh = state
-        .store
-        .with(|c| {
-            nonces::claim(
-                c,
-                &key.api_key,
-                caller.timestamp,
-                &caller.nonce,
-                &digest,
-                expires,
-            )
-        })
-        .map_err(|e| {
-            tracing::error!(request_id, error = %e, "nonce claim failed");
-            ApiError::Unavailable
-        })?;
-    if !fresh {
-        return Err(ApiError::Replay);
-    }
-    ratelimit::charge_api_key(state, &key.api_key, method.name, quota)?;
+    // Lets the nonce writer gather this claim into the commit it is about to make.
+    let coming = state.nonces.announce();
+    let caller = authenticate::app(state, method, &params, oauth.as_ref(), request_id, coming)
+        .await?;
+    ratelimit::charge_api_key(state, &caller.key.api_key, method.name, quota)?;
     // From here on the caller is known: errors are normal answers.
     if let Some(e) = bad_format {
         return Err(e);
     }
+    if method.inline {
+        let caller = Caller {
+            key: &caller.key,
+            account: None,
+            base_url: &base_url,
+        };
+        return run_method(state, method, version, &caller, params, request_id);
+    }
+    let st = Arc::clone(state);
+    let rid = request_id.to_string();
+    let span = tracing::Span::current();
+    let mut slot = quota.take();
+    let (outcome, slot) = web::block(move || {
+        let _request = span.enter();
+        let r = user_and_run(&st, method, version, caller, params, &base_url, &rid, &mut slot);
+        (r, slot)
+    })
+    .await
+    .unwrap_or((Err(ApiError::Unavailable), None));
+    *quota = slot;
+    outcome
+}
+
+/// The blocking part: user auth (tokens live in the store), the user
+/// token's rate limit, then [`run_method`].
+#[allow(clippy::too_many_arguments)]
+fn user_and_run(
+    state: &Arc<AppState>,
+    method: &'static Method,
+    version: Version,
+    caller: caller::Caller,
+    params: Params,
+    base_url: &str,
+    request_id: &str,
+    quota: &mut Option<Quota>,
+) -> Result<Answer, ApiError> {
+    let now = state.clock.now();
+    let key = &caller.key;
     let account = state.store.run(|c| {
         user_auth::account_for(
             c,
@@ -368,7 +369,7 @@ fn authenticate_and_run(
     let caller = Caller {
         key,
         account: account.as_ref(),
-        base_url: &base_url,
+        base_url,
     };
     run_method(state, method, version, &caller, params, request_id)
 }

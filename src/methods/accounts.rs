@@ -118,6 +118,7 @@ const fn admin_method(
         errors,
         sample,
         handler,
+        inline: false,
     }
 }
 

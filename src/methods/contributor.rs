@@ -107,6 +107,7 @@ pub fn methods() -> Vec<Method> {
             errors: &[NO_USER],
             sample: &[("state", "green"), ("limit", "5")],
             handler: media_list,
+            inline: false,
         },
         Method {
             name: "get-user-media-count",
@@ -124,6 +125,7 @@ pub fn methods() -> Vec<Method> {
             errors: &[NO_USER],
             sample: &[("state", "yellow")],
             handler: media_count,
+            inline: false,
         },
         Method {
             name: "get-user-media-metadata",
@@ -141,6 +143,7 @@ pub fn methods() -> Vec<Method> {
             errors: &[NO_USER, NOT_YOURS],
             sample: &[("id_media", "306")],
             handler: metadata,
+            inline: false,
         },
         Method {
             name: "set-user-media-metadata",
@@ -174,6 +177,7 @@ pub fn methods() -> Vec<Method> {
                 ("keywords", "fox, meadow, golden, animal"),
             ],
             handler: set_metadata,
+            inline: false,
         },
     ]
 }

@@ -94,6 +94,7 @@ pub fn methods() -> Vec<Method> {
             ],
             sample: &[("id_media", "1"), ("id_article", "1")],
             handler: download_media,
+            inline: false,
         },
         Method {
             name: "get-downloaded-images",
@@ -115,6 +116,7 @@ pub fn methods() -> Vec<Method> {
             }],
             sample: &[("limit", "5"), ("extra_info", "width,height,date")],
             handler: downloaded_images,
+            inline: false,
         },
     ]
 }

@@ -139,6 +139,7 @@ pub fn methods() -> Vec<Method> {
                 ("extra_info", "title,width,height"),
             ],
             handler: search,
+            inline: false,
         },
         Method {
             name: "search",
@@ -162,6 +163,7 @@ pub fn methods() -> Vec<Method> {
                 ("filters", "orientation:landscape;"),
             ],
             handler: search,
+            inline: false,
         },
         Method {
             name: "search-similar",
@@ -179,6 +181,7 @@ pub fn methods() -> Vec<Method> {
             errors: NOT_FOUND,
             sample: &[("id_media", "1"), ("limit", "3")],
             handler: search_similar,
+            inline: false,
         },
         Method {
             name: "get-search-filter",
@@ -196,6 +199,7 @@ pub fn methods() -> Vec<Method> {
             errors: &[],
             sample: &[],
             handler: search_filter,
+            inline: false,
         },
         Method {
             name: "get-media-info",
@@ -219,6 +223,7 @@ pub fn methods() -> Vec<Method> {
                 ("show_top10_keywords", "yes"),
             ],
             handler: media_info,
+            inline: false,
         },
         Method {
             name: "download-image-preview",
@@ -238,6 +243,7 @@ pub fn methods() -> Vec<Method> {
             errors: NOT_FOUND,
             sample: &[("id_media", "2")],
             handler: preview,
+            inline: false,
         },
         Method {
             name: "poll",
@@ -270,6 +276,7 @@ pub fn methods() -> Vec<Method> {
                 ("limit", "3"),
             ],
             handler: poll,
+            inline: false,
         },
     ]
 }

@@ -43,6 +43,7 @@ pub fn methods() -> Vec<Method> {
             errors: &[],
             sample: &[],
             handler: host_info,
+            inline: true,
         },
         Method {
             name: "get-user-content-langs",
@@ -60,6 +61,7 @@ pub fn methods() -> Vec<Method> {
             errors: &[],
             sample: &[],
             handler: content_langs,
+            inline: true,
         },
         Method {
             name: "get-method-list",
@@ -78,6 +80,7 @@ pub fn methods() -> Vec<Method> {
             errors: &[],
             sample: &[],
             handler: method_list,
+            inline: true,
         },
         Method {
             name: "get-method-info",
@@ -98,6 +101,7 @@ pub fn methods() -> Vec<Method> {
             }],
             sample: &[("method", "host-info")],
             handler: method_info,
+            inline: true,
         },
     ]
 }

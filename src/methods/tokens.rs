@@ -100,6 +100,7 @@ pub fn methods() -> Vec<Method> {
             }],
             sample: &[("token_secret", "MySecret"), ("app_name", "My Photo App")],
             handler: request_token,
+            inline: false,
         },
         Method {
             name: "token-valid-until",
@@ -118,6 +119,7 @@ pub fn methods() -> Vec<Method> {
             errors: VALID_UNTIL_ERRORS,
             sample: &[("valid_until", "{now+30d}")],
             handler: token_valid_until,
+            inline: false,
         },
         Method {
             name: "get-user-profile",
@@ -135,6 +137,7 @@ pub fn methods() -> Vec<Method> {
             errors: TOKEN_ERRORS,
             sample: &[],
             handler: user_profile,
+            inline: false,
         },
         Method {
             name: "get-user-deposit",
@@ -152,6 +155,7 @@ pub fn methods() -> Vec<Method> {
             errors: TOKEN_ERRORS,
             sample: &[],
             handler: user_deposit,
+            inline: false,
         },
     ]
 }

@@ -1,26 +1,30 @@
 //! `GET /health` (liveness and a store round trip) and `GET /metrics`
 //! (Prometheus text, for allowed addresses only).
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use actix_web::http::header;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 
 use super::metrics::Gauges;
 use super::{ClientAddr, MethodLabel};
 use crate::answer::FATAL_CONTENT_TYPE;
 use crate::app::AppState;
 
-/// 200 `{"status":"ok"}` when the store answers, else 503 `{"status":"unavailable"}`.
+/// 200 `{"status":"ok"}` when the store answers a query and the nonce writer
+/// runs, else 503 `{"status":"unavailable"}`. Cheap, for probes: the
+/// query-only connection never waits for a handler's transaction.
 pub async fn health(state: &Arc<AppState>, req: &HttpRequest) -> HttpResponse {
     req.extensions_mut().insert(MethodLabel("health"));
-    let st = Arc::clone(state);
-    let store_ok = web::block(move || {
-        st.store
-            .with(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
-    })
-    .await
-    .is_ok_and(|r| r.is_ok());
+    let store_ok = state
+        .store
+        .read(|c| {
+            c.prepare_cached("SELECT 1")?
+                .query_row([], |r| r.get::<_, i64>(0))
+        })
+        .is_ok();
+    let store_ok = store_ok && state.nonces.is_running();
     let (mut b, body) = if store_ok {
         (HttpResponse::Ok(), r#"{"status":"ok"}"#)
     } else {
@@ -47,14 +51,8 @@ pub async fn metrics(state: &Arc<AppState>, req: &HttpRequest) -> HttpResponse {
             "403 Forbidden (metrics are not served to your address)",
         );
     }
-    let st = Arc::clone(state);
-    let nonces = web::block(move || {
-        st.store
-            .with(|c| c.query_row("SELECT COUNT(*) FROM nonces", [], |r| r.get::<_, i64>(0)))
-    })
-    .await
-    .ok()
-    .and_then(Result::ok);
+    let live = state.nonces.stats().live.load(Ordering::Relaxed);
+    let nonces = i64::try_from(live).ok();
     let gauges = Gauges {
         in_flight: state.ops.in_flight.total(),
         nonces,

@@ -318,7 +318,7 @@ impl Metrics {
                 &mut out,
                 "panthera_nonces",
                 "gauge",
-                "Rows in the nonce (replay) store.",
+                "Live request nonces held for the replay check.",
             );
             let _ = writeln!(out, "panthera_nonces {n}");
         }

@@ -2,16 +2,25 @@
 //! of §3 or the OAuth 1.0 header of §5, reduced to one [`Caller`]. The replay
 //! claim and the user step (`user_auth`) come after.
 
-use rusqlite::Connection;
+use std::sync::Arc;
 
 use super::auth::{check_nonce, check_window, verify_app, Credentials, DUMMY_SECRET};
 use super::oauth1::{self, OAuthCredentials, OAuthHeader};
 use super::params::Params;
 use super::timestamp::Timestamp;
-use super::user_auth::{self, TokenProof};
-use crate::crypto::Keyring;
+use super::user_auth::{Presented, TokenProof};
 use crate::error::ApiError;
-use crate::store::keys::{self, ApiKey};
+use crate::store::keys::ApiKey;
+
+/// Where [`identify`] reads api keys and user tokens: the store, or a cache
+/// in front of it (`http::pipeline`).
+pub trait Lookup {
+    /// The key `api_key` with its secrets opened, if it exists.
+    fn key(&mut self, api_key: &str) -> Result<Option<Arc<ApiKey>>, ApiError>;
+    /// The token `auth_token` of `key` with its secret opened (OAuth: the
+    /// token secret is half of the signing key).
+    fn token(&mut self, key: &ApiKey, auth_token: &str) -> Result<Presented, ApiError>;
+}
 
 /// Form parameters that carry credentials of the §3/§4 scheme.
 const FORM_CREDENTIALS: &[&str] = &[
@@ -39,7 +48,7 @@ pub struct OAuthRequest {
 /// and the user proof it brought.
 #[derive(Debug)]
 pub struct Caller {
-    pub key: ApiKey,
+    pub key: Arc<ApiKey>,
     pub timestamp: i64,
     pub nonce: String,
     pub proof: TokenProof,
@@ -47,30 +56,28 @@ pub struct Caller {
 
 /// Authenticates the app of a request with whichever scheme it used.
 pub fn identify(
-    conn: &Connection,
-    keyring: &Keyring,
+    lookup: &mut impl Lookup,
     now: i64,
     tolerance: u64,
     params: &Params,
     oauth: Option<&OAuthRequest>,
 ) -> Result<Caller, ApiError> {
     match oauth {
-        None => by_form(conn, keyring, now, tolerance, params),
-        Some(o) => by_oauth(conn, keyring, now, tolerance, params, o),
+        None => by_form(lookup, now, tolerance, params),
+        Some(o) => by_oauth(lookup, now, tolerance, params, o),
     }
 }
 
 fn by_form(
-    conn: &Connection,
-    keyring: &Keyring,
+    lookup: &mut impl Lookup,
     now: i64,
     tolerance: u64,
     params: &Params,
 ) -> Result<Caller, ApiError> {
     let creds = Credentials::from_params(params)?;
     check_window(creds.timestamp, now, tolerance)?;
-    let key = keys::find(conn, keyring, creds.api_key, now)?;
-    verify_app(key.as_ref(), &creds)?;
+    let key = lookup.key(creds.api_key)?;
+    verify_app(key.as_deref(), &creds)?;
     let key = key.ok_or(ApiError::UnknownApiKey)?;
     let proof = match params.get("auth_token").filter(|t| !t.is_empty()) {
         None => TokenProof::None,
@@ -91,8 +98,7 @@ fn by_form(
 }
 
 fn by_oauth(
-    conn: &Connection,
-    keyring: &Keyring,
+    lookup: &mut impl Lookup,
     now: i64,
     tolerance: u64,
     params: &Params,
@@ -104,10 +110,10 @@ fn by_oauth(
     let creds = OAuthCredentials::from_header(&o.header)?;
     check_nonce(&creds.nonce)?;
     check_window(Timestamp::from_unix(creds.timestamp), now, tolerance)?;
-    let key = keys::find(conn, keyring, &creds.consumer_key, now)?;
+    let key = lookup.key(&creds.consumer_key)?;
     // The token secret is half of the signing key, so the token comes first.
     let presented = match (&key, &creds.token) {
-        (Some(k), Some(t)) if k.revoked_at.is_none() => Some(user_auth::load(conn, keyring, k, t)?),
+        (Some(k), Some(t)) if k.revoked_at.is_none() => Some(lookup.token(k, t)?),
         _ => None,
     };
     let base = oauth1::base_string(

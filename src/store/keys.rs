@@ -2,7 +2,9 @@
 //! Secrets are stored sealed under the master key (`crate::crypto`); during a
 //! rollover a key has two accepted secrets.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use rand::RngCore;
 use rusqlite::types::Type;
@@ -217,6 +219,46 @@ pub fn find(
     Ok(Some(key))
 }
 
+/// Keys read on the request path, kept between requests: reading and
+/// unsealing a key costs more than the rest of a signed call's checks
+/// (docs/performance.md). An entry is stamped with the nonce writer's epoch
+/// at the time it was read and served under that same epoch only; the epoch
+/// moves whenever another connection (a handler, the CLI) committed, and
+/// `http::pipeline` reads the key again when it moved before the request's
+/// claim was committed. Unknown keys are never cached.
+#[derive(Default)]
+pub struct KeyCache {
+    map: Mutex<HashMap<String, (Arc<ApiKey>, u64)>>,
+}
+
+/// More keys than this and the cache starts over.
+const CACHE_MAX: usize = 10_000;
+
+impl KeyCache {
+    /// The key as read under `epoch`, if it was and is still whole at `now`
+    /// (a previous secret's grace period may have ended since).
+    pub fn get(&self, api_key: &str, epoch: u64, now: i64) -> Option<Arc<ApiKey>> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(api_key) {
+            Some((key, e)) if *e == epoch => {
+                let grace_over = key.old_secret.is_some()
+                    && key.old_secret_until.is_some_and(|until| now >= until);
+                (!grace_over).then(|| Arc::clone(key))
+            }
+            _ => None,
+        }
+    }
+
+    /// Remembers a key read under `epoch` (taken before the read).
+    pub fn put(&self, key: Arc<ApiKey>, epoch: u64) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= CACHE_MAX && !map.contains_key(&key.api_key) {
+            map.clear();
+        }
+        map.insert(key.api_key.clone(), (key, epoch));
+    }
+}
+
 /// What `rotate` did.
 #[derive(Debug)]
 pub enum Rotation {
@@ -339,6 +381,27 @@ pub fn set_options(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_serves_a_key_only_under_its_epoch_and_grace() {
+        let (_d, store) = crate::store::test_store();
+        let k = store
+            .with(|c| create(c, store.keyring(), "cached", Role::App, None))
+            .unwrap();
+        let cache = KeyCache::default();
+        assert!(cache.get(&k.api_key, 0, 0).is_none());
+        cache.put(Arc::new(k.clone()), 3);
+        assert_eq!(cache.get(&k.api_key, 3, 0).unwrap().name, "cached");
+        assert!(cache.get(&k.api_key, 4, 0).is_none());
+        assert!(cache.get("other", 3, 0).is_none());
+        // a previous secret accepted until 100: served before, not at 100
+        let mut rolling = k.clone();
+        rolling.old_secret = Some(Secret::new("old".into()));
+        rolling.old_secret_until = Some(100);
+        cache.put(Arc::new(rolling), 3);
+        assert!(cache.get(&k.api_key, 3, 99).is_some());
+        assert!(cache.get(&k.api_key, 3, 100).is_none());
+    }
 
     #[test]
     fn create_find_revoke() {

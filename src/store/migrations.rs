@@ -216,6 +216,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX media_downloads_by_status ON media_downloads(status) WHERE status <> 'ready';
     CREATE INDEX media_downloads_by_callback ON media_downloads(callback_next_at)
         WHERE callback_state = 'pending';",
+    // 6: the replay log, one row per group commit: `claims` packs 16 bytes
+    // per claim (timestamp i64 LE, salted id u64 LE), `last_ts` is the newest
+    // timestamp in it, so the row can go once that one left the window. A
+    // commit appends one small row instead of one keyed b-tree entry per
+    // claim. The nonce writer holds the live ids in memory, loads them at
+    // start and moves rows left in the old `nonces` table (store/nonces.rs).
+    "CREATE TABLE replay_log (
+        last_ts INTEGER NOT NULL,
+        claims  BLOB NOT NULL
+    );
+    CREATE INDEX replay_log_by_last_ts ON replay_log(last_ts);",
 ];
 
 /// Brings the schema up to date, one transaction per migration.

@@ -22,6 +22,7 @@ use std::time::Duration;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
+use crate::config::Synchronous;
 use crate::crypto::{Cipher, KeySource, Keyring, MasterKey};
 
 /// Why the store cannot be opened.
@@ -41,10 +42,16 @@ pub enum StoreError {
 
 /// A handle on the store shared by all workers. SQLite serialises writers
 /// anyway; one connection behind a mutex keeps that explicit and cheap.
+///
+/// A second, query-only connection serves the reads of the request path (key
+/// lookups, `/health`): in WAL mode a reader never waits for a writer, so
+/// those reads never queue behind a handler's transaction.
 pub struct Store {
     conn: Mutex<Connection>,
+    reader: Mutex<Connection>,
     path: PathBuf,
     keyring: Keyring,
+    synchronous: Synchronous,
 }
 
 /// The `meta` entry naming the master key the secrets are sealed with.
@@ -70,22 +77,28 @@ impl Store {
     pub fn open_config(config: &crate::config::Config) -> Result<Store, StoreError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| StoreError::DataDir(config.data_dir.clone(), e))?;
-        Store::open_with(&config.db_path(), KeySource::from_config(config))
+        Store::open_synchronous(
+            &config.db_path(),
+            KeySource::from_config(config),
+            config.store.synchronous,
+        )
     }
 
     /// Opens (creating when needed) the store file and migrates it. The
     /// master key is generated only for a store that has never sealed a
     /// secret; otherwise it must be the one the store names.
     pub fn open_with(path: &Path, source: KeySource) -> Result<Store, StoreError> {
+        Store::open_synchronous(path, source, Synchronous::default())
+    }
+
+    /// [`open_with`](Self::open_with) with the `[store] synchronous` setting.
+    fn open_synchronous(
+        path: &Path,
+        source: KeySource,
+        synchronous: Synchronous,
+    ) -> Result<Store, StoreError> {
         let p = path.to_path_buf();
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| StoreError::Open(p.clone(), e))?;
-        configure(&conn).map_err(|e| StoreError::Open(p.clone(), e))?;
+        let conn = open_connection(path, synchronous)?;
         let recorded = recorded_key_id(&conn).map_err(|e| StoreError::Open(p.clone(), e))?;
         let key = open_master_key(&source, recorded.as_deref())
             .map_err(|m| StoreError::MasterKey(p.clone(), m))?;
@@ -96,11 +109,35 @@ impl Store {
             meta::set(&conn, MASTER_KEY_ID, &keyring.id())
                 .map_err(|e| StoreError::Open(p.clone(), e))?;
         }
+        let reader = open_connection(path, synchronous)?;
+        reader
+            .pragma_update(None, "query_only", "ON")
+            .map_err(|e| StoreError::Open(p.clone(), e))?;
         Ok(Store {
             conn: Mutex::new(conn),
+            reader: Mutex::new(reader),
             path: p,
             keyring,
+            synchronous,
         })
+    }
+
+    /// Another connection to the same file with the same settings, for a
+    /// component that writes on its own (the nonce writer).
+    pub fn connect(&self) -> Result<Connection, StoreError> {
+        open_connection(&self.path, self.synchronous)
+    }
+
+    /// Runs `f` with the query-only connection; hold it for one short read.
+    pub fn read<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let guard = match self.reader.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&guard)
     }
 
     /// Like [`with`](Self::with), for work whose errors are not only SQLite's.
@@ -226,13 +263,25 @@ fn register_seal(conn: &Connection, cipher: Cipher) -> rusqlite::Result<()> {
     })
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+fn open_connection(path: &Path, synchronous: Synchronous) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::Open(path.to_path_buf(), e))?;
+    configure(&conn, synchronous).map_err(|e| StoreError::Open(path.to_path_buf(), e))?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection, synchronous: Synchronous) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // WAL + NORMAL: a commit reaches the OS before the call returns, so it
     // survives a crash of the process (kill -9); only power loss can lose
-    // the last commits.
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // the last commits. FULL adds an fsync per commit (docs/performance.md).
+    conn.pragma_update(None, "synchronous", synchronous.pragma())?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // 32 MiB of page cache (default 2 MiB): a search joins thousands of
     // catalogue rows, which then come from memory instead of the OS.
@@ -253,4 +302,40 @@ pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open_in(dir.path()).expect("open store");
     (dir, store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn level(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn synchronous_follows_the_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let normal = Store::open_in(dir.path()).unwrap();
+        assert_eq!(normal.with(|c| Ok(level(c))).unwrap(), 1);
+        assert_eq!(level(&normal.connect().unwrap()), 1);
+        drop(normal);
+        let mut config = crate::config::Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        config.store.synchronous = Synchronous::Full;
+        let full = Store::open_config(&config).unwrap();
+        assert_eq!(full.with(|c| Ok(level(c))).unwrap(), 2);
+        assert_eq!(full.read(|c| Ok::<_, rusqlite::Error>(level(c))).unwrap(), 2);
+        assert_eq!(level(&full.connect().unwrap()), 2);
+    }
+
+    #[test]
+    fn the_reader_cannot_write() {
+        let (_d, store) = test_store();
+        assert!(store
+            .read(|c| c.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')", []))
+            .is_err());
+    }
 }
