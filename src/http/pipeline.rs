@@ -250,8 +250,8 @@ async fn execute(
         bad_format,
     };
     let mut quota = None;
-    let outcome = authenticate_and_run(state, method, version, incoming, request_id, &mut quota)
-        .await;
+    let outcome =
+        authenticate_and_run(state, method, version, incoming, request_id, &mut quota).await;
     gate.leave(state, &outcome);
     if let Some(q) = quota {
         req.extensions_mut().insert(q);
@@ -308,8 +308,8 @@ async fn authenticate_and_run(
     } = incoming;
     // Lets the nonce writer gather this claim into the commit it is about to make.
     let coming = state.nonces.announce();
-    let caller = authenticate::app(state, method, &params, oauth.as_ref(), request_id, coming)
-        .await?;
+    let caller =
+        authenticate::app(state, method, &params, oauth.as_ref(), request_id, coming).await?;
     ratelimit::charge_api_key(state, &caller.key.api_key, method.name, quota)?;
     // From here on the caller is known: errors are normal answers.
     if let Some(e) = bad_format {
@@ -329,7 +329,9 @@ async fn authenticate_and_run(
     let mut slot = quota.take();
     let (outcome, slot) = web::block(move || {
         let _request = span.enter();
-        let r = user_and_run(&st, method, version, caller, params, &base_url, &rid, &mut slot);
+        let r = user_and_run(
+            &st, method, version, caller, params, &base_url, &rid, &mut slot,
+        );
         (r, slot)
     })
     .await

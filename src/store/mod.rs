@@ -327,7 +327,10 @@ mod tests {
         config.store.synchronous = Synchronous::Full;
         let full = Store::open_config(&config).unwrap();
         assert_eq!(full.with(|c| Ok(level(c))).unwrap(), 2);
-        assert_eq!(full.read(|c| Ok::<_, rusqlite::Error>(level(c))).unwrap(), 2);
+        assert_eq!(
+            full.read(|c| Ok::<_, rusqlite::Error>(level(c))).unwrap(),
+            2
+        );
         assert_eq!(level(&full.connect().unwrap()), 2);
     }
 
