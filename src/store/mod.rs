@@ -112,6 +112,7 @@ impl Store {
         let reader = open_connection(path, synchronous)?;
         reader
             .pragma_update(None, "query_only", "ON")
+            .and_then(|()| small_cache(&reader))
             .map_err(|e| StoreError::Open(p.clone(), e))?;
         Ok(Store {
             conn: Mutex::new(conn),
@@ -125,7 +126,9 @@ impl Store {
     /// Another connection to the same file with the same settings, for a
     /// component that writes on its own (the nonce writer).
     pub fn connect(&self) -> Result<Connection, StoreError> {
-        open_connection(&self.path, self.synchronous)
+        let conn = open_connection(&self.path, self.synchronous)?;
+        small_cache(&conn).map_err(|e| StoreError::Open(self.path.clone(), e))?;
+        Ok(conn)
     }
 
     /// Runs `f` with the query-only connection; hold it for one short read.
@@ -287,6 +290,13 @@ fn configure(conn: &Connection, synchronous: Synchronous) -> rusqlite::Result<()
     // catalogue rows, which then come from memory instead of the OS.
     conn.pragma_update(None, "cache_size", -32_768)?;
     Ok(())
+}
+
+/// SQLite's default 2 MiB page cache, for connections that only append
+/// (the nonce writer) or read a few rows (the query-only one): the big cache
+/// of the main connection would only hold pages they never read again.
+fn small_cache(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "cache_size", -2_000)
 }
 
 /// Seconds since the Unix epoch, for `created_at` columns.
