@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use panthera::client::{random_nonce, sign_params, Client};
 use panthera::store::now_unix;
+use serde_json::Value;
 
 use crate::helpers::Server;
 
@@ -79,6 +80,145 @@ fn every_answered_request_is_a_replay_after_kill_9_and_restart() {
     eprintln!(
         "{} answered requests, all refused after kill -9",
         answered.len()
+    );
+}
+
+/// What the write load got answered before the kill.
+#[derive(Default)]
+struct Writes {
+    /// Ids of users create-user answered 200 for.
+    users: Vec<String>,
+    /// (media id, deposit_remaining) of purchases answered 200.
+    purchases: Vec<(u32, i64)>,
+}
+
+fn json_call(c: &Client, method: &str, params: &[(&str, &str)]) -> Option<(u16, Value)> {
+    let mut p = params.to_vec();
+    p.push(("content_type", "application/json"));
+    let r = c.call(None, method, &p).ok()?;
+    Some((r.status, serde_json::from_str(&r.body).ok()?))
+}
+
+#[test]
+fn answered_writes_survive_kill_9_and_restart() {
+    let mut s = Server::start_with(NO_LIMITS);
+    let demo = s.demo.clone().expect("demo key");
+    let admin = s.create_admin_key();
+    // enough items and credits that buying goes on until the kill
+    let setup: [&[&str]; 2] = [
+        &["media", "generate", "20000"],
+        &["media", "credit", "demo", "1000000"],
+    ];
+    for args in setup {
+        let out = s.cli(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+    let writes = Arc::new(Mutex::new(Writes::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let base = s.base.clone();
+    // two threads create users, two buy distinct catalogue items with the
+    // demo user's credits (charge and order in one transaction)
+    let workers: Vec<_> = (0..4)
+        .map(|t| {
+            let (writes, stop, base) = (writes.clone(), stop.clone(), base.clone());
+            let creds = if t < 2 { admin.clone() } else { demo.clone() };
+            std::thread::spawn(move || {
+                let c = Client::new(&base, creds);
+                let mut n: u32 = 0;
+                // true when the kill cut the thread off (the transport failed)
+                loop {
+                    if stop.load(Ordering::Relaxed) {
+                        return false;
+                    }
+                    n += 1;
+                    if t < 2 {
+                        let name = format!("dur{t}x{n}");
+                        let email = format!("{name}@example.com");
+                        let params = [
+                            ("username", name.as_str()),
+                            ("email", email.as_str()),
+                            ("password", "Durable-Pass-42"),
+                        ];
+                        let Some((st, v)) = json_call(&c, "create-user", &params) else {
+                            return true;
+                        };
+                        assert_eq!(st, 200, "{v}");
+                        let id = v["user"]["id"].as_str().expect("user id").to_string();
+                        writes.lock().unwrap().users.push(id);
+                    } else {
+                        // items t-1, t+1, t+3 … : the two threads never buy the same one
+                        let media = (t as u32 - 1) + 2 * (n - 1);
+                        let id = media.to_string();
+                        let params = [("id_media", id.as_str()), ("id_article", "1")];
+                        let Some((st, v)) = json_call(&c, "download-media", &params) else {
+                            return true;
+                        };
+                        if st == 404 {
+                            continue; // a demo contribution under review
+                        }
+                        assert_eq!(st, 200, "buying {media}: {v}");
+                        let left = v["download_infos"]["deposit_remaining"]
+                            .as_str()
+                            .and_then(|d| d.parse().ok())
+                            .expect("deposit_remaining");
+                        writes.lock().unwrap().purchases.push((media, left));
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    s.kill_now();
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        assert!(
+            w.join().expect("worker"),
+            "a writer stopped before the kill"
+        );
+    }
+    let writes = std::mem::take(&mut *writes.lock().unwrap());
+    assert!(
+        writes.users.len() > 5,
+        "too few users: {}",
+        writes.users.len()
+    );
+    assert!(
+        writes.purchases.len() > 5,
+        "too few purchases: {}",
+        writes.purchases.len()
+    );
+
+    let s2 = Server::start_in(&s.dir, NO_LIMITS);
+    let admin2 = Client::new(&s2.base, admin);
+    for id in &writes.users {
+        let (st, v) = json_call(&admin2, "get-user", &[("id", id)]).expect("get-user");
+        assert_eq!(st, 200, "answered create-user {id} lost: {v}");
+    }
+    let demo2 = Client::new(&s2.base, demo);
+    for (media, _) in &writes.purchases {
+        let id = media.to_string();
+        let (st, v) =
+            json_call(&demo2, "get-downloaded-images", &[("id_media", &id)]).expect("list");
+        assert_eq!(
+            (st, &v["media_list"]["total"]),
+            (200, &Value::from("1")),
+            "answered purchase of {media} lost: {v}"
+        );
+    }
+    let (_, v) = json_call(&demo2, "get-user-deposit", &[]).expect("deposit");
+    let now: i64 = v["deposits"]["deposit"]["deposit-remaining"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or_else(|| panic!("deposit: {v}"));
+    let lowest_answered = writes.purchases.iter().map(|p| p.1).min().unwrap();
+    assert!(
+        now <= lowest_answered,
+        "an answered charge was lost: {now} credits left, {lowest_answered} answered"
+    );
+    eprintln!(
+        "{} users and {} purchases answered, all present after kill -9",
+        writes.users.len(),
+        writes.purchases.len()
     );
 }
 
