@@ -2,6 +2,10 @@
 //! verb → route + version → docs or params → method → SSL → failed-auth
 //! throttle → app auth (form or OAuth) → replay → rate limit → user auth →
 //! role → validation → idempotency → handler → encoding.
+//!
+//! App auth and the replay claim run on the HTTP worker without holding a
+//! thread (`authenticate.rs`); user auth and the handler then run on the
+//! blocking pool, except for `inline` methods, which read only memory.
 
 use std::sync::Arc;
 

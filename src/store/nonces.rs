@@ -2,7 +2,9 @@
 //! across restarts, until its timestamp has left the window.
 //!
 //! One [`NonceWriter`] thread owns the replay state: the live claims in memory
-//! (per timestamp second, a set of salted 64-bit ids) and the append-only
+//! (per timestamp second, the salted 64-bit ids claimed in it: a hash set
+//! while the second is current, a sorted vector once it lies behind the
+//! clock) and the append-only
 //! `replay_log` table through its own connection. It drains a queue, decides
 //! each claim against the set (first wins, also inside one batch), appends the
 //! new ones as one row in one transaction, commits once, and only then
@@ -91,6 +93,9 @@ const PRUNE_EVERY: Duration = Duration::from_secs(1);
 /// Seconds a claim is kept beyond the timestamp window, for a request that
 /// was checked against the window just before the clock ticked.
 const PRUNE_SLACK_SECS: i64 = 2;
+/// A timestamp second this far behind the clock gets its ids sorted
+/// (see [`Second`]); claims for it still arrive, rarely, and are merged in.
+const SEAL_AFTER_SECS: i64 = 2;
 /// How often the writer logs its counters while it is busy.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 /// The `meta` key of the per-store salt of claim ids.
@@ -454,16 +459,50 @@ impl Hasher for IdHasher {
 
 type IdSet = HashSet<u64, BuildHasherDefault<IdHasher>>;
 
+/// The ids claimed in one timestamp second. New ids go into a hash set;
+/// once the second lies behind the clock (few claims arrive for it then),
+/// they are moved into a sorted vector: 8 bytes per id instead of the hash
+/// set's 9–18, which is most of the server's memory at a high request rate
+/// (docs/performance.md).
+#[derive(Default)]
+struct Second {
+    sealed: Vec<u64>,
+    fresh: IdSet,
+}
+
+impl Second {
+    #[cfg(test)]
+    fn contains(&self, id: u64) -> bool {
+        self.fresh.contains(&id) || self.sealed.binary_search(&id).is_ok()
+    }
+
+    fn len(&self) -> usize {
+        self.sealed.len() + self.fresh.len()
+    }
+
+    /// Moves the fresh ids into the sorted vector.
+    fn seal(&mut self) {
+        if self.fresh.is_empty() {
+            return;
+        }
+        self.sealed.extend(self.fresh.drain());
+        self.sealed.sort_unstable();
+        self.sealed.shrink_to_fit();
+        self.fresh = IdSet::default();
+    }
+}
+
 /// The live claims: per timestamp second, the ids claimed in it.
 #[derive(Default)]
 struct Live {
-    by_ts: BTreeMap<i64, IdSet>,
+    by_ts: BTreeMap<i64, Second>,
     len: usize,
 }
 
 impl Live {
     /// Every claim of the log with a timestamp from `cutoff` on. A plain scan
     /// of the table: cheaper than walking the index for most of its rows.
+    /// Loaded straight into the sorted form (the log holds no duplicates).
     fn load(conn: &Connection, cutoff: i64) -> rusqlite::Result<Live> {
         let mut live = Live::default();
         let mut stmt =
@@ -472,37 +511,60 @@ impl Live {
         while let Some(row) = rows.next()? {
             let packed = row.get_ref(0)?.as_blob()?;
             for c in unpack(packed).filter(|c| c.ts >= cutoff) {
-                live.insert(c);
+                live.by_ts.entry(c.ts).or_default().sealed.push(c.id);
             }
+        }
+        for second in live.by_ts.values_mut() {
+            second.sealed.sort_unstable();
+            second.sealed.dedup();
+            second.sealed.shrink_to_fit();
+            live.len += second.sealed.len();
         }
         Ok(live)
     }
 
     /// `true` when the claim was not held yet.
     fn insert(&mut self, c: Claim) -> bool {
-        let fresh = self.by_ts.entry(c.ts).or_default().insert(c.id);
+        let second = self.by_ts.entry(c.ts).or_default();
+        let fresh = second.sealed.binary_search(&c.id).is_err() && second.fresh.insert(c.id);
         self.len += usize::from(fresh);
         fresh
     }
 
+    /// Forgets a claim just inserted (its commit failed).
     fn remove(&mut self, c: Claim) {
-        if let Some(set) = self.by_ts.get_mut(&c.ts) {
-            if set.remove(&c.id) {
+        if let Some(second) = self.by_ts.get_mut(&c.ts) {
+            if second.fresh.remove(&c.id) {
+                self.len -= 1;
+            } else if let Ok(i) = second.sealed.binary_search(&c.id) {
+                second.sealed.remove(i);
                 self.len -= 1;
             }
-            if set.is_empty() {
+            if second.len() == 0 {
                 self.by_ts.remove(&c.ts);
             }
+        }
+    }
+
+    /// Moves the ids of every second before `before` into the sorted form.
+    fn seal(&mut self, before: i64) {
+        for second in self.by_ts.range_mut(..before).map(|(_, s)| s) {
+            second.seal();
         }
     }
 
     /// Drops every claim with a timestamp before `cutoff`.
     fn prune(&mut self, cutoff: i64) -> usize {
         let kept = self.by_ts.split_off(&cutoff);
-        let gone: usize = self.by_ts.values().map(HashSet::len).sum();
+        let gone: usize = self.by_ts.values().map(Second::len).sum();
         self.by_ts = kept;
         self.len -= gone;
         gone
+    }
+
+    #[cfg(test)]
+    fn contains(&self, c: Claim) -> bool {
+        self.by_ts.get(&c.ts).is_some_and(|s| s.contains(c.id))
     }
 }
 
@@ -664,8 +726,10 @@ impl Writer {
     /// Forgets expired claims and deletes one chunk of expired log rows;
     /// true when more rows are left.
     fn prune_step(&mut self) -> bool {
-        let cutoff = self.clock.now().saturating_sub(self.keep_secs);
+        let now = self.clock.now();
+        let cutoff = now.saturating_sub(self.keep_secs);
         self.live.prune(cutoff);
+        self.live.seal(now.saturating_sub(SEAL_AFTER_SECS));
         self.stats
             .live
             .store(self.live.len as u64, Ordering::Relaxed);
@@ -704,6 +768,80 @@ mod tests {
 
     fn writer(store: &crate::store::Store, clock: Arc<ManualClock>) -> NonceWriter {
         NonceWriter::start(store.connect().unwrap(), clock, 300).unwrap()
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(i64, u64),
+        Remove(i64, u64),
+        Seal(i64),
+        Prune(i64),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (0i64..6, 0u64..12).prop_map(|(t, i)| Op::Insert(t, i)),
+            1 => (0i64..6, 0u64..12).prop_map(|(t, i)| Op::Remove(t, i)),
+            1 => (0i64..7).prop_map(Op::Seal),
+            1 => (0i64..4).prop_map(Op::Prune),
+        ]
+    }
+
+    proptest::proptest! {
+        /// The two-form live set (hash set, then sorted vector) behaves like
+        /// a plain set of (second, id) through any mix of operations.
+        #[test]
+        fn the_live_set_behaves_like_a_set(ops in proptest::collection::vec(op(), 0..80)) {
+            let mut live = Live::default();
+            let mut model = std::collections::BTreeSet::new();
+            for op in ops {
+                match op {
+                    Op::Insert(ts, id) => {
+                        let c = Claim { ts, id };
+                        proptest::prop_assert_eq!(live.insert(c), model.insert((ts, id)));
+                    }
+                    Op::Remove(ts, id) => {
+                        live.remove(Claim { ts, id });
+                        model.remove(&(ts, id));
+                    }
+                    Op::Seal(before) => live.seal(before),
+                    Op::Prune(cutoff) => {
+                        let gone = model.iter().filter(|(t, _)| *t < cutoff).count();
+                        model.retain(|(t, _)| *t >= cutoff);
+                        proptest::prop_assert_eq!(live.prune(cutoff), gone);
+                    }
+                }
+                proptest::prop_assert_eq!(live.len, model.len());
+            }
+            for ts in 0..6 {
+                for id in 0..12 {
+                    let c = Claim { ts, id };
+                    proptest::prop_assert_eq!(live.contains(c), model.contains(&(ts, id)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sealed_seconds_hold_ids_in_a_sorted_vector() {
+        let mut live = Live::default();
+        for id in [5, 1, 3] {
+            assert!(live.insert(Claim { ts: 10, id }));
+        }
+        assert!(live.insert(Claim { ts: 12, id: 9 }));
+        live.seal(12);
+        let ten = &live.by_ts[&10];
+        assert_eq!(
+            (ten.sealed.as_slice(), ten.fresh.len()),
+            (&[1, 3, 5][..], 0)
+        );
+        assert_eq!(live.by_ts[&12].fresh.len(), 1, "not behind yet");
+        assert!(!live.insert(Claim { ts: 10, id: 3 }), "a sealed id is held");
+        assert!(live.insert(Claim { ts: 10, id: 4 }), "a late claim is new");
+        live.seal(12);
+        assert_eq!(live.by_ts[&10].sealed, vec![1, 3, 4, 5]);
+        assert_eq!(live.len, 5);
     }
 
     #[test]
