@@ -292,6 +292,16 @@ async fn connection(plan: Arc<Plan>, id: usize, measure_from: Instant, deadline:
                         *tally.statuses.entry(status).or_default() += 1;
                         if !req.expect.contains(&status) {
                             tally.unexpected += 1;
+                            if tally.unexpected <= 3 {
+                                eprintln!(
+                                    "unexpected {status} (expected {:?}) for: {}",
+                                    req.expect,
+                                    String::from_utf8_lossy(&req.bytes)
+                                        .lines()
+                                        .next()
+                                        .unwrap_or("")
+                                );
+                            }
                         }
                     }
                     if status == 200 && req.signed_fresh {
@@ -360,10 +370,13 @@ fn signed_body(
         &[ts.as_bytes(), plan.key.as_bytes(), nonce.as_bytes()],
     );
     if bad {
-        access_key.replace_range(0..2, "00");
-        if access_key.starts_with("00") && access_key.len() > 4 {
-            access_key.replace_range(2..4, "ff");
-        }
+        // Change the first hex digit: a wrong signature, always.
+        let first = if access_key.starts_with('0') {
+            "1"
+        } else {
+            "0"
+        };
+        access_key.replace_range(0..1, first);
     }
     format!(
         "api_key={}&access_key={access_key}&timestamp={}&nonce={}&algo={}{extra}",
