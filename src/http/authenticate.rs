@@ -24,16 +24,15 @@ use crate::store::keys::{self, ApiKey};
 use crate::store::nonces::{Announced, Claimed};
 
 /// Authenticates the app and claims the request's replay identity.
-/// `coming` was announced to the nonce writer when the request started to
-/// authenticate, so the writer can wait for this claim before committing.
 pub async fn app(
     state: &AppState,
     method: &'static Method,
     params: &Params,
     oauth: Option<&OAuthRequest>,
     request_id: &str,
-    coming: Announced,
 ) -> Result<Caller, ApiError> {
+    // Lets the nonce writer hold its next commit for this claim.
+    let coming = state.nonces.announce();
     let epoch = state.nonces.epoch();
     let mut caller = identify(state, epoch, params, oauth)?;
     let claimed = claim(state, &caller, method, params, request_id, Some(coming)).await?;

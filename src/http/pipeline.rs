@@ -310,10 +310,7 @@ async fn authenticate_and_run(
         base_url,
         bad_format,
     } = incoming;
-    // Lets the nonce writer gather this claim into the commit it is about to make.
-    let coming = state.nonces.announce();
-    let caller =
-        authenticate::app(state, method, &params, oauth.as_ref(), request_id, coming).await?;
+    let caller = authenticate::app(state, method, &params, oauth.as_ref(), request_id).await?;
     ratelimit::charge_api_key(state, &caller.key.api_key, method.name, quota)?;
     // From here on the caller is known: errors are normal answers.
     if let Some(e) = bad_format {
