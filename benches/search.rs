@@ -134,6 +134,8 @@ fn main() {
             hits
         );
     }
+    // The server takes the store's replay lock: the first state lets go.
+    drop(state);
     over_http(config, &key, &http_queries, rounds / 2);
 }
 
