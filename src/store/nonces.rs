@@ -367,7 +367,8 @@ fn load_salt(conn: &Connection) -> rusqlite::Result<[u8; 16]> {
     Ok(salt)
 }
 
-/// Moves the live rows of the `nonces` table (schema 1) into the replay log.
+/// Moves the live rows of the `nonces` table (stores from before migration 6)
+/// into the replay log.
 fn import_legacy(conn: &mut Connection, salt: &[u8; 16], cutoff: i64) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let rows: Vec<(String, i64, String, String)> = tx
