@@ -212,11 +212,16 @@ pub fn find(
     };
     let aad = aad(&key.api_key);
     key.secret = Secret::new(keyring.open(&aad, &sealed).map_err(crypto_err)?);
-    let old_valid = key.old_secret_until.is_none_or(|until| now < until);
-    if let (Some(old), true) = (old, old_valid) {
+    if let (Some(old), true) = (old, old_secret_accepted(key.old_secret_until, now)) {
         key.old_secret = Some(Secret::new(keyring.open(&aad, &old).map_err(crypto_err)?));
     }
     Ok(Some(key))
+}
+
+/// Whether a previous secret accepted until `until` (`None`: until retired)
+/// still is at `now`: the one rollover rule for the store and the cache.
+fn old_secret_accepted(until: Option<i64>, now: i64) -> bool {
+    until.is_none_or(|until| now < until)
 }
 
 /// Keys read on the request path, kept between requests: reading and
@@ -241,8 +246,8 @@ impl KeyCache {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         match map.get(api_key) {
             Some((key, e)) if *e == epoch => {
-                let grace_over = key.old_secret.is_some()
-                    && key.old_secret_until.is_some_and(|until| now >= until);
+                let grace_over =
+                    key.old_secret.is_some() && !old_secret_accepted(key.old_secret_until, now);
                 (!grace_over).then(|| Arc::clone(key))
             }
             _ => None,
