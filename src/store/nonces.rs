@@ -218,6 +218,7 @@ impl NonceWriter {
     }
 
     /// [`NonceWriter::claim_async`] for a plain thread (not inside an async task).
+    #[cfg(test)]
     pub fn claim(&self, claim: Claim) -> Result<Claimed, ClaimError> {
         self.enqueue(claim, None)?
             .blocking_recv()
@@ -435,6 +436,7 @@ pub fn prune_chunk(conn: &Connection, cutoff: i64, limit: usize) -> rusqlite::Re
 }
 
 /// How many claims the replay log holds (live and not yet pruned).
+#[cfg(test)]
 pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row(
         &format!("SELECT COALESCE(SUM(length(claims)), 0) / {PACKED} FROM replay_log"),
