@@ -7,7 +7,7 @@ use panthera::protocol::signature::{sign_hex, Algo};
 use panthera::protocol::timestamp::Timestamp;
 use panthera::store::now_unix;
 
-use crate::helpers::{raw_post, Server};
+use crate::helpers::{raw_post, same_triple, Server};
 
 fn form(
     creds: &panthera::client::Credentials,
@@ -290,12 +290,7 @@ fn lenient_replay_policy_allows_a_reused_triple_only_for_different_requests() {
         .success());
     let url = format!("{}/get-method-info", s.base);
     let c = Client::new(&s.base, key.clone());
-    let base = sign_params(&key, now_unix(), "constant");
-    let with = |m: &str| {
-        let mut f = base.clone();
-        f.push(("method".into(), m.into()));
-        f
-    };
+    let with = same_triple(&key);
     assert_eq!(c.post_form(&url, &with("host-info")).unwrap().status, 200);
     assert_eq!(
         c.post_form(&url, &with("get-method-list")).unwrap().status,

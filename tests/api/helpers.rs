@@ -390,3 +390,15 @@ pub fn get(addr: &str, path: &str) -> Reply {
         .as_bytes(),
     )
 }
+
+/// Forms for `get-method-info` that all carry one signed (timestamp, nonce):
+/// `form(m)` asks about method `m`, so each is the same triple in another
+/// request (the replay policies tell those apart or not).
+pub fn same_triple(creds: &Credentials) -> impl Fn(&str) -> Vec<(String, String)> {
+    let base = panthera::client::sign_params(creds, panthera::store::now_unix(), "constant");
+    move |method| {
+        let mut form = base.clone();
+        form.push(("method".into(), method.into()));
+        form
+    }
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use panthera::client::{sign_params, Client};
 use panthera::store::now_unix;
 
-use crate::helpers::{Server, BIN};
+use crate::helpers::{same_triple, Server, BIN};
 
 #[test]
 fn a_replay_policy_changed_by_the_cli_applies_to_the_next_request() {
@@ -17,12 +17,7 @@ fn a_replay_policy_changed_by_the_cli_applies_to_the_next_request() {
     let key = s.create_key("switches to lenient");
     let c = Client::new(&s.base, key.clone());
     let url = format!("{}/get-method-info", s.base);
-    let base = sign_params(&key, now_unix(), "constant");
-    let with = |m: &str| {
-        let mut f = base.clone();
-        f.push(("method".into(), m.into()));
-        f
-    };
+    let with = same_triple(&key);
     // strict: the triple is used up, whatever the request
     assert_eq!(c.post_form(&url, &with("host-info")).unwrap().status, 200);
     assert_eq!(
