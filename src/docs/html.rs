@@ -189,8 +189,9 @@ pub fn method_page(state: &AppState, version: Version, m: &Method, samples: &Sam
         b.push_str(
             "<p>This method changes data. Send an optional <code>idempotency_key</code> \
 (1–255 printable characters) to make retries safe: a retry with the same key within 24 hours \
-returns the first answer and changes nothing; the same key with different parameters is refused \
-with 422; while the first call still runs, a retry gets 409.</p>",
+returns the first answer and changes nothing; the same key with different parameters (or another \
+PUT body) is refused with 422; while the first call still runs, a retry gets 409. Keys are kept per \
+api key and per user the call acts for: another user's call with the same key runs on its own.</p>",
         );
     }
     b.push_str("<h2>Errors</h2><table><thead><tr><th scope=\"col\">Code</th><th scope=\"col\">Meaning</th></tr></thead><tbody>");

@@ -7,7 +7,9 @@
 //! current epoch, else from the store's query-only connection (a reader never
 //! waits for a writer in WAL mode). A cached key is trusted for success only:
 //! a failure is checked again against the store (say `debug` was just
-//! switched on). When another connection committed before the claim's batch
+//! switched on). Unknown keys are cached as absent and checked again the
+//! same way, so a refusal takes as long for a made-up key as for a real one
+//! (`benches/auth.rs`). When another connection committed before the claim's batch
 //! (the epoch moved: perhaps the CLI revoked the key), the caller is checked
 //! again before the request is answered.
 
@@ -141,18 +143,23 @@ impl Lookup for StoreLookup<'_> {
                 self.served_from_cache = true;
                 return Ok(Some(k));
             }
+            if cache.is_absent(api_key, self.epoch) {
+                self.served_from_cache = true;
+                return Ok(None);
+            }
         }
         let store = &self.state.store;
         let key = store
             .read(|c| keys::find(c, store.keyring(), api_key, self.now))?
             .map(Arc::new);
-        if let Some(k) = &key {
-            cache.put(Arc::clone(k), self.epoch);
+        match &key {
+            Some(k) => cache.put(Arc::clone(k), self.epoch),
+            None => cache.put_absent(api_key, self.epoch),
         }
         Ok(key)
     }
 
-    fn token(&mut self, key: &ApiKey, auth_token: &str) -> Result<Presented, ApiError> {
+    fn token(&mut self, key: &ApiKey, auth_token: &str) -> Result<Option<Presented>, ApiError> {
         let store = &self.state.store;
         store.read(|c| user_auth::load(c, store.keyring(), key, auth_token))
     }

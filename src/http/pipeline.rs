@@ -28,7 +28,7 @@ use crate::ops::gate::Gate;
 use crate::ops::ratelimit::{self, Quota};
 use crate::protocol::caller::{self, OAuthRequest};
 use crate::protocol::oauth1;
-use crate::protocol::params::{self, Params};
+use crate::protocol::params::{self, Params, RAW_BODY};
 use crate::protocol::user_auth;
 use crate::protocol::user_auth::Account;
 use crate::protocol::version::Version;
@@ -246,7 +246,10 @@ async fn execute(
         Ok(w) => (w.format, w.binary, None),
         Err(e) => (Format::Xml, false, Some(e)),
     };
-    let gate = Gate::enter(state, req, method.name, &params).map_err(fatal)?;
+    let consumer_key = oauth
+        .as_ref()
+        .and_then(|o| o.header.get("oauth_consumer_key"));
+    let gate = Gate::enter(state, req, method.name, &params, consumer_key).map_err(fatal)?;
     let incoming = Incoming {
         params,
         oauth,
@@ -268,10 +271,6 @@ async fn execute(
         Err(e) => Err((e, format)),
     }
 }
-
-/// The parameter name under which a raw (non-form) PUT body reaches the
-/// handler; a client sending a parameter of that name gets a `400` for PUTs.
-pub const RAW_BODY: &str = "__body";
 
 fn is_form(content_type: Option<&str>) -> bool {
     let essence = content_type
@@ -399,19 +398,27 @@ pub fn run_method(
 ) -> Result<Answer, ApiError> {
     method.authorize(caller.key)?;
     let args = Args::validate(method, params)?;
-    idempotency::execute(state, method, caller.key, &args, request_id, |claim| {
-        (method.handler)(&Ctx {
-            state,
-            method,
-            version,
-            key: caller.key,
-            request_id,
-            args: &args,
-            account: caller.account,
-            base_url: caller.base_url,
-            idempotency: claim,
-        })
-    })
+    idempotency::execute(
+        state,
+        method,
+        caller.key,
+        caller.account,
+        &args,
+        request_id,
+        |claim| {
+            (method.handler)(&Ctx {
+                state,
+                method,
+                version,
+                key: caller.key,
+                request_id,
+                args: &args,
+                account: caller.account,
+                base_url: caller.base_url,
+                idempotency: claim,
+            })
+        },
+    )
 }
 
 /// Reads the body up to `max` bytes; more is `413` (early, from Content-Length

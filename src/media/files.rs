@@ -7,7 +7,6 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use hmac::{Hmac, Mac};
-use rand::RngCore;
 use sha2::Sha256;
 
 use crate::answer::Format;
@@ -17,22 +16,9 @@ use crate::http::respond;
 use crate::media::image::{self, Rendition};
 use crate::store::{media, meta, orders, Store};
 
-/// The server's key for download links, made once per store.
+/// The server's key for download links, made once per store, kept sealed.
 pub fn url_key(store: &Store) -> rusqlite::Result<Vec<u8>> {
-    store.with(|c| {
-        if let Some(k) = meta::get(c, "media_url_key")?.and_then(|h| hex::decode(h).ok()) {
-            return Ok(k);
-        }
-        let mut k = vec![0u8; 32];
-        rand::thread_rng().fill_bytes(&mut k);
-        // two first users racing: the first write wins, both read it back
-        c.execute(
-            "INSERT INTO meta(key, value) VALUES ('media_url_key', ?1) ON CONFLICT DO NOTHING",
-            [hex::encode(&k)],
-        )?;
-        let stored = meta::get(c, "media_url_key")?.unwrap_or_default();
-        Ok(hex::decode(stored).unwrap_or(k))
-    })
+    store.with(|c| meta::secret(c, store.keyring(), meta::MEDIA_URL_KEY))
 }
 
 fn mac(key: &[u8], id: i64, expires: i64) -> Option<Hmac<Sha256>> {

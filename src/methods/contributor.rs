@@ -5,9 +5,9 @@ use super::media::{acting_user, media_id, LANG};
 use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
-use crate::http::pipeline::RAW_BODY;
 use crate::media::body::{self, Body};
 use crate::media::import::parse_state;
+use crate::protocol::params::RAW_BODY;
 use crate::protocol::version::Version;
 use crate::store::media::{self as store, Media};
 

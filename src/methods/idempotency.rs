@@ -1,7 +1,9 @@
 //! Safe retries for methods that change state ([`Method::mutating`]): a
-//! call carrying an `idempotency_key` runs once per (api key, key) for 24
+//! call carrying an `idempotency_key` runs once per (scope, key) for 24
 //! hours; a retry gets the first answer (status and body, in the encoding
-//! it asks for now) and changes nothing.
+//! it asks for now) and changes nothing. The scope is the api key and the
+//! account the call acts for, whatever the auth scheme named it with: one
+//! user's key never answers another user's call.
 //!
 //! The key is claimed in the store *before* the call runs, so concurrent
 //! duplicates cannot both run: the later one sees the claim and gets 409.
@@ -18,6 +20,8 @@ use super::{Args, Ctx, ErrorDoc, Method};
 use crate::answer::tree::Answer;
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::protocol::params::RAW_BODY;
+use crate::protocol::user_auth::Account;
 use crate::store::idempotency as store;
 use crate::store::keys::ApiKey;
 use crate::store::users::{hash_password, verify_password};
@@ -48,7 +52,7 @@ pub const ERRORS: &[ErrorDoc] = &[
 /// A claimed key: only the call holding it may store its outcome.
 #[derive(Debug)]
 pub struct Claim {
-    api_key: String,
+    scope: String,
     key: String,
     owner: String,
 }
@@ -61,7 +65,7 @@ impl Ctx<'_> {
     pub fn finish(&self, tx: &Connection, answer: Answer) -> Result<Answer, ApiError> {
         if let Some(claim) = self.idempotency {
             let json = encode(&answer)?;
-            if !store::complete(tx, &claim.api_key, &claim.key, &claim.owner, 200, &json)? {
+            if !store::complete(tx, &claim.scope, &claim.key, &claim.owner, 200, &json)? {
                 return Err(in_progress());
             }
         }
@@ -75,6 +79,7 @@ pub fn execute(
     state: &AppState,
     method: &Method,
     key: &ApiKey,
+    account: Option<&Account>,
     args: &Args,
     request_id: &str,
     run: impl FnOnce(Option<&Claim>) -> Result<Answer, ApiError>,
@@ -101,8 +106,9 @@ pub fn execute(
     };
     let now = state.clock.now();
     let owner = new_owner();
+    let scope = scope(key, account);
     let req = store::Request {
-        api_key: &key.api_key,
+        scope: &scope,
         key: idem,
         method: method.name,
         fingerprint: &fingerprint,
@@ -125,9 +131,9 @@ pub fn execute(
             Some((status, result)) => return replay(status, &result),
             None if now - stored.claimed_at < LEASE_SECS => return Err(in_progress()),
             None => {
-                let took = state.store.write(|tx| {
-                    store::take_over(tx, &key.api_key, idem, &stored.owner, &owner, now)
-                })?;
+                let took = state
+                    .store
+                    .write(|tx| store::take_over(tx, &scope, idem, &stored.owner, &owner, now))?;
                 if !took {
                     return Err(in_progress());
                 }
@@ -136,7 +142,7 @@ pub fn execute(
         }
     }
     let claim = Claim {
-        api_key: key.api_key.clone(),
+        scope,
         key: idem.to_string(),
         owner,
     };
@@ -154,10 +160,10 @@ fn settle(state: &AppState, claim: &Claim, result: &Result<Answer, ApiError>, re
         Err(e) if !e.is_fatal() && e.status() < 500 => Some((e.status(), e.client_message())),
         Err(_) => None,
     };
-    let (api_key, key, owner) = (&claim.api_key, &claim.key, &claim.owner);
+    let (scope, key, owner) = (&claim.scope, &claim.key, &claim.owner);
     let done = state.store.write(|tx| match &outcome {
-        Some((status, body)) => store::complete(tx, api_key, key, owner, *status, body),
-        None => store::release(tx, api_key, key, owner),
+        Some((status, body)) => store::complete(tx, scope, key, owner, *status, body),
+        None => store::release(tx, scope, key, owner),
     });
     if let Err(e) = done {
         tracing::warn!(request_id, error = %e, "idempotency record not settled");
@@ -194,10 +200,21 @@ pub fn check_key(key: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Where a key lives: the api key alone for calls that act for no user,
+/// else the api key and the user, so two users of one app (form tokens,
+/// OAuth tokens or owned keys alike) never share records.
+fn scope(key: &ApiKey, account: Option<&Account>) -> String {
+    match account {
+        None => key.api_key.clone(),
+        Some(a) => format!("{} user:{}", key.api_key, a.user.id),
+    }
+}
+
 /// Digest of what the method reads: its name, each declared parameter as
-/// sent (absent, a value, or a list; secrets only as "present"), and
-/// `auth_token` (whom it acts for). Credentials, nonce, timestamp and
-/// `content_type` are left out: they differ on every retry.
+/// sent (absent, a value, or a list; secrets only as "present"), and a raw
+/// PUT body. Credentials (tokens too: whom the call acts for is the
+/// [`scope`]), nonce, timestamp and `content_type` are left out: they
+/// differ on every retry.
 fn fingerprint(method: &Method, args: &Args) -> String {
     let mut h = Sha256::new();
     let mut put = |b: &[u8]| {
@@ -209,7 +226,7 @@ fn fingerprint(method: &Method, args: &Args) -> String {
         .params
         .iter()
         .map(|p| (p.name, p.secret))
-        .chain([("auth_token", false)]);
+        .chain([(RAW_BODY, false)]);
     for (name, secret) in names {
         put(name.as_bytes());
         match args.params().get_list(name) {

@@ -21,16 +21,19 @@ pub struct Gate {
 impl Gate {
     /// Labels the call for the metrics and checks the throttle, before the
     /// key is looked up or the signature computed.
+    /// `oauth_consumer_key` is the key named by an OAuth header, if any:
+    /// both schemes are throttled alike.
     pub fn enter(
         state: &AppState,
         req: &HttpRequest,
         method: &'static str,
         params: &Params,
+        oauth_consumer_key: Option<&str>,
     ) -> Result<Gate, ApiError> {
         req.extensions_mut().insert(MethodLabel(method));
         let address = req.extensions().get::<ClientAddr>().map(|c| c.0);
-        let api_key = params
-            .get("api_key")
+        let api_key = oauth_consumer_key
+            .or_else(|| params.get("api_key"))
             .or_else(|| params.get("consumer_key"))
             .map(str::to_string);
         let blocked =

@@ -214,9 +214,24 @@ fn check_secrets(config: &Config, c: &Connection, problems: &mut Vec<String>) ->
             }
         }
     }
+    for name in crate::store::meta::SECRETS {
+        let stored = match crate::store::meta::get(c, name) {
+            Ok(Some(v)) => v,
+            Ok(None) => continue,
+            Err(e) => return format!("not checked ({e})"),
+        };
+        let aad = crate::store::meta::secret_aad(name);
+        if !is_sealed(&stored) {
+            bad += 1;
+            problems.push(format!("the server secret {name} is stored unsealed"));
+        } else if cipher.open(&aad, &stored).is_err() {
+            bad += 1;
+            problems.push(format!("the server secret {name} does not open"));
+        }
+    }
     if bad == 0 {
         format!(
-            "{} api keys, all sealed and opening with master key {}",
+            "{} api keys and the server secrets, all sealed and opening with master key {}",
             rows.len(),
             key.id()
         )
@@ -264,11 +279,12 @@ pub fn rotate_master(config: &Config, new_key_file: Option<&Path>) -> Result<Str
         let tx = c.transaction()?;
         let n = keys::reseal_all(&tx, store.keyring(), &cipher)?
             + crate::store::tokens::reseal_all(&tx, store.keyring(), &cipher)?;
+        let server = crate::store::meta::reseal_secrets(&tx, store.keyring(), &cipher)?;
         store::record_master_key(&tx, cipher.id())?;
         tx.commit()?;
-        Ok(n)
+        Ok((n, server))
     });
-    let resealed = match resealed {
+    let (resealed, server) = match resealed {
         Ok(n) => n,
         Err(e) => {
             if let Some((pending, _)) = &pending {
@@ -278,7 +294,7 @@ pub fn rotate_master(config: &Config, new_key_file: Option<&Path>) -> Result<Str
         }
     };
     let mut report = format!(
-        "resealed {resealed} secrets (api keys and user tokens): master key {old_id} -> {}",
+        "resealed {resealed} secrets (api keys and user tokens) and {server} server secrets: master key {old_id} -> {}",
         new_key.id()
     );
     match pending {

@@ -71,13 +71,17 @@ impl AuthFailure {
         use ApiError as E;
         Some(match e {
             E::MissingAuthParam(_) => AuthFailure::MissingParam,
-            E::BadAuthParam(_) | E::BadAlgo | E::BadNonce(_) => AuthFailure::BadParam,
+            E::BadAuthParam(_)
+            | E::BadAlgo
+            | E::BadNonce(_)
+            | E::BadOAuth(_)
+            | E::MixedAuthSchemes => AuthFailure::BadParam,
             E::BadTimestamp(_) => AuthFailure::BadTimestamp,
             E::TimestampTooOld(_) => AuthFailure::TimestampTooOld,
             E::TimestampTooNew(_) => AuthFailure::TimestampTooNew,
             E::UnknownApiKey => AuthFailure::UnknownKey,
             E::RevokedApiKey => AuthFailure::RevokedKey,
-            E::BadSignature(_) => AuthFailure::BadSignature,
+            E::BadSignature(_) | E::BadOAuthSignature(_) => AuthFailure::BadSignature,
             E::Replay => AuthFailure::Replay,
             _ => return None,
         })

@@ -8,7 +8,7 @@ use super::auth::{check_nonce, check_window, verify_app, Credentials, DUMMY_SECR
 use super::oauth1::{self, OAuthCredentials, OAuthHeader};
 use super::params::Params;
 use super::timestamp::Timestamp;
-use super::user_auth::{Presented, TokenProof};
+use super::user_auth::{Presented, TokenProof, TokenRefusal};
 use crate::error::ApiError;
 use crate::store::keys::ApiKey;
 
@@ -18,8 +18,8 @@ pub trait Lookup {
     /// The key `api_key` with its secrets opened, if it exists.
     fn key(&mut self, api_key: &str) -> Result<Option<Arc<ApiKey>>, ApiError>;
     /// The token `auth_token` of `key` with its secret opened (OAuth: the
-    /// token secret is half of the signing key).
-    fn token(&mut self, key: &ApiKey, auth_token: &str) -> Result<Presented, ApiError>;
+    /// token secret is half of the signing key); `None` when unknown.
+    fn token(&mut self, key: &ApiKey, auth_token: &str) -> Result<Option<Presented>, ApiError>;
 }
 
 /// Form parameters that carry credentials of the §3/§4 scheme.
@@ -112,23 +112,32 @@ fn by_oauth(
     check_window(Timestamp::from_unix(creds.timestamp), now, tolerance)?;
     let key = lookup.key(&creds.consumer_key)?;
     // The token secret is half of the signing key, so the token comes first.
+    // An unknown token signs with a dummy secret: the answer is the same bad
+    // signature as for a wrong token secret, so tokens cannot be probed
+    // without the consumer secret.
     let presented = match (&key, &creds.token) {
-        (Some(k), Some(t)) if k.revoked_at.is_none() => Some(lookup.token(k, t)?),
+        (Some(k), Some(t)) if k.revoked_at.is_none() => lookup.token(k, t)?,
         _ => None,
     };
+    let unknown_token = creds.token.is_some() && presented.is_none();
     let base = oauth1::base_string(
         &o.http_method,
         &o.base_uri,
         &oauth1::signed_params(&o.query, o.urlencoded_body.as_deref(), &o.header),
     );
     let consumer_secret = key.as_ref().map_or(DUMMY_SECRET, |k| k.secret.expose());
-    let token_secret = presented.as_ref().map_or(&b""[..], |p| &p.secret[..]);
+    let token_secret = match &presented {
+        Some(p) => &p.secret[..],
+        None if unknown_token => DUMMY_SECRET.as_bytes(),
+        None => &b""[..],
+    };
     let signing_key = oauth1::signing_key(consumer_secret, token_secret);
     let ok = oauth1::verify(creds.algo, &signing_key, &base, &creds.signature);
     let key = match key {
         None => return Err(ApiError::UnknownApiKey),
         Some(k) if k.revoked_at.is_some() => return Err(ApiError::RevokedApiKey),
         Some(k) if !ok => return Err(ApiError::BadOAuthSignature(k.debug.then_some(base))),
+        Some(_) if unknown_token => return Err(TokenRefusal::Unknown.into()),
         Some(k) => k,
     };
     Ok(Caller {

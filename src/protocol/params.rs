@@ -15,6 +15,10 @@ use futures_util::FutureExt;
 /// not UTF-8 (so there is no name to report).
 pub const PARAMETER_NAME: &str = "parameter name";
 
+/// The parameter name under which a raw (non-form) PUT body reaches the
+/// handler; a client sending a parameter of that name gets a `400` for PUTs.
+pub const RAW_BODY: &str = "__body";
+
 /// Caps applied while parsing, so a request cannot make us build more than
 /// this much. The body size itself is checked by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

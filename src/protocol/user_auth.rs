@@ -89,23 +89,24 @@ pub struct Account {
     pub token: Option<Token>,
 }
 
-/// Loads the token `auth_token` of `key`; a token of another key is unknown.
+/// Loads the token `auth_token` of `key`; `None` when it is unknown (a
+/// token of another key is unknown too).
 pub fn load(
     conn: &Connection,
     keyring: &Keyring,
     key: &ApiKey,
     auth_token: &str,
-) -> Result<Presented, ApiError> {
+) -> Result<Option<Presented>, ApiError> {
     let Some((token, sealed)) = tokens::find_with_secret(conn, auth_token)? else {
-        return Err(TokenRefusal::Unknown.into());
+        return Ok(None);
     };
     if token.api_key != key.api_key {
-        return Err(TokenRefusal::Unknown.into());
+        return Ok(None);
     }
     let secret = tokens::open_secret(keyring, &token.token, &sealed).ok_or_else(|| {
         ApiError::Internal("a token secret cannot be opened (master key changed?)".into())
     })?;
-    Ok(Presented { token, secret })
+    Ok(Some(Presented { token, secret }))
 }
 
 /// Whether `token` may act at `now`; `Ok(Some(t))` when using it extends it to `t`.
@@ -168,7 +169,7 @@ pub fn account_for(
                 algo,
             },
         ) => {
-            let p = load(conn, keyring, key, &auth_token)?;
+            let p = load(conn, keyring, key, &auth_token)?.ok_or(TokenRefusal::Unknown)?;
             let access_token = access_token.ok_or(TokenRefusal::MissingAccessToken)?;
             let parts: [&[u8]; 3] = [
                 timestamp_raw.as_bytes(),

@@ -1,4 +1,5 @@
-//! Idempotency records: one row per (api key, idempotency_key). The row is
+//! Idempotency records: one row per (scope, idempotency_key); the scope
+//! (api key, and the user a call acts for) is kept in the `api_key` column. The row is
 //! inserted *before* the call runs (the claim), so two concurrent calls with
 //! the same key cannot both run; it later holds the call's outcome. The
 //! policy around it lives in `methods::idempotency`.
@@ -8,7 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 /// Identifies one request under its key.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
-    pub api_key: &'a str,
+    /// The api key, and the user the call acts for (`methods::idempotency`).
+    pub scope: &'a str,
     pub key: &'a str,
     pub method: &'a str,
     /// Digest of the request's non-secret parameters.
@@ -43,14 +45,14 @@ pub fn claim(
 ) -> rusqlite::Result<Option<Stored>> {
     conn.execute(
         "DELETE FROM idempotency WHERE api_key = ?1 AND idem_key = ?2 AND expires_at <= ?3",
-        params![req.api_key, req.key, now],
+        params![req.scope, req.key, now],
     )?;
     let inserted = conn.execute(
         "INSERT INTO idempotency (api_key, idem_key, method, fingerprint, secret_hash, owner,
                                   claimed_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
         params![
-            req.api_key,
+            req.scope,
             req.key,
             req.method,
             req.fingerprint,
@@ -66,7 +68,7 @@ pub fn claim(
     conn.query_row(
         "SELECT method, fingerprint, secret_hash, owner, claimed_at, status, result
          FROM idempotency WHERE api_key = ?1 AND idem_key = ?2",
-        params![req.api_key, req.key],
+        params![req.scope, req.key],
         |r| {
             let status: Option<u16> = r.get(5)?;
             let result: Option<String> = r.get(6)?;
@@ -87,7 +89,7 @@ pub fn claim(
 /// false when someone else finished or took it first.
 pub fn take_over(
     conn: &Connection,
-    api_key: &str,
+    scope: &str,
     key: &str,
     old_owner: &str,
     new_owner: &str,
@@ -96,7 +98,7 @@ pub fn take_over(
     let n = conn.execute(
         "UPDATE idempotency SET owner = ?4, claimed_at = ?5
          WHERE api_key = ?1 AND idem_key = ?2 AND owner = ?3 AND status IS NULL",
-        params![api_key, key, old_owner, new_owner, now],
+        params![scope, key, old_owner, new_owner, now],
     )?;
     Ok(n == 1)
 }
@@ -105,7 +107,7 @@ pub fn take_over(
 /// (it was taken over, or the outcome is already stored).
 pub fn complete(
     conn: &Connection,
-    api_key: &str,
+    scope: &str,
     key: &str,
     owner: &str,
     status: u16,
@@ -116,16 +118,16 @@ pub fn complete(
             "UPDATE idempotency SET status = ?4, result = ?5
              WHERE api_key = ?1 AND idem_key = ?2 AND owner = ?3 AND status IS NULL",
         )?
-        .execute(params![api_key, key, owner, status, result])?;
+        .execute(params![scope, key, owner, status, result])?;
     Ok(n == 1)
 }
 
 /// Drops a running claim (the call failed in a way worth retrying).
-pub fn release(conn: &Connection, api_key: &str, key: &str, owner: &str) -> rusqlite::Result<bool> {
+pub fn release(conn: &Connection, scope: &str, key: &str, owner: &str) -> rusqlite::Result<bool> {
     let n = conn.execute(
         "DELETE FROM idempotency
          WHERE api_key = ?1 AND idem_key = ?2 AND owner = ?3 AND status IS NULL",
-        params![api_key, key, owner],
+        params![scope, key, owner],
     )?;
     Ok(n == 1)
 }
@@ -140,7 +142,7 @@ mod tests {
     use super::*;
 
     const REQ: Request<'static> = Request {
-        api_key: "k",
+        scope: "k",
         key: "order-1",
         method: "create-user",
         fingerprint: "f1",
@@ -166,16 +168,7 @@ mod tests {
                 assert!(!release(c, "k", "order-1", "a")?);
                 // another api key has its own namespace
                 assert_eq!(
-                    claim(
-                        c,
-                        &Request {
-                            api_key: "k2",
-                            ..REQ
-                        },
-                        "c",
-                        150,
-                        250
-                    )?,
+                    claim(c, &Request { scope: "k2", ..REQ }, "c", 150, 250)?,
                     None
                 );
                 // expired: claimable again

@@ -230,10 +230,14 @@ fn old_secret_accepted(until: Option<i64>, now: i64) -> bool {
 /// at the time it was read and served under that same epoch only; the epoch
 /// moves whenever another connection (a handler, the CLI) committed, and
 /// `http::pipeline` reads the key again when it moved before the request's
-/// claim was committed. Unknown keys are never cached.
+/// claim was committed. Unknown keys are remembered apart (so a flood of
+/// made-up keys cannot evict real ones), and only so that a refused call
+/// costs the same whether its key exists or not: both are checked again
+/// against the store when served from here.
 #[derive(Default)]
 pub struct KeyCache {
     map: Mutex<HashMap<String, (Arc<ApiKey>, u64)>>,
+    absent: Mutex<HashMap<String, u64>>,
 }
 
 /// More keys than this and the cache starts over.
@@ -261,6 +265,21 @@ impl KeyCache {
             map.clear();
         }
         map.insert(key.api_key.clone(), (key, epoch));
+    }
+
+    /// Whether `api_key` was found missing under `epoch`.
+    pub fn is_absent(&self, api_key: &str, epoch: u64) -> bool {
+        let absent = self.absent.lock().unwrap_or_else(|p| p.into_inner());
+        absent.get(api_key) == Some(&epoch)
+    }
+
+    /// Remembers that `api_key` was missing when read under `epoch`.
+    pub fn put_absent(&self, api_key: &str, epoch: u64) {
+        let mut absent = self.absent.lock().unwrap_or_else(|p| p.into_inner());
+        if absent.len() >= CACHE_MAX && !absent.contains_key(api_key) {
+            absent.clear();
+        }
+        absent.insert(api_key.to_string(), epoch);
     }
 }
 
@@ -398,6 +417,11 @@ mod tests {
         cache.put(Arc::new(k.clone()), 3);
         assert_eq!(cache.get(&k.api_key, 3, 0).unwrap().name, "cached");
         assert!(cache.get(&k.api_key, 4, 0).is_none());
+        assert!(cache.get("other", 3, 0).is_none());
+        assert!(!cache.is_absent("other", 3));
+        cache.put_absent("other", 3);
+        assert!(cache.is_absent("other", 3));
+        assert!(!cache.is_absent("other", 4), "absent under its epoch only");
         assert!(cache.get("other", 3, 0).is_none());
         // a previous secret accepted until 100: served before, not at 100
         let mut rolling = k.clone();

@@ -227,6 +227,10 @@ const MIGRATIONS: &[&str] = &[
         claims  BLOB NOT NULL
     );
     CREATE INDEX replay_log_by_last_ts ON replay_log(last_ts);",
+    // 7: the download-link key was kept in clear; seal it like every secret
+    // (panthera_seal, as in 4; the AAD is `store::meta::secret_aad`).
+    "UPDATE meta SET value = panthera_seal('meta.media_url_key', value)
+     WHERE key = 'media_url_key' AND value NOT LIKE 'v1.%';",
 ];
 
 /// Brings the schema up to date, one transaction per migration.

@@ -9,6 +9,7 @@ mod cli;
 mod clients;
 mod docs;
 mod durability;
+mod hardening;
 mod key_cache;
 mod media;
 mod methods;

@@ -85,7 +85,7 @@ fn oauthlib_signed_requests_are_accepted_and_tampered_ones_refused() {
         "\"deposit-remaining\":\"1000\"",
     );
     expect("wrong_token_secret", 403, "invalid oauth_signature");
-    expect("unknown_token", 401, "unknown auth_token");
+    expect("unknown_token", 403, "invalid oauth_signature");
 
     // the same token still works with the form scheme
     let r = s
