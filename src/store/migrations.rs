@@ -227,6 +227,13 @@ const MIGRATIONS: &[&str] = &[
         claims  BLOB NOT NULL
     );
     CREATE INDEX replay_log_by_last_ts ON replay_log(last_ts);",
+    // 7: callback URL prefixes an api key registered (store/key_callbacks.rs);
+    // a key without any accepts every http(s) app_callback.
+    "CREATE TABLE api_key_callbacks (
+        api_key TEXT NOT NULL REFERENCES api_keys(api_key) ON DELETE CASCADE,
+        prefix  TEXT NOT NULL,
+        PRIMARY KEY (api_key, prefix)
+    ) WITHOUT ROWID;",
 ];
 
 /// Brings the schema up to date, one transaction per migration.
