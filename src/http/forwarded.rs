@@ -68,7 +68,10 @@ pub fn origin(req: &HttpRequest, trusted: &[Cidr]) -> Origin {
 }
 
 /// The protocol named by `Forwarded: proto=`, else by `X-Forwarded-Proto`.
-fn reported_proto(forwarded: Option<&Forwarded>, x_forwarded_proto: Option<String>) -> Option<String> {
+fn reported_proto(
+    forwarded: Option<&Forwarded>,
+    x_forwarded_proto: Option<String>,
+) -> Option<String> {
     forwarded
         .and_then(|f| f.proto.clone())
         .or_else(|| x_forwarded_proto.map(|p| first_item(&p)))

@@ -8,8 +8,8 @@ use crate::error::ApiError;
 use crate::protocol::timestamp::Timestamp;
 use crate::protocol::user_auth::{self, Account, TokenRefusal, PENDING_LIFE_SECS};
 use crate::protocol::version::Version;
-use crate::store::{balances, key_callbacks};
 use crate::store::tokens::{self, Token, TokenState};
+use crate::store::{balances, key_callbacks};
 
 const V1_0: Version = Version::new(1, 0);
 
@@ -280,7 +280,9 @@ pub fn callback_prefix_problem(prefix: &str) -> Option<&'static str> {
     let rest = prefix.split_once("://").map_or("", |(_, r)| r);
     match rest.find(['/', '?', '#']) {
         Some(i) if rest.as_bytes().get(i) == Some(&b'/') => None,
-        _ => Some("must include the path after the host, at least a '/', e.g. https://app.example/"),
+        _ => {
+            Some("must include the path after the host, at least a '/', e.g. https://app.example/")
+        }
     }
 }
 

@@ -17,9 +17,11 @@ pub fn list(conn: &Connection, api_key: &str) -> rusqlite::Result<Vec<String>> {
 /// Whether the api key exists (revoked or not).
 pub fn key_exists(conn: &Connection, api_key: &str) -> rusqlite::Result<bool> {
     Ok(conn
-        .query_row("SELECT 1 FROM api_keys WHERE api_key = ?1", [api_key], |_| {
-            Ok(())
-        })
+        .query_row(
+            "SELECT 1 FROM api_keys WHERE api_key = ?1",
+            [api_key],
+            |_| Ok(()),
+        )
         .optional()?
         .is_some())
 }
@@ -44,7 +46,10 @@ pub fn remove(conn: &Connection, api_key: &str, prefix: &str) -> rusqlite::Resul
 
 /// Removes every prefix of the key: any callback is accepted again.
 pub fn clear(conn: &Connection, api_key: &str) -> rusqlite::Result<usize> {
-    conn.execute("DELETE FROM api_key_callbacks WHERE api_key = ?1", [api_key])
+    conn.execute(
+        "DELETE FROM api_key_callbacks WHERE api_key = ?1",
+        [api_key],
+    )
 }
 
 #[cfg(test)]

@@ -179,7 +179,14 @@ pub async fn decide(
     let l = Lang::parse(&form.lang).unwrap_or_else(|| lang(&req, &token.lang));
     let t = l.texts();
     let secure = cookies::secure(&state, &req);
-    if !csrf::check(&state.server_key, PURPOSE, &token.token, &req, secure, &form.csrf) {
+    if !csrf::check(
+        &state.server_key,
+        PURPOSE,
+        &token.token,
+        &req,
+        secure,
+        &form.csrf,
+    ) {
         return form_response(
             &state,
             &req,
@@ -351,7 +358,10 @@ fn redirect_to(callback: &str, token: &str, status: &str) -> Option<HeaderValue>
         return None;
     }
     if let Some(why) = crate::methods::tokens::callback_problem(callback) {
-        tracing::warn!(why, "stored app_callback not usable, showing the page instead");
+        tracing::warn!(
+            why,
+            "stored app_callback not usable, showing the page instead"
+        );
         return None;
     }
     HeaderValue::from_str(&callback_url(callback, token, status)).ok()

@@ -59,7 +59,8 @@ pub fn check(
     secure: bool,
     provided: &str,
 ) -> bool {
-    let Some(browser) = cookies::get(req, COOKIE, secure).filter(|v| cookies::is_random_id(v)) else {
+    let Some(browser) = cookies::get(req, COOKIE, secure).filter(|v| cookies::is_random_id(v))
+    else {
         return false;
     };
     verify(key, purpose, binding, &browser, provided)

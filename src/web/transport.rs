@@ -166,7 +166,10 @@ mod tests {
 
     #[test]
     fn hosts_lose_their_port_and_odd_ones_are_refused() {
-        assert_eq!(host_only("Example.com:8080").as_deref(), Some("example.com"));
+        assert_eq!(
+            host_only("Example.com:8080").as_deref(),
+            Some("example.com")
+        );
         assert_eq!(host_only("127.0.0.1").as_deref(), Some("127.0.0.1"));
         assert_eq!(host_only("[::1]:8080").as_deref(), Some("[::1]"));
         assert_eq!(host_only("evil.example/x"), None);

@@ -16,4 +16,5 @@ mod oauth;
 mod ops;
 mod tokens;
 mod users_cli;
+mod web_security;
 mod wire;
