@@ -38,6 +38,8 @@ pub struct AppState {
     pub server_key: ServerKey,
     /// The addresses actually bound (known once the server started).
     pub bound: OnceLock<Vec<SocketAddr>>,
+    /// The HTTPS addresses actually bound (empty without a TLS listener).
+    pub bound_tls: OnceLock<Vec<SocketAddr>>,
     /// The documentation's sample answers, made on first use.
     pub docs_samples: OnceLock<crate::docs::samples::Samples>,
     /// Rate limits, per-address caps, metrics.
@@ -90,6 +92,7 @@ impl AppState {
             param_limits,
             server_key,
             bound: OnceLock::new(),
+            bound_tls: OnceLock::new(),
             docs_samples: OnceLock::new(),
             ops,
         })
@@ -193,6 +196,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
         s => actix_web::http::KeepAlive::Timeout(Duration::from_secs(s)),
     };
     let _ = state.bound.set(addrs.clone());
+    let _ = state.bound_tls.set(tls_addrs.clone());
     let data = web::Data::new(state);
     spawn_idempotency_pruner(data.clone().into_inner());
     spawn_bucket_sweeper(data.clone().into_inner());

@@ -15,7 +15,7 @@ use crate::client::{Client, Credentials, UserToken};
 use crate::config::Config;
 use crate::protocol::signature::Algo;
 use crate::store::keys::{self, ReplayPolicy, Role};
-use crate::store::{meta, Store};
+use crate::store::{key_callbacks, meta, Store};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -139,6 +139,24 @@ pub enum KeysCommand {
         /// strict (default) or lenient (legacy clients reusing a nonce within a second).
         #[arg(long, value_enum)]
         replay: Option<ReplayArg>,
+    },
+    /// Show or change the callback URL prefixes of a key. With any, request-token
+    /// accepts only an app_callback starting with one of them; with none, any
+    /// http(s) URL (as before). Prints the prefixes in force afterwards.
+    Callbacks {
+        api_key: String,
+        /// Allow callbacks starting with PREFIX, e.g. https://app.example/panthera/
+        /// (include at least the '/' after the host); repeatable.
+        #[arg(long, value_name = "PREFIX")]
+        allow: Vec<String>,
+        /// Stop allowing PREFIX; repeatable.
+        #[arg(long, value_name = "PREFIX")]
+        remove: Vec<String>,
+        /// Remove every prefix first: any callback is accepted again.
+        #[arg(long)]
+        clear: bool,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -545,6 +563,47 @@ fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<Exit
                 return Err(format!("no api key {api_key}"));
             }
             println!("updated {api_key}");
+        }
+        KeysCommand::Callbacks {
+            api_key,
+            allow,
+            remove,
+            clear,
+            json,
+        } => {
+            for prefix in &allow {
+                if let Some(why) = crate::methods::tokens::callback_prefix_problem(prefix) {
+                    return Err(format!("--allow {prefix}: {why}"));
+                }
+            }
+            let prefixes = store
+                .write(|tx| {
+                    if !key_callbacks::key_exists(tx, &api_key)? {
+                        return Ok(None);
+                    }
+                    if clear {
+                        key_callbacks::clear(tx, &api_key)?;
+                    }
+                    for prefix in &remove {
+                        key_callbacks::remove(tx, &api_key, prefix)?;
+                    }
+                    for prefix in &allow {
+                        key_callbacks::allow(tx, &api_key, prefix)?;
+                    }
+                    Ok(Some(key_callbacks::list(tx, &api_key)?))
+                })
+                .map_err(db)?
+                .ok_or_else(|| format!("no api key {api_key}"))?;
+            if json {
+                println!("{}", json!({"api_key": api_key, "callbacks": prefixes}));
+            } else if prefixes.is_empty() {
+                println!("{api_key} accepts any http(s) app_callback (no prefixes registered)");
+            } else {
+                println!("{api_key} accepts an app_callback starting with:");
+                for p in &prefixes {
+                    println!("  {p}");
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

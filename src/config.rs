@@ -50,6 +50,11 @@ pub struct ServerConfig {
     /// Seconds an idle keep-alive connection stays open; 0 disables keep-alive.
     pub keep_alive_secs: u64,
     pub tls: TlsConfig,
+    /// Development only: let the sign-in pages (`/auth/…`, `/account/…`) take
+    /// passwords over plain HTTP even when HTTPS is available (a TLS listener,
+    /// or a trusted proxy that reports the protocol). Off: such requests are
+    /// sent to HTTPS (GET, `308`) or refused (POST, `403`).
+    pub allow_insecure_sign_in: bool,
 }
 
 /// The HTTPS listener (served natively with rustls).
@@ -274,6 +279,7 @@ impl Default for ServerConfig {
             client_disconnect_timeout_ms: 1000,
             keep_alive_secs: 5,
             tls: TlsConfig::default(),
+            allow_insecure_sign_in: false,
         }
     }
 }

@@ -8,6 +8,7 @@ use rusqlite::Transaction;
 
 use crate::error::ApiError;
 use crate::store::audit::{self, Record};
+use crate::store::sessions;
 use crate::store::users::{self, Changes, User, UserRow};
 use crate::store::Store;
 
@@ -180,14 +181,25 @@ pub fn update<T>(
             status: e.status,
         };
         users::update(tx, id, &changes, actor.now).map_err(|err| unique(err, username, email))?;
+        if ends_sessions(&changed, e.status) {
+            sessions::delete_for_user(tx, id)?;
+        }
         record(tx, actor, "update-user", id, &changed)?;
         let user = users::find(tx, id)?.ok_or_else(|| not_found(id))?;
         then(tx, &user)
     })
 }
 
+/// Whether a change ends the account's browser sessions: a new password
+/// (whoever knew the old one is signed out) or a status other than active.
+fn ends_sessions(changed: &[&str], status: Option<&str>) -> bool {
+    changed.contains(&"password")
+        || (changed.contains(&"status") && status.is_some_and(|s| s != "active"))
+}
+
 /// Deletes an account. Api keys it owned stay (their owner becomes NULL);
-/// what it signed in with ends with it (see [`users::delete`]).
+/// what it signed in with ends with it (see [`users::delete`]), its browser
+/// sessions included.
 pub fn delete<T>(
     store: &Store,
     actor: &Actor<'_>,
@@ -195,6 +207,7 @@ pub fn delete<T>(
     then: impl FnOnce(&Transaction<'_>) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     store.write(|tx| {
+        sessions::delete_for_user(tx, id)?;
         if !users::delete(tx, id)? {
             return Err(not_found(id));
         }
@@ -367,5 +380,53 @@ mod tests {
             404
         );
         assert_eq!(audit_rows(&store)[0].action, "delete-user");
+    }
+    #[test]
+    fn a_new_password_disabling_and_deleting_end_the_sessions() {
+        let (_d, store) = crate::store::test_store();
+        let u = create(&store, &CLI, &draft("jane", "jane@example.com"), |_, u| {
+            Ok(u.clone())
+        })
+        .unwrap();
+        let live = |store: &Store| {
+            store
+                .with(|c| {
+                    c.query_row(
+                        "SELECT COUNT(*) FROM sessions WHERE user_id = ?1",
+                        [&u.id],
+                        |r| r.get::<_, i64>(0),
+                    )
+                })
+                .unwrap()
+        };
+        let open = |store: &Store| {
+            store
+                .with(|c| sessions::create(c, &u.id, 1000, 100_000))
+                .unwrap();
+        };
+        open(&store);
+        let names = Edit {
+            firstname: Some("Jane"),
+            status: Some("active"),
+            ..Edit::default()
+        };
+        update(&store, &CLI, &u.id, &names, |_, _| Ok(())).unwrap();
+        assert_eq!(live(&store), 1, "other changes keep the session");
+        let pw = Edit {
+            password: Some("Another-Pass-1"),
+            ..Edit::default()
+        };
+        update(&store, &CLI, &u.id, &pw, |_, _| Ok(())).unwrap();
+        assert_eq!(live(&store), 0);
+        open(&store);
+        let off = Edit {
+            status: Some("inactive"),
+            ..Edit::default()
+        };
+        update(&store, &CLI, &u.id, &off, |_, _| Ok(())).unwrap();
+        assert_eq!(live(&store), 0);
+        open(&store);
+        delete(&store, &CLI, &u.id, |_| Ok(())).unwrap();
+        assert_eq!(live(&store), 0);
     }
 }

@@ -56,10 +56,7 @@ pub fn origin(req: &HttpRequest, trusted: &[Cidr]) -> Origin {
             .map(str::to_string)
     };
     let forwarded = header("forwarded").map(|f| parse_forwarded(&f));
-    let proto = forwarded
-        .as_ref()
-        .and_then(|f| f.proto.clone())
-        .or_else(|| header("x-forwarded-proto").map(|p| first_item(&p)));
+    let proto = reported_proto(forwarded.as_ref(), header("x-forwarded-proto"));
     let host = forwarded
         .as_ref()
         .and_then(|f| f.host.clone())
@@ -68,6 +65,33 @@ pub fn origin(req: &HttpRequest, trusted: &[Cidr]) -> Origin {
         https: native || proto.is_some_and(|p| p.eq_ignore_ascii_case("https")),
         host: host.filter(|h| !h.is_empty()).unwrap_or(host_header),
     }
+}
+
+/// The protocol named by `Forwarded: proto=`, else by `X-Forwarded-Proto`.
+fn reported_proto(
+    forwarded: Option<&Forwarded>,
+    x_forwarded_proto: Option<String>,
+) -> Option<String> {
+    forwarded
+        .and_then(|f| f.proto.clone())
+        .or_else(|| x_forwarded_proto.map(|p| first_item(&p)))
+        .filter(|p| !p.is_empty())
+}
+
+/// The protocol (`http`, `https`) a trusted proxy reported the client used;
+/// `None` when the peer is no trusted proxy or it named no protocol.
+pub fn proxy_proto(req: &HttpRequest, trusted: &[Cidr]) -> Option<String> {
+    if !from_trusted_proxy(req, trusted) {
+        return None;
+    }
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let forwarded = header("forwarded").map(|f| parse_forwarded(&f));
+    reported_proto(forwarded.as_ref(), header("x-forwarded-proto"))
 }
 
 /// True when the request came over HTTPS (natively or via a trusted proxy).

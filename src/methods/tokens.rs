@@ -8,8 +8,8 @@ use crate::error::ApiError;
 use crate::protocol::timestamp::Timestamp;
 use crate::protocol::user_auth::{self, Account, TokenRefusal, PENDING_LIFE_SECS};
 use crate::protocol::version::Version;
-use crate::store::balances;
 use crate::store::tokens::{self, Token, TokenState};
+use crate::store::{balances, key_callbacks};
 
 const V1_0: Version = Version::new(1, 0);
 
@@ -17,6 +17,9 @@ const V1_0: Version = Version::new(1, 0);
 const MAX_SECRET_BYTES: usize = 256;
 /// Longest app name, in characters.
 const MAX_APP_NAME_CHARS: usize = 100;
+
+/// Longest app callback, in bytes.
+const MAX_CALLBACK_BYTES: usize = 2000;
 
 /// Languages of the authorization page.
 pub const PAGE_LANGS: &[&str] = &["en", "de"];
@@ -40,8 +43,10 @@ const REQUEST_TOKEN_PARAMS: &[Param] = &[
     .kind(Kind::Url),
     Param::new(
         "app_callback",
-        "Where the browser goes after the user decided, with `token` and \
-         `status=authorized|denied` appended; without it the user is asked to close the window.",
+        "Where the browser goes after the user decided while signed in, with `token` and \
+         `status=authorized|denied` appended; without it the user is asked to close the window. \
+         An absolute http(s) URL of printable ASCII (percent-encode the rest), at most 2000 bytes; \
+         under one of the key's registered callback prefixes when it has any.",
     )
     .kind(Kind::Url),
     Param::new("lang", "Language of the authorization page.")
@@ -94,10 +99,18 @@ pub fn methods() -> Vec<Method> {
             mutating: true,
             ssl: true,
             verbs: &[Verb::Post],
-            errors: &[ErrorDoc {
-                code: 422,
-                meaning: "token_secret or app_name too long, or app_logo not an https URL",
-            }],
+            errors: &[
+                ErrorDoc {
+                    code: 400,
+                    meaning: "app_callback not an absolute http(s) URL of printable ASCII \
+                              (control characters, spaces, backslashes) or too long",
+                },
+                ErrorDoc {
+                    code: 422,
+                    meaning: "token_secret or app_name too long, app_logo not an https URL, \
+                              or app_callback outside the callback prefixes registered for the key",
+                },
+            ],
             sample: &[("token_secret", "MySecret"), ("app_name", "My Photo App")],
             handler: request_token,
             inline: false,
@@ -175,6 +188,22 @@ fn request_token(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     if !app_logo.is_empty() && !app_logo.starts_with("https://") {
         return invalid("app_logo", "must be an https URL");
     }
+    let app_callback = arg("app_callback");
+    if !app_callback.is_empty() {
+        if let Some(why) = callback_problem(app_callback) {
+            return Err(ApiError::InvalidParam("app_callback".into(), why.into()));
+        }
+        let allowed = ctx
+            .state
+            .store
+            .with(|c| key_callbacks::list(c, &ctx.key.api_key))?;
+        if !callback_allowed(&allowed, app_callback) {
+            return invalid(
+                "app_callback",
+                "not under a callback prefix registered for this api key",
+            );
+        }
+    }
     let now = ctx.state.clock.now();
     let token = Token {
         token: tokens::new_id(),
@@ -182,7 +211,7 @@ fn request_token(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
         user_id: None,
         app_name: app_name.to_string(),
         app_logo: app_logo.to_string(),
-        app_callback: arg("app_callback").to_string(),
+        app_callback: app_callback.to_string(),
         lang: arg("lang").to_string(),
         state: TokenState::Pending,
         created_at: now,
@@ -202,6 +231,59 @@ fn request_token(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
             Timestamp::from_unix(token.valid_until).format(),
         ),
     ]))
+}
+
+/// Why `url` cannot be an app callback (or a callback prefix): it must be an
+/// absolute `http(s)://` URL with a host, of printable ASCII without spaces
+/// or backslashes (so it always makes a valid `Location` header and browsers
+/// read its host the way we do), at most 2000 bytes.
+pub fn callback_problem(url: &str) -> Option<&'static str> {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return Some("expected an absolute http(s) URL");
+    };
+    if url.len() > MAX_CALLBACK_BYTES {
+        return Some("at most 2000 bytes");
+    }
+    if !url.bytes().all(|b| b.is_ascii_graphic()) {
+        return Some(
+            "control characters, spaces and non-ASCII are not allowed (percent-encode them)",
+        );
+    }
+    if url.contains('\\') {
+        return Some("backslashes are not allowed");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') {
+        return Some("the URL has no host");
+    }
+    None
+}
+
+/// Whether `callback` may be used by a key with these registered prefixes:
+/// any URL when it has none (as before prefixes existed), else one that
+/// starts with one of them.
+pub fn callback_allowed(prefixes: &[String], callback: &str) -> bool {
+    prefixes.is_empty() || prefixes.iter().any(|p| callback.starts_with(p.as_str()))
+}
+
+/// Why `prefix` cannot be registered as a callback prefix: a valid callback
+/// whose host is closed by a `/` (else `https://app.example` would let
+/// `https://app.example.evil.test` through).
+pub fn callback_prefix_problem(prefix: &str) -> Option<&'static str> {
+    if let Some(why) = callback_problem(prefix) {
+        return Some(why);
+    }
+    let rest = prefix.split_once("://").map_or("", |(_, r)| r);
+    match rest.find(['/', '?', '#']) {
+        Some(i) if rest.as_bytes().get(i) == Some(&b'/') => None,
+        _ => {
+            Some("must include the path after the host, at least a '/', e.g. https://app.example/")
+        }
+    }
 }
 
 /// The signed-in account and its token (methods that require a user).
@@ -270,4 +352,41 @@ fn user_deposit(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     Ok(Answer::one(
         Node::new("deposits").attr("total", 1).child(deposit),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callbacks_must_be_plain_absolute_urls() {
+        assert_eq!(callback_problem("https://app.example/cb?x=1#f"), None);
+        assert_eq!(callback_problem("http://127.0.0.1:9000/cb"), None);
+        for bad in [
+            "https://app.example/cb\r\nSet-Cookie: x=1",
+            "https://app.example/c b",
+            "https://app.example/\u{7f}",
+            "https://bücher.example/",
+            "https://app.example\\@evil.example/",
+            "javascript:alert(1)",
+            "https:///path",
+            "https://:443/",
+            "https://",
+        ] {
+            assert!(callback_problem(bad).is_some(), "{bad:?}");
+        }
+        assert!(callback_problem(&format!("https://a.example/{}", "x".repeat(2000))).is_some());
+    }
+
+    #[test]
+    fn prefixes_close_the_host_and_limit_callbacks() {
+        assert_eq!(callback_prefix_problem("https://app.example/"), None);
+        assert_eq!(callback_prefix_problem("https://app.example:8443/cb"), None);
+        assert!(callback_prefix_problem("https://app.example").is_some());
+        assert!(callback_prefix_problem("https://app.example?x").is_some());
+        let p = vec!["https://app.example/cb".to_string()];
+        assert!(callback_allowed(&p, "https://app.example/cb?x=1"));
+        assert!(!callback_allowed(&p, "https://evil.example/cb"));
+        assert!(callback_allowed(&[], "https://evil.example/cb"));
+    }
 }

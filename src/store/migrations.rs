@@ -231,6 +231,13 @@ const MIGRATIONS: &[&str] = &[
     // (panthera_seal, as in 4; the AAD is `store::meta::secret_aad`).
     "UPDATE meta SET value = panthera_seal('meta.media_url_key', value)
      WHERE key = 'media_url_key' AND value NOT LIKE 'v1.%';",
+    // 8: callback URL prefixes an api key registered (store/key_callbacks.rs);
+    // a key without any accepts every http(s) app_callback.
+    "CREATE TABLE api_key_callbacks (
+        api_key TEXT NOT NULL REFERENCES api_keys(api_key) ON DELETE CASCADE,
+        prefix  TEXT NOT NULL,
+        PRIMARY KEY (api_key, prefix)
+    ) WITHOUT ROWID;",
 ];
 
 /// Brings the schema up to date, one transaction per migration.

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod balances;
 pub mod idempotency;
+pub mod key_callbacks;
 pub mod keys;
 pub mod media;
 pub mod meta;

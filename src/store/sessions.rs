@@ -42,3 +42,9 @@ pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [digest(id)])?;
     Ok(())
 }
+
+/// Ends every session of `user_id` (password changed, account disabled or
+/// deleted); returns how many there were.
+pub fn delete_for_user(conn: &Connection, user_id: &str) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])
+}

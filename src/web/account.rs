@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::page::{self, fill, Posted};
 use super::signin::{self, SignIn};
 use super::texts::Lang;
-use super::{csrf, session};
+use super::{cookies, csrf, session};
 use crate::app::AppState;
 use crate::docs::esc;
 use crate::http::forwarded;
@@ -45,7 +45,7 @@ fn signin_page(
     error: Option<&str>,
 ) -> HttpResponse {
     let t = l.texts();
-    let (browser, new) = csrf::browser_id(req);
+    let (browser, new) = csrf::browser_id(req, cookies::secure(state, req));
     let token = csrf::token(&state.server_key, SIGNIN_PURPOSE, "", &browser);
     let body = format!(
         "<h1>{apps}</h1><p>{intro}</p>{error}\
@@ -138,7 +138,8 @@ pub async fn sign_in(
     let f = Posted::parse(&body);
     let l = lang(&req, Some(&f.lang));
     let t = l.texts();
-    if !csrf::check(&state.server_key, SIGNIN_PURPOSE, "", &req, &f.csrf) {
+    let secure = cookies::secure(&state, &req);
+    if !csrf::check(&state.server_key, SIGNIN_PURPOSE, "", &req, secure, &f.csrf) {
         return signin_page(&state, &req, 403, l, Some(t.form_expired));
     }
     let addr = forwarded::client_ip(&req, &state.ops.trusted_proxies);
@@ -218,7 +219,7 @@ pub async fn sign_out(
     let l = lang(&req, Some(&f.lang));
     let mut b = page::see_other(HERE);
     if let Some((id, _)) = checked_session(&state, &req, &f) {
-        if session::end(&mut b, &state, &id).is_err() {
+        if session::end(&mut b, &state, &req, &id).is_err() {
             return internal(l);
         }
     }

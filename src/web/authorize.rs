@@ -1,15 +1,18 @@
 //! The authorization page at a token's `auth_url`: the user sees which app
 //! asks, signs in and allows it, or denies it (no sign-in needed to say no);
 //! then the browser goes to the app's callback or is told to close the window.
+//! Only a signed-in decision goes to the callback: an anonymous Deny would
+//! let anyone use this page to send visitors to any URL (an open redirect).
 
 use std::sync::Arc;
 
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::page::{self, fill, Posted};
 use super::signin::{self, SignIn};
 use super::texts::{Lang, Texts};
-use super::{csrf, session};
+use super::{cookies, csrf, session};
 use crate::app::AppState;
 use crate::docs::esc;
 use crate::http::forwarded;
@@ -139,7 +142,7 @@ fn form_response(
     error: Option<&str>,
     username: &str,
 ) -> HttpResponse {
-    let (browser, new) = csrf::browser_id(req);
+    let (browser, new) = csrf::browser_id(req, cookies::secure(state, req));
     let mut b = page::builder(status);
     csrf::remember(&mut b, state, req, &browser, new);
     b.body(form_page(state, lang, token, &browser, error, username))
@@ -175,7 +178,15 @@ pub async fn decide(
     let form = Posted::parse(&body);
     let l = Lang::parse(&form.lang).unwrap_or_else(|| lang(&req, &token.lang));
     let t = l.texts();
-    if !csrf::check(&state.server_key, PURPOSE, &token.token, &req, &form.csrf) {
+    let secure = cookies::secure(&state, &req);
+    if !csrf::check(
+        &state.server_key,
+        PURPOSE,
+        &token.token,
+        &req,
+        secure,
+        &form.csrf,
+    ) {
         return form_response(
             &state,
             &req,
@@ -189,6 +200,9 @@ pub async fn decide(
     let now = state.clock.now();
     match form.decision.as_str() {
         "deny" => {
+            // No password needed to say no; but only a browser signed in
+            // (a session) is sent on to the app's callback.
+            let signed_in = session::current(&state, &req).is_some();
             let done = state.store.with(|c| {
                 tokens::decide(
                     c,
@@ -199,7 +213,12 @@ pub async fn decide(
                     token.valid_until,
                 )
             });
-            finish(&state, &req, l, &token, done, TokenState::Denied, None)
+            let decided = Decided {
+                state: TokenState::Denied,
+                signed_in: None,
+                to_callback: signed_in,
+            };
+            finish(&state, &req, l, &token, done, decided)
         }
         "allow" => {
             let addr = forwarded::client_ip(&req, &state.ops.trusted_proxies);
@@ -223,15 +242,12 @@ pub async fn decide(
                             until,
                         )
                     });
-                    finish(
-                        &state,
-                        &req,
-                        l,
-                        &token,
-                        done,
-                        TokenState::Authorized,
-                        Some(&user.id),
-                    )
+                    let decided = Decided {
+                        state: TokenState::Authorized,
+                        signed_in: Some(&user.id),
+                        to_callback: true,
+                    };
+                    finish(&state, &req, l, &token, done, decided)
                 }
                 Ok(SignIn::Wrong) => form_response(
                     &state,
@@ -267,17 +283,27 @@ pub async fn decide(
     }
 }
 
-/// After the decision: to the app's callback, or the close-this-window page;
-/// a user who signed in (`signed_in`) stays signed in for the account page.
+/// What was decided, and by whom.
+struct Decided<'a> {
+    state: TokenState,
+    /// The user who signed in with this decision: stays signed in.
+    signed_in: Option<&'a str>,
+    /// A signed-in decision: the browser may go on to the app's callback.
+    to_callback: bool,
+}
+
+/// After the decision: to the app's callback (signed-in decisions only), or
+/// the close-this-window page; a user who signed in stays signed in for the
+/// account page.
 fn finish(
     state: &AppState,
     req: &HttpRequest,
     l: Lang,
     token: &Token,
     done: rusqlite::Result<bool>,
-    outcome: TokenState,
-    signed_in: Option<&str>,
+    decided: Decided<'_>,
 ) -> HttpResponse {
+    let outcome = decided.state;
     let t = l.texts();
     match done {
         Ok(true) => {}
@@ -293,12 +319,19 @@ fn finish(
         "denied"
     };
     tracing::info!(token_app = %token.app_name, status, "token decided");
-    let mut b = if token.app_callback.is_empty() {
-        page::builder(200)
-    } else {
-        page::see_other(&callback_url(&token.app_callback, &token.token, status))
+    let location = decided
+        .to_callback
+        .then(|| redirect_to(&token.app_callback, &token.token, status))
+        .flatten();
+    let mut b = match location {
+        Some(location) => {
+            let mut b = page::builder(303);
+            b.insert_header((header::LOCATION, location));
+            b
+        }
+        None => page::builder(200),
     };
-    if let Some(user_id) = signed_in {
+    if let Some(user_id) = decided.signed_in {
         if let Err(e) = session::start(&mut b, state, req, user_id) {
             tracing::warn!(error = %e, "no session after authorizing");
         }
@@ -314,6 +347,24 @@ fn finish(
         &fill(body, "app", &token.app_name),
         &here(&token.token),
     ))
+}
+
+/// The `Location` of the callback, when there is one that is safe to send:
+/// request-token checks callbacks, but a value stored before it did (control
+/// characters, another scheme) must not become a broken header or a 500; the
+/// close-this-window page serves instead.
+fn redirect_to(callback: &str, token: &str, status: &str) -> Option<HeaderValue> {
+    if callback.is_empty() {
+        return None;
+    }
+    if let Some(why) = crate::methods::tokens::callback_problem(callback) {
+        tracing::warn!(
+            why,
+            "stored app_callback not usable, showing the page instead"
+        );
+        return None;
+    }
+    HeaderValue::from_str(&callback_url(callback, token, status)).ok()
 }
 
 /// `callback?token=…&status=…`, keeping a query the callback already has.
@@ -343,6 +394,18 @@ mod tests {
         assert_eq!(
             callback_url("https://a.example/cb?x=1#f", "t1", "denied"),
             "https://a.example/cb?x=1&token=t1&status=denied#f"
+        );
+    }
+
+    #[test]
+    fn unusable_stored_callbacks_give_no_location() {
+        assert!(redirect_to("", "t1", "denied").is_none());
+        assert!(redirect_to("https://a.example/cb\r\nX: y", "t1", "denied").is_none());
+        assert!(redirect_to("javascript:alert(1)", "t1", "denied").is_none());
+        assert!(redirect_to("https://bücher.example/", "t1", "denied").is_none());
+        assert_eq!(
+            redirect_to("https://a.example/cb", "t1", "denied").unwrap(),
+            "https://a.example/cb?token=t1&status=denied"
         );
     }
 }

@@ -10,14 +10,15 @@ use subtle::ConstantTimeEq;
 use super::cookies;
 use crate::server_key::ServerKey;
 
-/// The cookie naming the browser for CSRF purposes.
+/// The cookie naming the browser for CSRF purposes (`__Host-` prefixed over HTTPS).
 pub const COOKIE: &str = "panthera_csrf";
 /// How long that cookie lives.
 pub const COOKIE_MAX_AGE: i64 = 24 * 60 * 60;
 
-/// The browser's CSRF id, and `true` when it is new (to be set as a cookie).
-pub fn browser_id(req: &HttpRequest) -> (String, bool) {
-    match cookies::get(req, COOKIE).filter(|v| cookies::is_random_id(v)) {
+/// The browser's CSRF id, and `true` when it is new (to be set as a cookie);
+/// `secure`: the request came over HTTPS ([`cookies::secure`]).
+pub fn browser_id(req: &HttpRequest, secure: bool) -> (String, bool) {
+    match cookies::get(req, COOKIE, secure).filter(|v| cookies::is_random_id(v)) {
         Some(v) => (v, false),
         None => {
             let mut b = [0u8; 32];
@@ -36,7 +37,7 @@ pub fn remember(
     new: bool,
 ) {
     if new {
-        let secure = crate::http::forwarded::is_https(req, &state.ops.trusted_proxies);
+        let secure = cookies::secure(state, req);
         b.append_header((
             actix_web::http::header::SET_COOKIE,
             cookies::set(COOKIE, browser, COOKIE_MAX_AGE, secure),
@@ -55,9 +56,11 @@ pub fn check(
     purpose: &str,
     binding: &str,
     req: &HttpRequest,
+    secure: bool,
     provided: &str,
 ) -> bool {
-    let Some(browser) = cookies::get(req, COOKIE).filter(|v| cookies::is_random_id(v)) else {
+    let Some(browser) = cookies::get(req, COOKIE, secure).filter(|v| cookies::is_random_id(v))
+    else {
         return false;
     };
     verify(key, purpose, binding, &browser, provided)
@@ -88,15 +91,19 @@ mod tests {
         let req = TestRequest::default()
             .insert_header(("cookie", format!("x=1; {COOKIE}={browser}")))
             .to_http_request();
-        assert!(check(&key, "authorize", "tok1", &req, &t));
-        assert!(!check(&key, "authorize", "tok2", &req, &t));
-        assert!(!check(&key, "signin", "tok1", &req, &t));
-        assert!(!check(&key, "authorize", "tok1", &req, ""));
+        assert!(check(&key, "authorize", "tok1", &req, false, &t));
+        assert!(!check(&key, "authorize", "tok2", &req, false, &t));
+        assert!(!check(&key, "signin", "tok1", &req, false, &t));
+        assert!(!check(&key, "authorize", "tok1", &req, false, ""));
+        assert!(
+            !check(&key, "authorize", "tok1", &req, true, &t),
+            "over HTTPS only the __Host- cookie counts"
+        );
         let other = TestRequest::default()
             .insert_header(("cookie", format!("{COOKIE}={}", "b".repeat(64))))
             .to_http_request();
-        assert!(!check(&key, "authorize", "tok1", &other, &t));
+        assert!(!check(&key, "authorize", "tok1", &other, false, &t));
         let none = TestRequest::default().to_http_request();
-        assert!(!check(&key, "authorize", "tok1", &none, &t));
+        assert!(!check(&key, "authorize", "tok1", &none, false, &t));
     }
 }

@@ -6,10 +6,9 @@ use actix_web::{HttpRequest, HttpResponseBuilder};
 
 use super::cookies;
 use crate::app::AppState;
-use crate::http::forwarded;
 use crate::store::{sessions, users};
 
-/// The cookie holding the session id.
+/// The cookie holding the session id (`__Host-` prefixed over HTTPS).
 const COOKIE: &str = "panthera_session";
 /// How long a session lasts.
 const LIFE_SECS: i64 = 12 * 60 * 60;
@@ -25,7 +24,7 @@ pub fn start(
     let id = state
         .store
         .with(|c| sessions::create(c, user_id, now, now + LIFE_SECS))?;
-    let secure = forwarded::is_https(req, &state.ops.trusted_proxies);
+    let secure = cookies::secure(state, req);
     b.append_header((
         header::SET_COOKIE,
         cookies::set(COOKIE, &id, LIFE_SECS, secure),
@@ -33,9 +32,11 @@ pub fn start(
     Ok(())
 }
 
-/// The session id and its user, when the browser is signed in.
+/// The session id and its user, when the browser is signed in to an active
+/// account (disabling an account also ends its sessions: `accounts::update`).
 pub fn current(state: &AppState, req: &HttpRequest) -> Option<(String, users::User)> {
-    let id = cookies::get(req, COOKIE).filter(|v| cookies::is_random_id(v))?;
+    let secure = cookies::secure(state, req);
+    let id = cookies::get(req, COOKIE, secure).filter(|v| cookies::is_random_id(v))?;
     let now = state.clock.now();
     state
         .store
@@ -47,12 +48,19 @@ pub fn current(state: &AppState, req: &HttpRequest) -> Option<(String, users::Us
         })
         .ok()
         .flatten()
+        .filter(|u| u.status == "active")
         .map(|u| (id, u))
 }
 
 /// Ends the session `id` and clears its cookie on `b`.
-pub fn end(b: &mut HttpResponseBuilder, state: &AppState, id: &str) -> rusqlite::Result<()> {
+pub fn end(
+    b: &mut HttpResponseBuilder,
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+) -> rusqlite::Result<()> {
     state.store.with(|c| sessions::delete(c, id))?;
-    b.append_header((header::SET_COOKIE, cookies::set(COOKIE, "", 0, false)));
+    let secure = cookies::secure(state, req);
+    b.append_header((header::SET_COOKIE, cookies::set(COOKIE, "", 0, secure)));
     Ok(())
 }

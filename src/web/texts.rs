@@ -81,6 +81,8 @@ pub struct Texts {
     pub sign_out: &'static str,
     pub signed_in_as: &'static str,
     pub app: &'static str,
+    pub https_only_title: &'static str,
+    pub https_only_body: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -116,6 +118,8 @@ const EN: Texts = Texts {
     sign_out: "Sign out",
     signed_in_as: "Signed in as {user}",
     app: "App",
+    https_only_title: "Please use the secure page",
+    https_only_body: "Passwords are accepted only over HTTPS. Nothing was changed. Please continue on the secure page:",
 };
 
 const DE: Texts = Texts {
@@ -151,6 +155,8 @@ const DE: Texts = Texts {
     sign_out: "Abmelden",
     signed_in_as: "Angemeldet als {user}",
     app: "App",
+    https_only_title: "Bitte verwenden Sie die sichere Seite",
+    https_only_body: "Passwörter werden nur über HTTPS angenommen. Es wurde nichts geändert. Bitte fahren Sie auf der sicheren Seite fort:",
 };
 
 #[cfg(test)]

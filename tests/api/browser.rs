@@ -9,6 +9,8 @@ use std::time::Duration;
 pub struct Page {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// Every `Set-Cookie` value, whole (attributes included).
+    pub set_cookies: Vec<String>,
     pub body: String,
 }
 
@@ -53,6 +55,24 @@ impl Browser {
         }
     }
 
+    /// A browser for plain HTTP servers (no certificate to trust).
+    pub fn plain() -> Browser {
+        Browser {
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(30))
+                .redirects(0)
+                .build(),
+            cookies: Vec::new(),
+            accept_language: None,
+        }
+    }
+
+    /// Sets a cookie as if a server (or an attacker) had planted it.
+    pub fn add_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.retain(|(n, _)| n != name);
+        self.cookies.push((name.to_string(), value.to_string()));
+    }
+
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies
             .iter()
@@ -83,7 +103,12 @@ impl Browser {
             Err(ureq::Error::Status(_, r)) => r,
             Err(e) => panic!("transport: {e}"),
         };
-        for set in resp.all("set-cookie") {
+        let set_cookies: Vec<String> = resp
+            .all("set-cookie")
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        for set in &set_cookies {
             let pair = set.split(';').next().unwrap_or("");
             if let Some((n, v)) = pair.split_once('=') {
                 self.cookies.retain(|(name, _)| name != n);
@@ -100,6 +125,7 @@ impl Browser {
         Page {
             status: resp.status(),
             headers,
+            set_cookies,
             body: resp.into_string().expect("body"),
         }
     }

@@ -446,7 +446,9 @@ fn the_download_link_key_is_sealed_resealed_and_checked() {
             [&clear],
         )
         .unwrap();
-        c.execute_batch("PRAGMA user_version = 6").unwrap();
+        // what schema 6 did not have yet
+        c.execute_batch("DROP TABLE api_key_callbacks; PRAGMA user_version = 6")
+            .unwrap();
     }
     let out = s.cli(&["check"]);
     let text = String::from_utf8_lossy(&out.stdout);

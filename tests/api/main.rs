@@ -17,4 +17,5 @@ mod oauth;
 mod ops;
 mod tokens;
 mod users_cli;
+mod web_security;
 mod wire;

@@ -146,7 +146,7 @@ fn the_whole_flow_over_https_with_a_browser() {
     assert!(page.header("content-security-policy").is_some());
     assert_eq!(page.header("x-frame-options"), Some("DENY"));
     let csrf = page.hidden("csrf");
-    assert!(browser.cookie("panthera_csrf").is_some());
+    assert!(browser.cookie("__Host-panthera_csrf").is_some());
 
     // a forged form (wrong CSRF token) changes nothing
     let forged = browser.post(
@@ -187,7 +187,7 @@ fn the_whole_flow_over_https_with_a_browser() {
         done.header("location"),
         Some(format!("https://app.example/cb?x=1&token={token}&status=authorized").as_str())
     );
-    assert!(browser.cookie("panthera_session").is_some());
+    assert!(browser.cookie("__Host-panthera_session").is_some());
     // the page cannot be used twice
     assert_eq!(browser.get(&auth_url).status, 410);
 
@@ -218,7 +218,8 @@ fn the_whole_flow_over_https_with_a_browser() {
         r.body
     );
 
-    // a second app is denied (no sign-in needed to say no)
+    // a second app is denied (no password needed to say no); this browser
+    // is signed in since the Allow above, so it goes on to the callback
     let (denied, url2) = request_token(
         &s,
         "Unwanted App",
