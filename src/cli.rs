@@ -355,6 +355,7 @@ fn serve(
     reload: Box<dyn Fn() -> Result<Config, String>>,
 ) -> Result<ExitCode, String> {
     init_tracing(&config);
+    crate::ops::conns::raise_fd_limit();
     let state = AppState::with_system_clock(config).map_err(|e| e.to_string())?;
     if let Some(demo) =
         crate::demo::seed(&state.store).map_err(|e| format!("seeding the demo: {e}"))?

@@ -55,6 +55,7 @@ pub async fn metrics(state: &Arc<AppState>, req: &HttpRequest) -> HttpResponse {
     let nonces = i64::try_from(live).ok();
     let gauges = Gauges {
         in_flight: state.ops.in_flight.total(),
+        connections: state.ops.connections.total(),
         nonces,
         rate_limit_buckets: state.ops.limiter.buckets(),
         start_time: state.ops.started,

@@ -7,6 +7,7 @@ mod accounts;
 mod auth;
 mod cli;
 mod clients;
+mod connections;
 mod docs;
 mod durability;
 mod key_cache;
