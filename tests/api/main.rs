@@ -15,6 +15,7 @@ mod media;
 mod methods;
 mod oauth;
 mod ops;
+mod small_holes;
 mod tokens;
 mod users_cli;
 mod wire;
