@@ -924,6 +924,34 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_commits_and_the_last_write_is_recorded() {
+        let (_d, store) = crate::store::test_store();
+        let w = writer(&store, ManualClock::new(50));
+        assert!(w.last_write().is_none());
+        let a = w.identify("k", 50, "n", "");
+        assert!(w.claim(a).unwrap().fresh);
+        let first = w.last_write().expect("the claim was written");
+        assert!(first.error.is_none());
+        // a replay writes nothing and leaves the state as it was
+        assert!(!w.claim(a).unwrap().fresh);
+        assert_eq!(w.last_write().unwrap().at, first.at);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(w.probe_async()).unwrap();
+        assert!(w.last_write().unwrap().at > first.at);
+        let probed = store
+            .with(|c| crate::store::meta::get(c, PROBE_KEY))
+            .unwrap();
+        assert_eq!(probed.as_deref(), Some("50"));
+        assert_eq!(
+            w.stats().claims.load(Ordering::Relaxed),
+            2,
+            "probes are no claims"
+        );
+    }
+
+    #[test]
     fn a_second_writer_on_the_same_store_is_refused() {
         let (_d, store) = crate::store::test_store();
         let w = writer(&store, ManualClock::new(7));
