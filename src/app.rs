@@ -204,6 +204,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
     warm_docs(data.clone().into_inner());
     let max_body = data.config.limits.max_body_bytes;
     let app_data = data.clone();
+    let conn_state = data.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_data.clone())
@@ -215,6 +216,15 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
             .default_service(web::to(crate::http::pipeline::handle))
     })
     .workers(workers)
+    // Caps open connections per address and in total (ops/conns.rs).
+    .on_connect(move |io, ext| {
+        crate::ops::conns::on_connect(
+            &conn_state.ops.connections,
+            &conn_state.ops.metrics,
+            io,
+            ext,
+        );
+    })
     // Nagle + the client's delayed ACK would hold every answer on a
     // kept-alive connection for ~40 ms.
     .tcp_nodelay(true)

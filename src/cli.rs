@@ -368,25 +368,76 @@ fn init_tracing(config: &Config) {
     };
 }
 
+/// The file (mode 0600, in the data directory) that holds the demo
+/// credentials when standard output is not a terminal.
+pub const DEMO_CREDENTIALS_FILE: &str = "demo-credentials.txt";
+
+/// Shows the demo credentials of a first start. On a terminal they are
+/// printed; otherwise standard output is a service log (systemd's journal,
+/// a log file), which must not hold a secret: they go into a 0600 file in
+/// the data directory and only its path is printed and logged.
+fn announce_demo(demo: &crate::demo::Demo, db: &std::path::Path, data_dir: &std::path::Path) {
+    use std::io::IsTerminal;
+    let lines = format!(
+        "  api_key:    {}\n  api_secret: {}\n  user:       {}  password: {}\n",
+        demo.api_key, demo.api_secret, demo.username, demo.password
+    );
+    if std::io::stdout().is_terminal() {
+        println!(
+            "First start: created a demo app and user in {} (shown only this once)",
+            db.display()
+        );
+        print!("{lines}");
+        return;
+    }
+    let path = data_dir.join(DEMO_CREDENTIALS_FILE);
+    let text = format!(
+        "# The demo app and user of {}, created at the first start.\n\
+         # Only the service's user may read this file; delete it once you have them.\n{lines}",
+        db.display()
+    );
+    match crate::private_file::write(&path, text.as_bytes()) {
+        Ok(()) => {
+            tracing::info!(file = %path.display(), "demo credentials written (mode 0600)");
+            println!(
+                "First start: created a demo app and user in {}; their credentials are in the file {}",
+                db.display(),
+                path.display()
+            );
+        }
+        Err(e) => {
+            tracing::warn!(file = %path.display(), error = %e, "cannot write the demo credentials");
+            println!(
+                "First start: created a demo app and user in {}; their credentials could not be written to {} ({e}): `panthera call` still uses the demo key, or create one with `panthera keys create`",
+                db.display(),
+                path.display()
+            );
+        }
+    }
+}
+
+/// A write past a file-size limit (`RLIMIT_FSIZE`) then fails with `EFBIG`,
+/// which the store reports (`503`, `/health`), instead of `SIGXFSZ` ending
+/// the process.
+fn ignore_file_size_signal() {
+    // SAFETY: setting a signal to SIG_IGN installs no handler code.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 fn serve(
     config: Config,
     reload: Box<dyn Fn() -> Result<Config, String>>,
 ) -> Result<ExitCode, String> {
     init_tracing(&config);
+    crate::ops::conns::raise_fd_limit();
+    ignore_file_size_signal();
     let state = AppState::with_system_clock(config).map_err(|e| e.to_string())?;
     if let Some(demo) =
         crate::demo::seed(&state.store).map_err(|e| format!("seeding the demo: {e}"))?
     {
-        println!(
-            "First start: created a demo app and user in {} (shown only this once)",
-            state.store.path().display()
-        );
-        println!("  api_key:    {}", demo.api_key);
-        println!("  api_secret: {}", demo.api_secret);
-        println!(
-            "  user:       {}  password: {}",
-            demo.username, demo.password
-        );
+        announce_demo(&demo, state.store.path(), &state.config.data_dir);
     }
     let data_dir = state.config.data_dir.clone();
     actix_web::rt::System::new().block_on(async move {

@@ -127,6 +127,13 @@ pub struct LimitsConfig {
     pub max_in_flight_per_address: u32,
     /// `Retry-After` of that `421`, in seconds.
     pub in_flight_retry_after_secs: u64,
+    /// Most open connections at once from one client address (IPv6: per /64);
+    /// more are answered `421` and closed at once (0 = no cap). Trusted
+    /// proxies are exempt.
+    pub max_connections_per_address: u32,
+    /// Most open connections at once in total; more are answered `503` and
+    /// closed. 0 = nine tenths of the open-file limit.
+    pub max_connections: usize,
 }
 
 /// Rate limits (protocol.md §8): token buckets per api key and per user token,
@@ -305,6 +312,8 @@ impl Default for LimitsConfig {
             body_timeout_secs: 30,
             max_in_flight_per_address: 64,
             in_flight_retry_after_secs: 1,
+            max_connections_per_address: 256,
+            max_connections: 0,
         }
     }
 }

@@ -74,6 +74,16 @@ pub enum ApiError {
         max: u32,
         retry_after: u64,
     },
+    /// Too many open connections from one address (`limits.max_connections_per_address`).
+    #[error("at most {max} connections at once from {address}, retry in {retry_after} s")]
+    TooManyOpenConnections {
+        address: String,
+        max: u32,
+        retry_after: u64,
+    },
+    /// Every connection the server takes is open (`limits.max_connections`).
+    #[error("the server has too many open connections, retry in {retry_after} s")]
+    ServerFull { retry_after: u64 },
 
     // ---- normal: <rsp stat="fail"><err code msg/></rsp> ----
     #[error("missing parameter '{0}'")]
@@ -137,7 +147,8 @@ impl ApiError {
             Unavailable => 503,
             BodyTimeout(_) => 408,
             TooManyFailures { .. } | RateLimited { .. } => 429,
-            TooManyConnections { .. } => 421,
+            TooManyConnections { .. } | TooManyOpenConnections { .. } => 421,
+            ServerFull { .. } => 503,
             MissingParam(_) | InvalidParam(..) => 400,
             Unauthorized(_) => 401,
             PaymentRequired(_) => 402,
@@ -175,6 +186,8 @@ impl ApiError {
         match self {
             TooManyFailures { retry_after }
             | TooManyConnections { retry_after, .. }
+            | TooManyOpenConnections { retry_after, .. }
+            | ServerFull { retry_after }
             | RateLimited { retry_after, .. } => Some(*retry_after),
             _ => None,
         }

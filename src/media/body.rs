@@ -265,8 +265,17 @@ fn open(
 }
 
 fn parse_json(s: &str) -> Result<Body, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(s).map_err(|e| format!("malformed JSON: {e}"))?;
+    // A key given twice is refused, as in forms and XML: "last one wins"
+    // would give one request two readings.
+    let v = serde_json::from_str::<UniqueKeys>(s)
+        .map_err(|e| {
+            if e.is_data() {
+                e.to_string()
+            } else {
+                format!("malformed JSON: {e}")
+            }
+        })?
+        .0;
     let obj = v.as_object().ok_or("the JSON body must be an object")?;
     // `{"media": {...}}` is accepted as well as the bare object
     let obj = match obj.get("media").and_then(|m| m.as_object()) {
@@ -301,6 +310,81 @@ fn parse_json(s: &str) -> Result<Body, String> {
         set_field(&mut body, k, &text)?;
     }
     Ok(body)
+}
+
+/// A JSON value in which no object names a key twice (`serde_json::Value`
+/// itself keeps the last one).
+struct UniqueKeys(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueKeysVisitor).map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(n.into())
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(n.into())
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::String(s.to_owned()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::String(s))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut obj = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let UniqueKeys(v) = map.next_value()?;
+            if obj.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "'{}' given twice",
+                    key.chars().take(40).collect::<String>()
+                )));
+            }
+            obj.insert(key, v);
+        }
+        Ok(serde_json::Value::Object(obj))
+    }
 }
 
 #[cfg(test)]
@@ -369,6 +453,32 @@ mod tests {
         assert!(parse(r#"[1]"#).is_err());
     }
 
+    #[test]
+    fn json_keys_given_twice_are_refused() {
+        for (body, key) in [
+            (r#"{"id_media": 7, "title": "a", "title": "b"}"#, "title"),
+            (
+                r#"{"media": {"id_media": 7, "editorial": true, "editorial": false}}"#,
+                "editorial",
+            ),
+            (
+                r#"{"media": {"id_media": 7}, "media": {"id_media": 8}}"#,
+                "media",
+            ),
+            (r#"{"id_media": 7, "title": {"x": 1, "x": 2}}"#, "x"),
+            (r#"{"id": 7, "id_media": 8}"#, "id_media"),
+        ] {
+            let e = parse(body).unwrap_err();
+            assert!(
+                e.starts_with(&format!("'{key}' given twice")),
+                "{body}: {e}"
+            );
+        }
+        // the same name in different objects is fine
+        let b = parse(r#"{"media": {"id_media": 9, "title": "t"}}"#).unwrap();
+        assert_eq!(b.id_media, Some(9));
+    }
+
     fn xml_escape(s: &str) -> String {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -387,6 +497,31 @@ mod tests {
         fn never_panics_on_xml_like_input(s in "[<>/a-z_=\"'&;! \\[\\]CDATA-]{0,120}") {
             let _ = parse(&s);
             let _ = parse(&format!("<media id_media=\"1\">{s}"));
+        }
+
+        #[test]
+        fn json_with_a_key_given_twice_is_refused(
+            key in proptest::sample::select(vec![
+                "id_media", "title", "description", "keywords", "editorial",
+                "model_release", "property_release", "unknown", "",
+            ]),
+            first in "[a-z ]{0,12}",
+            second in "[a-z ]{0,12}",
+            before in proptest::collection::btree_map("[a-z_]{1,10}", "[a-z]{0,5}", 0..4),
+            wrapped: bool,
+        ) {
+            // other keys first (never `key` itself), then `key` twice
+            let mut fields: Vec<String> = before
+                .iter()
+                .filter(|(k, _)| k.as_str() != key)
+                .map(|(k, v)| format!("{k:?}: {v:?}"))
+                .collect();
+            fields.push(format!("{key:?}: {first:?}"));
+            fields.push(format!("{key:?}: {second:?}"));
+            let object = format!("{{{}}}", fields.join(", "));
+            let body = if wrapped { format!("{{\"media\": {object}}}") } else { object };
+            let e = parse(&body).unwrap_err();
+            prop_assert!(e.starts_with(&format!("'{key}' given twice")), "{}: {}", body, e);
         }
 
         #[test]

@@ -1,8 +1,9 @@
-//! `GET /health` (liveness and a store round trip) and `GET /metrics`
+//! `GET /health` (liveness, a store round trip and its write state) and `GET /metrics`
 //! (Prometheus text, for allowed addresses only).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
@@ -12,9 +13,17 @@ use super::{ClientAddr, MethodLabel};
 use crate::answer::FATAL_CONTENT_TYPE;
 use crate::app::AppState;
 
-/// 200 `{"status":"ok"}` when the store answers a query and the nonce writer
-/// runs, else 503 `{"status":"unavailable"}`. Cheap, for probes: the
-/// query-only connection never waits for a handler's transaction.
+/// How long the outcome of the nonce writer's latest commit stands for the
+/// store's write state before `/health` commits a probe of its own.
+const WRITE_STATE_FRESH: Duration = Duration::from_secs(1);
+
+/// 200 `{"status":"ok"}` when the store answers a query, the nonce writer
+/// runs and the store takes writes; else 503 `{"status":"unavailable"}`,
+/// with `"writes":"failing"` when only writes fail (a full disk: every
+/// signed call would be `503`). Cheap, for probes: the query-only connection
+/// never waits for a handler's transaction, and the write state is the
+/// outcome of the nonce writer's latest commit when it is under a second
+/// old, else a small commit through the writer (joining its group commit).
 pub async fn health(state: &Arc<AppState>, req: &HttpRequest) -> HttpResponse {
     req.extensions_mut().insert(MethodLabel("health"));
     let store_ok = state
@@ -25,8 +34,14 @@ pub async fn health(state: &Arc<AppState>, req: &HttpRequest) -> HttpResponse {
         })
         .is_ok();
     let store_ok = store_ok && state.nonces.is_running();
-    let (mut b, body) = if store_ok {
+    let writes_ok = store_ok && writable(state).await;
+    let (mut b, body) = if writes_ok {
         (HttpResponse::Ok(), r#"{"status":"ok"}"#)
+    } else if store_ok {
+        (
+            HttpResponse::ServiceUnavailable(),
+            r#"{"status":"unavailable","writes":"failing"}"#,
+        )
     } else {
         (
             HttpResponse::ServiceUnavailable(),
@@ -35,6 +50,14 @@ pub async fn health(state: &Arc<AppState>, req: &HttpRequest) -> HttpResponse {
     };
     b.insert_header((header::CONTENT_TYPE, "application/json"))
         .body(body)
+}
+
+/// Whether the store takes writes now (see [`health`]).
+async fn writable(state: &AppState) -> bool {
+    match state.nonces.last_write() {
+        Some(w) if w.at.elapsed() < WRITE_STATE_FRESH => w.error.is_none(),
+        _ => state.nonces.probe_async().await.is_ok(),
+    }
 }
 
 /// The metrics, or 403 for addresses outside `metrics.allow` (404 when off).
@@ -55,6 +78,7 @@ pub async fn metrics(state: &Arc<AppState>, req: &HttpRequest) -> HttpResponse {
     let nonces = i64::try_from(live).ok();
     let gauges = Gauges {
         in_flight: state.ops.in_flight.total(),
+        connections: state.ops.connections.total(),
         nonces,
         rate_limit_buckets: state.ops.limiter.buckets(),
         start_time: state.ops.started,

@@ -18,15 +18,21 @@ pub enum Rejection {
     FailedAuth,
     SignIn,
     InFlight,
+    /// Too many open connections from one address.
+    Connections,
+    /// Too many open connections in total.
+    ConnectionsTotal,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 5] = [
+    const ALL: [Rejection; 7] = [
         Rejection::ApiKey,
         Rejection::UserToken,
         Rejection::FailedAuth,
         Rejection::SignIn,
         Rejection::InFlight,
+        Rejection::Connections,
+        Rejection::ConnectionsTotal,
     ];
     fn label(self) -> &'static str {
         match self {
@@ -35,6 +41,8 @@ impl Rejection {
             Rejection::FailedAuth => "failed_auth",
             Rejection::SignIn => "sign_in",
             Rejection::InFlight => "in_flight",
+            Rejection::Connections => "connections",
+            Rejection::ConnectionsTotal => "connections_total",
         }
     }
 }
@@ -147,6 +155,8 @@ pub struct Metrics {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Gauges {
     pub in_flight: usize,
+    /// Open client connections.
+    pub connections: usize,
     pub nonces: Option<i64>,
     pub rate_limit_buckets: usize,
     pub start_time: i64,
@@ -288,7 +298,7 @@ impl Metrics {
             &mut out,
             "panthera_rate_limited_total",
             "counter",
-            "Requests refused by a rate or connection limit (429, 421), by limit.",
+            "Requests and connections refused by a rate or connection limit (429, 421, 503), by limit.",
         );
         for (i, r) in Rejection::ALL.iter().enumerate() {
             let n = self.rejections[i].load(Ordering::Relaxed);
@@ -317,6 +327,13 @@ impl Metrics {
             "Requests being served now.",
         );
         let _ = writeln!(out, "panthera_in_flight_requests {}", g.in_flight);
+        head(
+            &mut out,
+            "panthera_open_connections",
+            "gauge",
+            "Client connections open now.",
+        );
+        let _ = writeln!(out, "panthera_open_connections {}", g.connections);
         if let Some(n) = g.nonces {
             head(
                 &mut out,

@@ -1,4 +1,5 @@
-//! The operations middleware: resolves the client address, caps requests in
+//! The operations middleware: answers TLS connections refused by a
+//! connection cap, resolves the client address, caps requests in
 //! flight per address (`421`), writes the rate-limit headers a call earned,
 //! and counts every answer for the metrics.
 
@@ -7,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::ConnectionType;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage};
 
+use super::conns::Refused;
 use super::metrics::Rejection;
 use super::ratelimit::Quota;
 use super::{ClientAddr, MethodLabel};
@@ -31,6 +34,19 @@ pub async fn guard(
             .map(ServiceResponse::map_into_left_body);
     };
     let started = Instant::now();
+    // A TLS connection over a connection cap (ops/conns.rs): answer, close.
+    if let Some(refused) = req.conn_data::<Refused>().cloned() {
+        let rid = req
+            .extensions()
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default();
+        let mut answer = respond::error(&refused.0, Format::Xml, &rid);
+        answer.head_mut().set_connection_type(ConnectionType::Close);
+        let res = req.into_response(answer);
+        observe(&state, &res, started.elapsed());
+        return Ok(res.map_into_right_body());
+    }
     let peer = req
         .peer_addr()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());

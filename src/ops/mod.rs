@@ -4,6 +4,7 @@
 //! the logic lives here.
 
 pub mod bucket;
+pub mod conns;
 pub mod endpoints;
 pub mod gate;
 pub mod inflight;
@@ -26,6 +27,8 @@ use crate::config::Config;
 pub struct Ops {
     pub limiter: ratelimit::RateLimiter,
     pub in_flight: Arc<inflight::InFlight>,
+    /// Open connections per address and in total.
+    pub connections: Arc<conns::Connections>,
     pub metrics: metrics::Metrics,
     pub trusted_proxies: Vec<net::Cidr>,
     pub metrics_allow: Vec<net::Cidr>,
@@ -35,12 +38,18 @@ pub struct Ops {
 
 impl Ops {
     pub fn new(config: &Config, now: i64) -> Result<Ops, String> {
+        let trusted_proxies = net::Cidr::parse_all(&config.server.trusted_proxies)
+            .map_err(|e| format!("server.trusted_proxies: {e}"))?;
         Ok(Ops {
+            connections: conns::Connections::new(
+                config,
+                trusted_proxies.clone(),
+                conns::fd_limit(),
+            ),
             limiter: ratelimit::RateLimiter::new(&config.rate_limits),
             in_flight: inflight::InFlight::new(),
             metrics: metrics::Metrics::default(),
-            trusted_proxies: net::Cidr::parse_all(&config.server.trusted_proxies)
-                .map_err(|e| format!("server.trusted_proxies: {e}"))?,
+            trusted_proxies,
             metrics_allow: net::Cidr::parse_all(&config.metrics.allow)
                 .map_err(|e| format!("metrics.allow: {e}"))?,
             started: now,

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -103,9 +103,20 @@ const SEAL_AFTER_SECS: i64 = 2;
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 /// The `meta` key of the per-store salt of claim ids.
 const SALT_KEY: &str = "replay_salt";
+/// The `meta` key a write probe updates.
+const PROBE_KEY: &str = "write_probe";
+
+/// The outcome of the writer's latest commit that wrote something.
+#[derive(Debug, Clone)]
+pub struct LastWrite {
+    pub at: Instant,
+    /// `None` when it was committed; else why not.
+    pub error: Option<String>,
+}
 
 struct Job {
-    claim: Claim,
+    /// `None`: a write probe ([`NonceWriter::probe_async`]).
+    claim: Option<Claim>,
     reply: oneshot::Sender<Result<Claimed, ClaimError>>,
     /// It carries an [`Announced`]: the writer counts it off once answered.
     announced: bool,
@@ -134,6 +145,7 @@ pub struct NonceWriter {
     thread: Option<JoinHandle<()>>,
     running: Arc<AtomicBool>,
     stats: Arc<WriterStats>,
+    last_write: Arc<Mutex<Option<LastWrite>>>,
     /// Held (flock) while the writer lives: see [`lock_store`].
     _lock: Option<std::fs::File>,
 }
@@ -163,7 +175,9 @@ impl NonceWriter {
         stats.live.store(live.len as u64, Ordering::Relaxed);
         let in_flight = Arc::new(AtomicUsize::new(0));
         let epoch = Arc::new(AtomicU64::new(0));
+        let last_write = Arc::new(Mutex::new(None));
         let writer = Writer {
+            last_write: Arc::clone(&last_write),
             conn,
             clock,
             keep_secs,
@@ -190,6 +204,7 @@ impl NonceWriter {
             thread: Some(thread),
             running,
             stats,
+            last_write,
             _lock: lock,
         })
     }
@@ -212,7 +227,7 @@ impl NonceWriter {
         claim: Claim,
         announced: Option<Announced>,
     ) -> Result<Claimed, ClaimError> {
-        self.enqueue(claim, announced)?
+        self.enqueue(Some(claim), announced)?
             .await
             .unwrap_or(Err(ClaimError::Stopped))
     }
@@ -220,14 +235,32 @@ impl NonceWriter {
     /// [`NonceWriter::claim_async`] for a plain thread (not inside an async task).
     #[cfg(test)]
     pub fn claim(&self, claim: Claim) -> Result<Claimed, ClaimError> {
-        self.enqueue(claim, None)?
+        self.enqueue(Some(claim), None)?
             .blocking_recv()
             .unwrap_or(Err(ClaimError::Stopped))
     }
 
+    /// Commits a small write through the writer's connection, the way a
+    /// claim is committed: `Ok` when the store takes writes (for `/health`).
+    pub async fn probe_async(&self) -> Result<(), ClaimError> {
+        self.enqueue(None, None)?
+            .await
+            .unwrap_or(Err(ClaimError::Stopped))
+            .map(|_| ())
+    }
+
+    /// The outcome of the latest commit that wrote something (claims or a
+    /// probe); `None` before the first.
+    pub fn last_write(&self) -> Option<LastWrite> {
+        self.last_write
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     fn enqueue(
         &self,
-        claim: Claim,
+        claim: Option<Claim>,
         announced: Option<Announced>,
     ) -> Result<oneshot::Receiver<Result<Claimed, ClaimError>>, ClaimError> {
         let (reply, answer) = oneshot::channel();
@@ -596,6 +629,7 @@ struct Writer {
     stats: Arc<WriterStats>,
     in_flight: Arc<AtomicUsize>,
     epoch: Arc<AtomicU64>,
+    last_write: Arc<Mutex<Option<LastWrite>>>,
 }
 
 impl Writer {
@@ -659,24 +693,37 @@ impl Writer {
     /// one transaction, commits, then answers everyone. If the commit fails,
     /// the new claims are forgotten again and the whole batch gets an error.
     fn commit(&mut self, batch: &mut Vec<Job>) {
+        let mut wrote = false;
         let outcome = self.notice_foreign_commits().and_then(|epoch| {
-            let fresh: Vec<bool> = batch.iter().map(|j| self.live.insert(j.claim)).collect();
-            match self.append_fresh(batch, &fresh) {
+            let fresh: Vec<bool> = batch
+                .iter()
+                .map(|j| j.claim.is_some_and(|c| self.live.insert(c)))
+                .collect();
+            let probe = batch.iter().any(|j| j.claim.is_none());
+            wrote = probe || fresh.contains(&true);
+            match self.append_fresh(batch, &fresh, probe) {
                 Ok(()) => Ok((epoch, fresh)),
                 Err(e) => {
                     for (job, new) in batch.iter().zip(&fresh) {
-                        if *new {
-                            self.live.remove(job.claim);
+                        if let (true, Some(c)) = (*new, job.claim) {
+                            self.live.remove(c);
                         }
                     }
                     Err(e)
                 }
             }
         });
+        if wrote || outcome.is_err() {
+            *self.last_write.lock().unwrap_or_else(|p| p.into_inner()) = Some(LastWrite {
+                at: Instant::now(),
+                error: outcome.as_ref().err().map(ToString::to_string),
+            });
+        }
         self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        let claims = batch.iter().filter(|j| j.claim.is_some()).count();
         self.stats
             .claims
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            .fetch_add(claims as u64, Ordering::Relaxed);
         self.stats
             .live
             .store(self.live.len as u64, Ordering::Relaxed);
@@ -712,20 +759,29 @@ impl Writer {
         Ok(self.epoch.load(Ordering::SeqCst))
     }
 
-    fn append_fresh(&mut self, batch: &[Job], fresh: &[bool]) -> rusqlite::Result<()> {
-        if !fresh.contains(&true) {
+    /// Appends the new claims (and, for a probe, updates the probe row) in
+    /// one transaction; nothing to write, no transaction.
+    fn append_fresh(&mut self, batch: &[Job], fresh: &[bool], probe: bool) -> rusqlite::Result<()> {
+        if !probe && !fresh.contains(&true) {
             return Ok(());
         }
         let claims: Vec<Claim> = batch
             .iter()
             .zip(fresh)
             .filter(|(_, new)| **new)
-            .map(|(job, _)| job.claim)
+            .filter_map(|(job, _)| job.claim)
             .collect();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         append(&tx, &claims)?;
+        if probe {
+            tx.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![PROBE_KEY, self.clock.now().to_string()])?;
+        }
         tx.commit()
     }
 
@@ -865,6 +921,34 @@ mod tests {
             .unwrap();
         assert!(rt.block_on(w.claim_async(c, Some(claimed))).unwrap().fresh);
         assert_eq!(w.in_flight.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_probe_commits_and_the_last_write_is_recorded() {
+        let (_d, store) = crate::store::test_store();
+        let w = writer(&store, ManualClock::new(50));
+        assert!(w.last_write().is_none());
+        let a = w.identify("k", 50, "n", "");
+        assert!(w.claim(a).unwrap().fresh);
+        let first = w.last_write().expect("the claim was written");
+        assert!(first.error.is_none());
+        // a replay writes nothing and leaves the state as it was
+        assert!(!w.claim(a).unwrap().fresh);
+        assert_eq!(w.last_write().unwrap().at, first.at);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(w.probe_async()).unwrap();
+        assert!(w.last_write().unwrap().at > first.at);
+        let probed = store
+            .with(|c| crate::store::meta::get(c, PROBE_KEY))
+            .unwrap();
+        assert_eq!(probed.as_deref(), Some("50"));
+        assert_eq!(
+            w.stats().claims.load(Ordering::Relaxed),
+            2,
+            "probes are no claims"
+        );
     }
 
     #[test]

@@ -116,15 +116,9 @@ impl Server {
         let mut lines = BufReader::new(stdout).lines();
         let (mut key, mut secret, mut user, mut tls_addr) = (None, None, None, None);
         let mut addrs = Vec::new();
-        while addrs.len() < listen.len() || (tls && tls_addr.is_none()) {
-            let line = match lines.next() {
-                Some(Ok(l)) => l,
-                _ => {
-                    let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-                    panic!("server exited before listening; log:\n{log}");
-                }
-            };
-            let t = line.trim();
+        // Stdout is a pipe, not a terminal: the first start names the 0600
+        // file holding the demo credentials instead of printing them.
+        let mut read_banner = |t: &str| {
             if let Some(v) = t.strip_prefix("api_key:") {
                 key = Some(v.trim().to_string());
             } else if let Some(v) = t.strip_prefix("api_secret:") {
@@ -134,6 +128,20 @@ impl Server {
                 let name = parts.next().unwrap_or_default().to_string();
                 let pw = parts.nth(1).unwrap_or_default().to_string();
                 user = Some((name, pw));
+            }
+        };
+        while addrs.len() < listen.len() || (tls && tls_addr.is_none()) {
+            let line = match lines.next() {
+                Some(Ok(l)) => l,
+                _ => {
+                    let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+                    panic!("server exited before listening; log:\n{log}");
+                }
+            };
+            let t = line.trim();
+            if let Some(file) = t.split("their credentials are in the file ").nth(1) {
+                let text = std::fs::read_to_string(file).expect("the demo credentials file");
+                text.lines().for_each(|l| read_banner(l.trim()));
             } else if let Some(rest) = t.split("listening on https://").nth(1) {
                 tls_addr = rest.split_whitespace().next().map(str::to_string);
             } else if let Some(rest) = t.split("listening on http://").nth(1) {

@@ -56,7 +56,7 @@ fn signed_in(
 }
 
 /// The demo user, signed in.
-fn demo_signed_in(s: &Server) -> (Client, UserToken) {
+pub(crate) fn demo_signed_in(s: &Server) -> (Client, UserToken) {
     let (user, password) = s.demo_user.clone().unwrap();
     signed_in(s, &s.demo.clone().unwrap(), &user, &password)
 }
@@ -672,7 +672,7 @@ fn an_import_with_bad_rows_names_every_line_and_imports_nothing() {
 }
 
 /// A PUT with signed credentials in the query.
-fn put(
+pub(crate) fn put(
     s: &Server,
     token: &UserToken,
     method: &str,
