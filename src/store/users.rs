@@ -53,6 +53,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
+/// The stored hash of an account without a password: no PHC string, so
+/// [`verify_password`] never accepts anything for it.
+pub const NO_PASSWORD: &str = "!";
+
 /// An argon2id hash in PHC string form.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
