@@ -277,10 +277,7 @@ fn conflict(field: &str, username: &str, email: &str) -> ApiError {
             "User with username '{}' already exists.",
             cap(username)
         )),
-        _ => ApiError::Conflict(format!(
-            "User with email '{}' already exists.",
-            cap(email)
-        )),
+        _ => ApiError::Conflict(format!("User with email '{}' already exists.", cap(email))),
     }
 }
 

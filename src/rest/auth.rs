@@ -48,12 +48,12 @@ pub fn api_key(state: &AppState, token: Option<&str>) -> Result<ApiKey, ApiError
         return Err(ApiError::UnknownApiKey);
     }
     let now = state.clock.now();
-    let key = state.store.with(|c| {
-        match rest_tokens::api_key_for(c, token)? {
+    let key = state
+        .store
+        .with(|c| match rest_tokens::api_key_for(c, token)? {
             Some(k) => keys::find(c, state.store.keyring(), &k, now),
             None => Ok(None),
-        }
-    })?;
+        })?;
     match key {
         None => Err(ApiError::UnknownApiKey),
         Some(k) if k.revoked_at.is_some() => Err(ApiError::RevokedApiKey),

@@ -117,9 +117,7 @@ impl From<ApiError> for RestError {
             | E::BadSignature(_)
             | E::Unauthorized(_) => 401,
             E::MissingParam(_) | E::InvalidParam(..) | E::Unprocessable(..) => 422,
-            E::TooManyFailures { .. } | E::TooManyConnections { .. } | E::RateLimited { .. } => {
-                429
-            }
+            E::TooManyFailures { .. } | E::TooManyConnections { .. } | E::RateLimited { .. } => 429,
             E::BadParams(_) | E::BadAuthParam(_) => 400,
             other => other.status(),
         };
@@ -146,10 +144,22 @@ mod tests {
     #[test]
     fn codes_follow_the_seed() {
         let cases = [
-            (ApiError::NotFound("User with ID 'usr_x' not found.".into()), 404, "NOT_FOUND"),
+            (
+                ApiError::NotFound("User with ID 'usr_x' not found.".into()),
+                404,
+                "NOT_FOUND",
+            ),
             (ApiError::Conflict("taken".into()), 409, "CONFLICT"),
-            (ApiError::Unprocessable("status".into(), "bad".into()), 422, "VALIDATION_ERROR"),
-            (ApiError::MissingParam("email".into()), 422, "VALIDATION_ERROR"),
+            (
+                ApiError::Unprocessable("status".into(), "bad".into()),
+                422,
+                "VALIDATION_ERROR",
+            ),
+            (
+                ApiError::MissingParam("email".into()),
+                422,
+                "VALIDATION_ERROR",
+            ),
             (ApiError::UnknownApiKey, 401, "UNAUTHORIZED"),
             (ApiError::Forbidden("x".into()), 403, "FORBIDDEN"),
             (ApiError::Internal("disk".into()), 500, "INTERNAL_ERROR"),

@@ -159,7 +159,8 @@ async fn serve(
     };
     let body = if op.has_body() {
         let secs = state.config.limits.body_timeout_secs;
-        let read = crate::http::pipeline::read_body(&req, payload, state.config.limits.max_body_bytes);
+        let read =
+            crate::http::pipeline::read_body(&req, payload, state.config.limits.max_body_bytes);
         match actix_web::rt::time::timeout(std::time::Duration::from_secs(secs), read).await {
             Ok(Ok(b)) => b,
             Ok(Err(e)) => return RestError::from(e).response(),
@@ -210,11 +211,7 @@ async fn serve(
 }
 
 /// Authentication, the rate limit, then the signed method.
-fn run(
-    state: &Arc<AppState>,
-    r: &Incoming,
-    quota: &mut Option<Quota>,
-) -> Result<Answer, ApiError> {
+fn run(state: &Arc<AppState>, r: &Incoming, quota: &mut Option<Quota>) -> Result<Answer, ApiError> {
     let key = auth::api_key(state, r.token.as_deref())?;
     let method = r.op.method(state)?;
     ratelimit::charge_api_key(state, &key.api_key, method.name, quota)?;
@@ -272,7 +269,10 @@ fn malformed(why: impl Into<String>) -> ApiError {
 /// `null` clears a name (`first_name`, `last_name`, `company`) and leaves
 /// other fields unchanged; read-only fields are ignored, unknown ones and
 /// other JSON types are refused (422).
-fn body_fields(content_type: Option<&str>, body: &[u8]) -> Result<Vec<(&'static str, String)>, ApiError> {
+fn body_fields(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Vec<(&'static str, String)>, ApiError> {
     let essence = content_type
         .and_then(|ct| ct.split(';').next())
         .map(|e| e.trim().to_ascii_lowercase());
@@ -348,7 +348,11 @@ fn reply(r: &Incoming, answer: &Answer) -> HttpResponse {
     match r.op {
         Op::Delete => HttpResponse::NoContent().finish(),
         Op::List => {
-            let num = |k: &str| attr(node, k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+            let num = |k: &str| {
+                attr(node, k)
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(0)
+            };
             HttpResponse::Ok().json(json!({
                 "data": node.children.iter().map(user_json).collect::<Vec<_>>(),
                 "total": num("total"),

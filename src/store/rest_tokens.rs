@@ -71,10 +71,7 @@ mod tests {
         let key = store
             .with(|c| keys::create(c, store.keyring(), "ops", Role::Admin, None))
             .unwrap();
-        let t1 = store
-            .with(|c| issue(c, &key.api_key, 1))
-            .unwrap()
-            .unwrap();
+        let t1 = store.with(|c| issue(c, &key.api_key, 1)).unwrap().unwrap();
         assert!(t1.starts_with(PREFIX) && t1.len() == PREFIX.len() + 64);
         let found = store.with(|c| api_key_for(c, &t1)).unwrap();
         assert_eq!(found.as_deref(), Some(key.api_key.as_str()));
@@ -82,10 +79,7 @@ mod tests {
             .with(|c| c.query_row("SELECT token_hash FROM rest_tokens", [], |r| r.get(0)))
             .unwrap();
         assert!(!raw.contains(&t1[PREFIX.len()..]), "stored hashed");
-        let t2 = store
-            .with(|c| issue(c, &key.api_key, 2))
-            .unwrap()
-            .unwrap();
+        let t2 = store.with(|c| issue(c, &key.api_key, 2)).unwrap().unwrap();
         assert_eq!(store.with(|c| api_key_for(c, &t1)).unwrap(), None);
         assert!(store.with(|c| api_key_for(c, &t2)).unwrap().is_some());
         assert!(store.with(|c| revoke(c, &key.api_key)).unwrap());

@@ -15,6 +15,8 @@ mod media;
 mod methods;
 mod oauth;
 mod ops;
+mod rest_users;
+mod sdks;
 mod tokens;
 mod users_cli;
 mod web_security;

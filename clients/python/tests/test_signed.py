@@ -76,8 +76,8 @@ class Signed(unittest.TestCase):
             for fmt in ("json", "xml"):
                 u = client(algo=algo, format=fmt).with_token(
                     UserToken(E["PANTHERA_USER_TOKEN"], E["PANTHERA_TOKEN_SECRET"]))
-                self.assertTrue(u.token_is_valid())
                 profile = u.call("get-user-profile")["user"]
+                self.assertTrue(u.token_is_valid())
                 self.assertEqual(profile["username"], "demo")
         until = int(time.time()) + u.clock_offset + 7200
         u.set_token_valid_until(until)
