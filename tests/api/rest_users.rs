@@ -403,3 +403,110 @@ fn tokens_are_https_only_when_https_is_available_and_failures_are_throttled() {
     let out = s.cli(&["keys", "rest-token", &admin.api_key, "--revoke"]);
     assert!(out.status.success());
 }
+
+/// The fenced blocks of `lang` in a guide.
+fn blocks<'a>(markdown: &'a str, lang: &str) -> Vec<&'a str> {
+    let fence = format!("```{lang}\n");
+    markdown
+        .split(fence.as_str())
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .collect()
+}
+
+#[test]
+fn the_guide_samples_run_and_real_answers_match_the_openapi() {
+    let s = Server::start();
+    let admin = s.create_admin_key();
+    let key = rest_token(&s, &admin.api_key);
+    let root = env!("CARGO_MANIFEST_DIR");
+    let guide = std::fs::read_to_string(format!("{root}/docs/guides/users-api.md")).expect("guide");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(
+        format!("{root}/clients/js"),
+        tmp.path().join("panthera-client"),
+    )
+    .expect("link the JS SDK");
+    for (lang, program) in [("sh", "sh"), ("python", "python3"), ("js", "node")] {
+        let samples = blocks(&guide, lang);
+        assert!(!samples.is_empty(), "a {lang} sample");
+        for code in samples {
+            let flag = if program == "node" { "-e" } else { "-c" };
+            let out = Command::new(program)
+                .args([flag, code])
+                .env("PANTHERA_URL", &s.base)
+                .env("PANTHERA_REST_TOKEN", &key)
+                .env("PYTHONPATH", format!("{root}/clients/python"))
+                .env("PYTHONDONTWRITEBYTECODE", "1")
+                .env("NODE_PATH", tmp.path())
+                .output()
+                .expect("run the sample");
+            assert!(
+                out.status.success(),
+                "{lang}: {code}\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    // real answers against the OpenAPI schemas of the REST paths
+    let h = format!("X-API-Key: {key}");
+    let users = format!("{}/v1/users", s.base);
+    let created = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &h,
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"username":"schema.user","email":"schema@example.com"}"#,
+        &users,
+    ]);
+    let id = created.json()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let item = format!("{users}/{id}");
+    let answers = [
+        ("/v1/users", "post", created),
+        ("/v1/users", "get", curl(&["-H", &h, &users])),
+        ("/v1/users/{id}", "get", curl(&["-H", &h, &item])),
+        ("/v1/users/{id}", "get", curl(&["-H", &h, &format!("{users}/usr_nope")])),
+        ("/v1/users", "get", curl(&[&users])),
+    ]
+    .into_iter()
+    .map(|(path, verb, r)| {
+        serde_json::json!({"path": path, "verb": verb, "status": r.status, "body": r.json()})
+    })
+    .collect::<Vec<_>>();
+    let doc = crate::helpers::get(&s.addr, "/openapi.json");
+    let v: Value = serde_json::from_str(&doc.body).expect("openapi");
+    assert_eq!(
+        v["components"]["securitySchemes"]["ApiKey"]["name"],
+        "X-API-Key"
+    );
+    assert_eq!(
+        v["paths"]["/v1/users"]["get"]["security"][0]["ApiKey"],
+        serde_json::json!([])
+    );
+    std::fs::write(tmp.path().join("openapi.json"), &doc.body).expect("write");
+    std::fs::write(
+        tmp.path().join("answers.json"),
+        serde_json::to_string(&answers).expect("json"),
+    )
+    .expect("write");
+    let out = Command::new("python3")
+        .arg(format!("{root}/tests/docs/validate_openapi.py"))
+        .arg(tmp.path().join("openapi.json"))
+        .arg(tmp.path().join("answers.json"))
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
