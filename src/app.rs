@@ -213,6 +213,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
             .wrap(Compress::default())
             .wrap(from_fn(crate::http::headers::standard))
             .configure(crate::web::routes)
+            .configure(crate::rest::routes)
             .default_service(web::to(crate::http::pipeline::handle))
     })
     .workers(workers)

@@ -123,6 +123,17 @@ pub enum KeysCommand {
     },
     /// End a key's rollover: only its newest secret is accepted.
     RetireSecret { api_key: String },
+    /// Issue the key's token for the REST users API (`X-API-Key` on
+    /// `/v1/users`), printed once; replaces the key's previous token. The
+    /// API answers only keys with the admin role.
+    RestToken {
+        api_key: String,
+        /// Remove the key's token instead: REST requests with it are refused.
+        #[arg(long)]
+        revoke: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Seal every api secret under a new master key, in one transaction.
     RotateMaster {
         /// Take the new key from FILE (created with a fresh key when absent);
@@ -593,6 +604,42 @@ fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<Exit
                 return Err(format!("{api_key} has no old secret to retire"));
             }
             println!("retired the old secret of {api_key}: only the newest is accepted now");
+        }
+        KeysCommand::RestToken {
+            api_key,
+            revoke,
+            json,
+        } => {
+            use crate::store::rest_tokens;
+            if revoke {
+                if !store
+                    .with(|c| rest_tokens::revoke(c, &api_key))
+                    .map_err(db)?
+                {
+                    return Err(format!("{api_key} has no REST token"));
+                }
+                println!("revoked the REST token of {api_key}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let now = crate::store::now_unix();
+            let token = store
+                .with(|c| rest_tokens::issue(c, &api_key, now))
+                .map_err(db)?
+                .ok_or_else(|| format!("no active api key {api_key}"))?;
+            let admin = store
+                .with(|c| keys::list(c))
+                .map_err(db)?
+                .iter()
+                .any(|k| k.api_key == api_key && k.role == Role::Admin);
+            if json {
+                println!("{}", json!({"api_key": api_key, "rest_token": token}));
+            } else {
+                println!("rest_token: {token}");
+                println!("(shown only now; send it as the X-API-Key header of /v1/users)");
+                if !admin {
+                    println!("note: this key has the app role; /v1/users answers it 403");
+                }
+            }
         }
         KeysCommand::RotateMaster { .. } => {
             return Err("rotate-master is handled before the store is opened".into())

@@ -19,6 +19,7 @@ pub mod methods;
 pub mod ops;
 pub mod private_file;
 pub mod protocol;
+pub mod rest;
 pub mod server_key;
 pub mod store;
 pub mod tls;

@@ -28,7 +28,9 @@ pub struct Actor<'a> {
 pub struct Draft<'a> {
     pub username: &'a str,
     pub email: &'a str,
-    pub password: &'a str,
+    /// `None`: the account cannot sign in until a password is set (the REST
+    /// users API creates accounts without one).
+    pub password: Option<&'a str>,
     /// `active` when not given.
     pub status: Option<&'a str>,
     pub firstname: Option<&'a str>,
@@ -97,7 +99,7 @@ impl<'a> Draft<'a> {
         Edit {
             username: Some(self.username),
             email: Some(self.email),
-            password: Some(self.password),
+            password: self.password,
             status: self.status,
             firstname: self.firstname,
             surname: self.surname,
@@ -116,7 +118,10 @@ pub fn create<T>(
     then: impl FnOnce(&Transaction<'_>, &User) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     d.as_edit().validate()?;
-    let hash = hash(d.password)?;
+    let hash = match d.password {
+        Some(p) => hash(p)?,
+        None => users::NO_PASSWORD.to_string(),
+    };
     let row = UserRow {
         username: d.username,
         email: d.email,
@@ -126,7 +131,11 @@ pub fn create<T>(
         company: d.company.unwrap_or(""),
         status: d.status.unwrap_or("active"),
     };
-    let mut changes = vec!["username", "email", "password", "status"];
+    let mut changes = vec!["username", "email"];
+    if d.password.is_some() {
+        changes.push("password");
+    }
+    changes.push("status");
     for (field, v) in [
         ("firstname", d.firstname),
         ("surname", d.surname),
@@ -259,13 +268,16 @@ fn hash(password: &str) -> Result<String, ApiError> {
 }
 
 fn not_found(id: &str) -> ApiError {
-    ApiError::NotFound(format!("user '{}' not found", cap(id)))
+    ApiError::NotFound(format!("User with ID '{}' not found.", cap(id)))
 }
 
 fn conflict(field: &str, username: &str, email: &str) -> ApiError {
     match field {
-        "username" => ApiError::Conflict(format!("username '{}' is taken", cap(username))),
-        _ => ApiError::Conflict(format!("a user with email '{}' already exists", cap(email))),
+        "username" => ApiError::Conflict(format!(
+            "User with username '{}' already exists.",
+            cap(username)
+        )),
+        _ => ApiError::Conflict(format!("User with email '{}' already exists.", cap(email))),
     }
 }
 
@@ -296,7 +308,7 @@ mod tests {
         Draft {
             username,
             email,
-            password: "Correct-Horse-42",
+            password: Some("Correct-Horse-42"),
             ..Draft::default()
         }
     }

@@ -130,7 +130,7 @@ pub fn users_command(store: &Store, cmd: UsersCommand) -> Result<(), String> {
             let draft = Draft {
                 username: &username,
                 email: &email,
-                password: &password,
+                password: Some(&password),
                 status: status.as_deref(),
                 firstname: firstname.as_deref(),
                 surname: surname.as_deref(),

@@ -53,6 +53,11 @@ pub const GUIDES: &[Guide] = &[
         markdown: include_str!("../../docs/guides/rate-limits.md"),
     },
     Guide {
+        stem: "users-api",
+        title: "The users REST API (/v1/users) and the SDKs",
+        markdown: include_str!("../../docs/guides/users-api.md"),
+    },
+    Guide {
         stem: "versions",
         title: "Versions and changelog",
         markdown: include_str!("../../docs/guides/versions.md"),

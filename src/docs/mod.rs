@@ -7,6 +7,7 @@ pub mod export;
 pub mod guides;
 mod html;
 pub mod openapi;
+pub mod openapi_rest;
 pub mod samples;
 
 pub use html::esc;

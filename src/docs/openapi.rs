@@ -153,7 +153,7 @@ pub fn document(state: &AppState, samples: &Samples) -> Value {
             paths.insert(format!("/v{v}/{}", m.name), item);
         }
     }
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Panthera API",
@@ -206,5 +206,7 @@ pub fn document(state: &AppState, samples: &Samples) -> Value {
                 }
             }
         }}
-    })
+    });
+    super::openapi_rest::add(&mut doc);
+    doc
 }

@@ -423,7 +423,7 @@ pub fn run_method(
 
 /// Reads the body up to `max` bytes; more is `413` (early, from Content-Length
 /// when the client announced it).
-async fn read_body(
+pub(crate) async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     max: usize,

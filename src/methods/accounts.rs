@@ -191,6 +191,30 @@ pub fn methods() -> Vec<Method> {
     ]
 }
 
+/// `create-user` as the REST users API (`POST /v1/users`) runs it: the same
+/// method and handler, except that the password may be left out (the seed's
+/// requests carry none); such an account cannot sign in until one is set.
+/// Not registered: the signed `create-user` still requires a password.
+pub static CREATE_USER_WITHOUT_PASSWORD: Method = admin_method(
+    "create-user",
+    "Creates an account (REST: the password is optional).",
+    "See create-user.",
+    CREATE_PARAMS_NO_PASSWORD,
+    true,
+    &[TAKEN, INVALID],
+    &[],
+    create_user,
+);
+const CREATE_PARAMS_NO_PASSWORD: &[Param] = &[
+    USERNAME.required(),
+    EMAIL.required(),
+    PASSWORD,
+    STATUS.default("active"),
+    FIRSTNAME,
+    SURNAME,
+    COMPANY,
+];
+
 /// An account as an answer element; never the password hash.
 pub fn user_node(u: &User) -> Node {
     Node::new("user")
@@ -251,7 +275,7 @@ fn create_user(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let draft = Draft {
         username: a.get("username").unwrap_or_default(),
         email: a.get("email").unwrap_or_default(),
-        password: a.get("password").unwrap_or_default(),
+        password: a.get("password"),
         status: a.get("status"),
         firstname: a.get("firstname"),
         surname: a.get("surname"),

@@ -168,6 +168,22 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// ISO 8601 / RFC 3339 in UTC, e.g. `2012-07-26T14:53:44Z` (the REST
+    /// users API's times).
+    pub fn iso8601(self) -> String {
+        let days = self.0.div_euclid(SECONDS_PER_DAY);
+        let secs = self.0.rem_euclid(SECONDS_PER_DAY);
+        let (year, month, day) = civil_from_days(days);
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+            secs / 3600,
+            secs % 3600 / 60,
+            secs % 60
+        )
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.format())
@@ -460,6 +476,13 @@ mod tests {
             Timestamp::from_unix(-1).format(),
             "Wed, 31 Dec 1969 23:59:59 UTC"
         );
+    }
+
+    #[test]
+    fn iso8601_of_the_sample() {
+        let t = Timestamp::parse(EXAMPLE).unwrap();
+        assert_eq!(t.iso8601(), "2012-07-26T14:53:44Z");
+        assert_eq!(Timestamp::from_unix(0).iso8601(), "1970-01-01T00:00:00Z");
     }
 
     #[test]

@@ -238,6 +238,13 @@ const MIGRATIONS: &[&str] = &[
         prefix  TEXT NOT NULL,
         PRIMARY KEY (api_key, prefix)
     ) WITHOUT ROWID;",
+    // 9: the REST users API's X-API-Key tokens (store/rest_tokens.rs): one per
+    // api key, kept only as a SHA-256 digest of the random token.
+    "CREATE TABLE rest_tokens (
+        api_key    TEXT PRIMARY KEY REFERENCES api_keys(api_key) ON DELETE CASCADE,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// Brings the schema up to date, one transaction per migration.

@@ -11,6 +11,7 @@ pub mod meta;
 mod migrations;
 pub mod nonces;
 pub mod orders;
+pub mod rest_tokens;
 pub mod sessions;
 pub mod signin_failures;
 pub mod tokens;

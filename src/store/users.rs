@@ -53,6 +53,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
+/// The stored hash of an account without a password: no PHC string, so
+/// [`verify_password`] never accepts anything for it.
+pub const NO_PASSWORD: &str = "!";
+
 /// An argon2id hash in PHC string form.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
@@ -203,7 +207,8 @@ pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
 }
 
 /// Which unique field another user (not `except_id`) already holds:
-/// `username` first, then `email` (compared case-insensitively).
+/// `email` first (compared case-insensitively; the seed's 409 example), then
+/// `username`.
 pub fn taken_field(
     conn: &Connection,
     username: Option<&str>,
@@ -215,11 +220,6 @@ pub fn taken_field(
             .optional()
             .map(|r| r.is_some())
     };
-    if let Some(u) = username {
-        if exists("SELECT 1 FROM users WHERE username = ?1 AND id != ?2", u)? {
-            return Ok(Some("username"));
-        }
-    }
     if let Some(e) = email {
         let lower = e.to_lowercase();
         if exists(
@@ -227,6 +227,11 @@ pub fn taken_field(
             &lower,
         )? {
             return Ok(Some("email"));
+        }
+    }
+    if let Some(u) = username {
+        if exists("SELECT 1 FROM users WHERE username = ?1 AND id != ?2", u)? {
+            return Ok(Some("username"));
         }
     }
     Ok(None)

@@ -59,8 +59,13 @@ pub async fn attempt(
             Ok(f) => f,
         };
         // The expensive part runs without holding the store.
-        let hash = found.as_ref().map_or(dummy_hash(), |(_, h)| h.as_str());
-        let ok = users::verify_password(hash, &password) && found.is_some();
+        // An account without a password (created by the REST users API)
+        // takes the same time and never signs in.
+        let real = found
+            .as_ref()
+            .map(|(_, h)| h.as_str())
+            .filter(|h| *h != users::NO_PASSWORD);
+        let ok = users::verify_password(real.unwrap_or(dummy_hash()), &password) && real.is_some();
         let store = &state.store;
         match found {
             Some((user, _)) if ok => {

@@ -447,8 +447,10 @@ fn the_download_link_key_is_sealed_resealed_and_checked() {
         )
         .unwrap();
         // what schema 6 did not have yet
-        c.execute_batch("DROP TABLE api_key_callbacks; PRAGMA user_version = 6")
-            .unwrap();
+        c.execute_batch(
+            "DROP TABLE api_key_callbacks; DROP TABLE rest_tokens; PRAGMA user_version = 6",
+        )
+        .unwrap();
     }
     let out = s.cli(&["check"]);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -16,6 +16,8 @@ mod media;
 mod methods;
 mod oauth;
 mod ops;
+mod rest_users;
+mod sdks;
 mod small_holes;
 mod tokens;
 mod users_cli;

@@ -3,6 +3,7 @@ answers against the schemas it declares.
 
 Usage: python3 validate_openapi.py OPENAPI.json ANSWERS.json
 ANSWERS.json: [{"path": "/v1.0/host-info", "status": 200, "body": {...}}, ...]
+("verb": "get" … for the REST paths; "post" when absent)
 """
 import json
 import sys
@@ -25,7 +26,7 @@ def pointer(*parts):
 
 checked = 0
 for a in answers:
-    ref = "urn:doc#/" + pointer("paths", a["path"], "post", "responses", str(a["status"]),
+    ref = "urn:doc#/" + pointer("paths", a["path"], a.get("verb", "post"), "responses", str(a["status"]),
                                 "content", "application/json", "schema")
     validator = Draft202012Validator({"$ref": ref}, registry=registry)
     errors = list(validator.iter_errors(a["body"]))
