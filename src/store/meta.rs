@@ -60,6 +60,26 @@ pub fn secret(conn: &Connection, keyring: &Keyring, name: &str) -> rusqlite::Res
     hex::decode(plain).map_err(|_| unreadable(name, "not hex"))
 }
 
+/// Seals the `meta` secrets an older release kept in clear (it stored the
+/// download-link key unsealed); run at every open, so links issued before
+/// stay valid and a copy of the database no longer holds the key.
+pub fn seal_plain_secrets(conn: &Connection, keyring: &Keyring) -> rusqlite::Result<usize> {
+    let mut n = 0;
+    for name in SECRETS {
+        match get(conn, name)? {
+            Some(v) if !is_sealed(&v) => {
+                let sealed = keyring
+                    .seal(&secret_aad(name), &v)
+                    .map_err(|e| unreadable(name, &e.to_string()))?;
+                set(conn, name, &sealed)?;
+                n += 1;
+            }
+            _ => {}
+        }
+    }
+    Ok(n)
+}
+
 /// Seals every `meta` secret again under `new` (`keys rotate-master`).
 pub fn reseal_secrets(conn: &Connection, old: &Keyring, new: &Cipher) -> rusqlite::Result<usize> {
     let mut n = 0;
@@ -98,5 +118,20 @@ mod tests {
         assert_eq!(a, b);
         assert!(is_sealed(&raw), "{raw}");
         assert!(!raw.contains(&hex::encode(&a)));
+    }
+
+    #[test]
+    fn a_secret_an_older_release_kept_in_clear_gets_sealed_and_keeps_its_value() {
+        let (_d, store) = crate::store::test_store();
+        let clear = "ab".repeat(32);
+        let k = store
+            .with(|c| {
+                set(c, MEDIA_URL_KEY, &clear)?;
+                assert_eq!(seal_plain_secrets(c, store.keyring())?, 1);
+                assert_eq!(seal_plain_secrets(c, store.keyring())?, 0, "once");
+                secret(c, store.keyring(), MEDIA_URL_KEY)
+            })
+            .unwrap();
+        assert_eq!(hex::encode(k), clear);
     }
 }

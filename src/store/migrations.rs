@@ -227,18 +227,14 @@ const MIGRATIONS: &[&str] = &[
         claims  BLOB NOT NULL
     );
     CREATE INDEX replay_log_by_last_ts ON replay_log(last_ts);",
-    // 7: the download-link key was kept in clear; seal it like every secret
-    // (panthera_seal, as in 4; the AAD is `store::meta::secret_aad`).
-    "UPDATE meta SET value = panthera_seal('meta.media_url_key', value)
-     WHERE key = 'media_url_key' AND value NOT LIKE 'v1.%';",
-    // 8: callback URL prefixes an api key registered (store/key_callbacks.rs);
+    // 7: callback URL prefixes an api key registered (store/key_callbacks.rs);
     // a key without any accepts every http(s) app_callback.
     "CREATE TABLE api_key_callbacks (
         api_key TEXT NOT NULL REFERENCES api_keys(api_key) ON DELETE CASCADE,
         prefix  TEXT NOT NULL,
         PRIMARY KEY (api_key, prefix)
     ) WITHOUT ROWID;",
-    // 9: the REST users API's X-API-Key tokens (store/rest_tokens.rs): one per
+    // 8: the REST users API's X-API-Key tokens (store/rest_tokens.rs): one per
     // api key, kept only as a SHA-256 digest of the random token.
     "CREATE TABLE rest_tokens (
         api_key    TEXT PRIMARY KEY REFERENCES api_keys(api_key) ON DELETE CASCADE,

@@ -107,6 +107,7 @@ impl Store {
         let keyring = Keyring::new(source, &key);
         register_seal(&conn, Cipher::new(&key)).map_err(|e| StoreError::Open(p.clone(), e))?;
         migrations::apply(&conn, &p)?;
+        meta::seal_plain_secrets(&conn, &keyring).map_err(|e| StoreError::Open(p.clone(), e))?;
         if recorded.is_none() {
             meta::set(&conn, MASTER_KEY_ID, &keyring.id())
                 .map_err(|e| StoreError::Open(p.clone(), e))?;

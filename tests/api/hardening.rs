@@ -435,7 +435,7 @@ fn the_download_link_key_is_sealed_resealed_and_checked() {
     let check = cli_ok(&s, &["check"]);
     assert!(check.contains("server secrets, all sealed"), "{check}");
 
-    // a store of an older release (schema 6, key in clear) gets it sealed at
+    // a store of an older release (the key in clear) gets it sealed at
     // start, and links signed with that key stay valid
     s.kill_now();
     let clear = "11".repeat(32);
@@ -444,11 +444,6 @@ fn the_download_link_key_is_sealed_resealed_and_checked() {
         c.execute(
             "UPDATE meta SET value = ?1 WHERE key = 'media_url_key'",
             [&clear],
-        )
-        .unwrap();
-        // what schema 6 did not have yet
-        c.execute_batch(
-            "DROP TABLE api_key_callbacks; DROP TABLE rest_tokens; PRAGMA user_version = 6",
         )
         .unwrap();
     }
