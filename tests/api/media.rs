@@ -216,8 +216,8 @@ fn search_ranks_excludes_and_finds_ids() {
     );
     let m = &v["items"]["media"];
     assert_eq!(m["title"], "Quokka in the snow");
-    assert_eq!(m["orientation"], "landscape");
-    assert_eq!(m["author_username"], "anna.berg");
+    assert_eq!(m["orientation"], "horizontal");
+    assert_eq!(m["author-username"], "anna.berg");
     assert!(m["thumb"]
         .as_str()
         .unwrap()
