@@ -127,8 +127,12 @@ pub fn item(rng: &mut StdRng, author: (&str, &str), created_at: i64, fillers: us
     // what was drawn already, so catalogues made before they existed keep
     // their items (same ids, texts, sizes) for a seed.
     let mut more = StdRng::seed_from_u64(
-        created_at as u64 ^ ((subject.len() as u64) << 40) ^ (fillers as u64) << 56
-            ^ filename.bytes().fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b))),
+        created_at as u64
+            ^ ((subject.len() as u64) << 40)
+            ^ (fillers as u64) << 56
+            ^ filename
+                .bytes()
+                .fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b))),
     );
     let attrs = extra_attributes(&mut more, people, color);
     let (w, h) = if attrs.panorama { (4500, 1500) } else { (w, h) };
@@ -205,7 +209,11 @@ fn extra_attributes(rng: &mut StdRng, people: i64, color: &str) -> ExtraAttribut
         ethnicity,
         rgb,
         isolated: rng.gen_bool(0.1),
-        collection: if rng.gen_bool(0.1) { "premium" } else { "standard" },
+        collection: if rng.gen_bool(0.1) {
+            "premium"
+        } else {
+            "standard"
+        },
         panorama: rng.gen_bool(0.05),
     }
 }

@@ -341,7 +341,9 @@ fn row(f: &HashMap<String, String>, now: i64) -> Result<NewMedia, String> {
         "illustration" | "illustrations" => "illustration".into(),
         "vector" | "vectors" => "vector".into(),
         t => {
-            problems.push(format!("unknown type '{t}', expected: photo, illustration, vector"));
+            problems.push(format!(
+                "unknown type '{t}', expected: photo, illustration, vector"
+            ));
             String::new()
         }
     };
@@ -356,10 +358,16 @@ fn row(f: &HashMap<String, String>, now: i64) -> Result<NewMedia, String> {
         }
     };
     let mut codes: Vec<String> = Vec::new();
-    for code in get("people_ethnicity").split(',').map(str::trim).filter(|c| !c.is_empty()) {
+    for code in get("people_ethnicity")
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
         let code = code.to_ascii_lowercase();
         if !(1..=4).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_lowercase()) {
-            problems.push(format!("people_ethnicity code '{code}' is not 1-4 letters a-z"));
+            problems.push(format!(
+                "people_ethnicity code '{code}' is not 1-4 letters a-z"
+            ));
         } else if !codes.contains(&code) {
             codes.push(code);
         }
@@ -368,7 +376,8 @@ fn row(f: &HashMap<String, String>, now: i64) -> Result<NewMedia, String> {
     m.collection = match get("collection") {
         "" => "standard".into(),
         c if c.len() <= 32
-            && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
         {
             c.to_ascii_lowercase()
         }

@@ -184,7 +184,15 @@ const fn v(id: &'static str, aliases: &'static [&'static str], name: Texts) -> F
 const ALL: FilterValue = v(
     "all",
     &[],
-    ["Alle", "Alle", "All", "Todos", "Tutti", "Wszystkie", "Todos"],
+    [
+        "Alle",
+        "Alle",
+        "All",
+        "Todos",
+        "Tutti",
+        "Wszystkie",
+        "Todos",
+    ],
 );
 
 /// Every filter `search` understands, as `get-search-filter` lists them.
@@ -901,17 +909,14 @@ impl Filters {
                 .split_once(':')
                 .ok_or_else(|| bad(format!("'{}' is not name:value", clip(part))))?;
             let name = name.trim().to_ascii_lowercase();
-            let def = FILTERS
-                .iter()
-                .find(|d| d.name == name)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = FILTERS.iter().map(|d| d.name).collect();
-                    bad(format!(
-                        "unknown filter '{}', expected: {}",
-                        clip(&name),
-                        names.join(", ")
-                    ))
-                })?;
+            let def = FILTERS.iter().find(|d| d.name == name).ok_or_else(|| {
+                let names: Vec<&str> = FILTERS.iter().map(|d| d.name).collect();
+                bad(format!(
+                    "unknown filter '{}', expected: {}",
+                    clip(&name),
+                    names.join(", ")
+                ))
+            })?;
             let raw: Vec<String> = values
                 .split(',')
                 .map(|v| v.trim().to_ascii_lowercase())
@@ -933,7 +938,11 @@ impl Filters {
                 FilterKind::Integer => {
                     let v = values.trim();
                     let n: i64 = v.parse().map_err(|_| {
-                        bad(format!("{} must be an integer, not '{}'", def.name, clip(v)))
+                        bad(format!(
+                            "{} must be an integer, not '{}'",
+                            def.name,
+                            clip(v)
+                        ))
                     })?;
                     f.color_tolerance = n.clamp(0, MAX_COLOR_TOLERANCE);
                     continue;
@@ -1233,9 +1242,14 @@ mod tests {
         assert_eq!(f.ethnicity, vec!["a".to_string(), "xd".to_string()]);
         assert_eq!(f.color, vec![Color::Rgb(0xff8800)]);
         assert_eq!(f.color_tolerance, 30);
-        assert_eq!(Filters::parse("people_number:3").unwrap().people, vec![People::AtLeast(3)]);
         assert_eq!(
-            Filters::parse("color_tolerance:9999").unwrap().color_tolerance,
+            Filters::parse("people_number:3").unwrap().people,
+            vec![People::AtLeast(3)]
+        );
+        assert_eq!(
+            Filters::parse("color_tolerance:9999")
+                .unwrap()
+                .color_tolerance,
             MAX_COLOR_TOLERANCE
         );
         for bad in [

@@ -8,11 +8,11 @@ use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::media::image::{self, Rendition};
 use crate::media::query::{self, Filters, Query, EXTRA_INFO, FILTERS};
-use crate::store::orders::Article;
 use crate::media::rendition_url;
 use crate::protocol::timestamp::Timestamp;
 use crate::protocol::version::Version;
 use crate::store::media::{self as store, Media, PollType, Search};
+use crate::store::orders::Article;
 use crate::store::{balances, orders};
 
 const V1_0: Version = Version::new(1, 0);
@@ -136,7 +136,15 @@ pub fn methods() -> Vec<Method> {
             summary: "Searches the catalogue by words and filters (pages from 0).",
             description: "Ranked by relevance (title before keywords before description) unless \
                 `filters` asks another `sort`. In version 1.2 pages count from 1.",
-            params: &[Q, LANG, PAGE_FROM_0, LIMIT, EXTRA, FILTERS_PARAM, FILTER_PARAM],
+            params: &[
+                Q,
+                LANG,
+                PAGE_FROM_0,
+                LIMIT,
+                EXTRA,
+                FILTERS_PARAM,
+                FILTER_PARAM,
+            ],
             user_auth: UserAuth::Optional,
             admin: false,
             mutating: false,
@@ -161,7 +169,15 @@ pub fn methods() -> Vec<Method> {
             summary: "Searches the catalogue by words and filters (pages from 1).",
             description: "Ranked by relevance (title before keywords before description) unless \
                 `filters` asks another `sort`. Before version 1.2 pages counted from 0.",
-            params: &[Q, LANG, PAGE_FROM_1, LIMIT, EXTRA, FILTERS_PARAM, FILTER_PARAM],
+            params: &[
+                Q,
+                LANG,
+                PAGE_FROM_1,
+                LIMIT,
+                EXTRA,
+                FILTERS_PARAM,
+                FILTER_PARAM,
+            ],
             user_auth: UserAuth::Optional,
             admin: false,
             mutating: false,
@@ -184,7 +200,15 @@ pub fn methods() -> Vec<Method> {
             until: None,
             summary: "Finds items similar to one item (sharing its top keywords).",
             description: "Answers like `search`; the item itself is never among the results.",
-            params: &[ID_MEDIA, LANG, PAGE_FROM_0, LIMIT, EXTRA, FILTERS_PARAM, FILTER_PARAM],
+            params: &[
+                ID_MEDIA,
+                LANG,
+                PAGE_FROM_0,
+                LIMIT,
+                EXTRA,
+                FILTERS_PARAM,
+                FILTER_PARAM,
+            ],
             user_auth: UserAuth::No,
             admin: false,
             mutating: false,
@@ -375,14 +399,22 @@ pub fn search_item(m: &Media, extra: &[&'static str], cx: &ResultContext) -> Nod
             // no item is released for AI training data sets
             "datasets_ai_content" => "no".into(),
             "type" => format!("{}s", m.media_type),
-            "license" => if m.editorial { "editorial" } else { "commercial" }.into(),
+            "license" => if m.editorial {
+                "editorial"
+            } else {
+                "commercial"
+            }
+            .into(),
             "contributor" => m.author_username.clone(),
             "price" => lowest_price(m, &cx.articles),
             "people_number" => m.people_number.to_string(),
             "isolated" => yes_no(m.isolated).into(),
             "collection" => m.collection.clone(),
             "orientation" => m.orientation_canonical().into(),
-            "color" => m.color_rgb.map(|c| query::hex(c as u32)).unwrap_or_default(),
+            "color" => m
+                .color_rgb
+                .map(|c| query::hex(c as u32))
+                .unwrap_or_default(),
             "people_gender" => m.people_gender.clone(),
             "people_ethnicity" => m.people_ethnicity.clone(),
             _ => continue,
@@ -496,9 +528,7 @@ fn search_filter(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
         }))
     });
     Ok(Answer::one(
-        Node::new("filters")
-            .attr("lang", lang)
-            .children(filters),
+        Node::new("filters").attr("lang", lang).children(filters),
     ))
 }
 

@@ -15,6 +15,7 @@ mod media;
 mod methods;
 mod oauth;
 mod ops;
+mod original_clients_b;
 mod tokens;
 mod users_cli;
 mod web_security;

@@ -19,7 +19,7 @@ const TOKEN_SECRET: &str = "media test secret";
 
 /// `creds` acting for `username`: a token requested over TLS and approved on
 /// the real authorization page, as the contributor methods need.
-fn signed_in(
+pub fn signed_in(
     s: &Server,
     creds: &Credentials,
     username: &str,
