@@ -108,7 +108,7 @@ pub fn jpeg_size(bytes: &[u8]) -> Option<(i64, i64)> {
         i += 1;
         match marker {
             0x01 | 0xD0..=0xD7 => continue,
-            0xD8 | 0xD9 | 0xDA => return None,
+            0xD8..=0xDA => return None,
             _ => {}
         }
         let len = usize::from(u16::from_be_bytes([*bytes.get(i)?, *bytes.get(i + 1)?]));
