@@ -447,8 +447,19 @@ fn the_download_link_key_is_sealed_resealed_and_checked() {
         )
         .unwrap();
         // what schema 6 did not have yet
-        c.execute_batch("DROP TABLE api_key_callbacks; PRAGMA user_version = 6")
-            .unwrap();
+        c.execute_batch(
+            "DROP TABLE api_key_callbacks;
+             ALTER TABLE media DROP COLUMN media_type;
+             ALTER TABLE media DROP COLUMN people_gender;
+             ALTER TABLE media DROP COLUMN people_ethnicity;
+             ALTER TABLE media DROP COLUMN color_rgb;
+             ALTER TABLE media DROP COLUMN isolated;
+             ALTER TABLE media DROP COLUMN adult_content;
+             ALTER TABLE media DROP COLUMN collection;
+             ALTER TABLE tokens DROP COLUMN ftp_access;
+             PRAGMA user_version = 6",
+        )
+        .unwrap();
     }
     let out = s.cli(&["check"]);
     let text = String::from_utf8_lossy(&out.stdout);
