@@ -324,7 +324,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Call(args) => call(&config, args),
         Command::Media(cmd) => {
             let store = Store::open_config(&config).map_err(|e| e.to_string())?;
-            crate::media::cli::media_command(&store, cmd)
+            crate::media::cli::media_command(&store, &config, cmd)
         }
         Command::Docs(DocsCommand::Export { out }) => {
             // The export needs no real data: a throw-away store is enough.

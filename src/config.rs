@@ -235,6 +235,11 @@ pub struct MediaConfig {
     pub download_url_ttl_secs: u64,
     /// Attempts at notifying a `callback_url` before giving up.
     pub callback_max_attempts: u32,
+    /// The contributors' upload inboxes (`get-user-ftp-list`), a folder per
+    /// user id inside; empty = `<data_dir>/inbox`.
+    pub inbox_dir: PathBuf,
+    /// Largest file `get-user-ftp-list process=yes` imports, in bytes.
+    pub inbox_max_file_bytes: u64,
 }
 
 impl Default for MediaConfig {
@@ -243,6 +248,8 @@ impl Default for MediaConfig {
             worker_interval_ms: 500,
             download_url_ttl_secs: 3600,
             callback_max_attempts: 5,
+            inbox_dir: PathBuf::new(),
+            inbox_max_file_bytes: 40 * 1024 * 1024,
         }
     }
 }

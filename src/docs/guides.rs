@@ -43,6 +43,11 @@ pub const GUIDES: &[Guide] = &[
         markdown: include_str!("../../docs/guides/oauth.md"),
     },
     Guide {
+        stem: "search",
+        title: "Search, filters and the upload inbox",
+        markdown: include_str!("../../docs/guides/search.md"),
+    },
+    Guide {
         stem: "errors",
         title: "Error codes",
         markdown: include_str!("../../docs/guides/errors.md"),

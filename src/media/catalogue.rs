@@ -119,6 +119,23 @@ pub fn item(rng: &mut StdRng, author: (&str, &str), created_at: i64, fillers: us
         6..=8 => (2000, 3000),
         _ => (2400, 2400),
     };
+    let editorial = rng.gen_bool(0.1);
+    let model_release = people > 0 && rng.gen_bool(0.8);
+    let property_release = rng.gen_bool(0.2);
+    let filename = format!("IMG_{:05}.jpg", rng.gen_range(0..100_000));
+    // The search-filter attributes come from a second generator seeded by
+    // what was drawn already, so catalogues made before they existed keep
+    // their items (same ids, texts, sizes) for a seed.
+    let mut more = StdRng::seed_from_u64(
+        created_at as u64
+            ^ ((subject.len() as u64) << 40)
+            ^ (fillers as u64) << 56
+            ^ filename
+                .bytes()
+                .fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b))),
+    );
+    let attrs = extra_attributes(&mut more, people, color);
+    let (w, h) = if attrs.panorama { (4500, 1500) } else { (w, h) };
     NewMedia {
         id: None,
         title: format!("{} {subject} in a {place}", capitalise(mood)),
@@ -129,14 +146,75 @@ pub fn item(rng: &mut StdRng, author: (&str, &str), created_at: i64, fillers: us
         width: w,
         height: h,
         mime_type: "image/jpeg".into(),
-        editorial: rng.gen_bool(0.1),
-        model_release: people > 0 && rng.gen_bool(0.8),
-        property_release: rng.gen_bool(0.2),
+        editorial,
+        model_release,
+        property_release,
         people_number: people,
         color: color.into(),
         state: "green".into(),
-        filename: format!("IMG_{:05}.jpg", rng.gen_range(0..100_000)),
+        filename,
         created_at,
+        media_type: attrs.media_type.into(),
+        people_gender: attrs.gender.into(),
+        people_ethnicity: attrs.ethnicity,
+        color_rgb: Some(attrs.rgb),
+        isolated: attrs.isolated,
+        adult_content: false,
+        collection: attrs.collection.into(),
+    }
+}
+
+/// What the search filters need beyond the basics (methods.md §F).
+struct ExtraAttributes {
+    media_type: &'static str,
+    gender: &'static str,
+    ethnicity: String,
+    rgb: i64,
+    isolated: bool,
+    collection: &'static str,
+    panorama: bool,
+}
+
+fn extra_attributes(rng: &mut StdRng, people: i64, color: &str) -> ExtraAttributes {
+    const ETHNICITIES: &[&str] = &["a", "e", "f", "h", "m", "s"];
+    let media_type = match rng.gen_range(0..10) {
+        0..=6 => "photo",
+        7..=8 => "illustration",
+        _ => "vector",
+    };
+    let gender = match (people, rng.gen_range(0..3)) {
+        (0, _) => "",
+        (1, 0) => "m",
+        (1, _) => "f",
+        (_, 0) => "m",
+        (_, 1) => "f",
+        _ => "mf",
+    };
+    let ethnicity = if people == 0 {
+        String::new()
+    } else if people > 1 && rng.gen_bool(0.3) {
+        "xd".to_string()
+    } else {
+        ETHNICITIES[rng.gen_range(0..ETHNICITIES.len())].to_string()
+    };
+    // the tag's colour, varied a little per item
+    let base = media::color_tag_rgb(color);
+    let jitter = |c: i64, rng: &mut StdRng| (c + rng.gen_range(-12..=12)).clamp(0, 255);
+    let rgb = (jitter((base >> 16) & 255, rng) << 16)
+        | (jitter((base >> 8) & 255, rng) << 8)
+        | jitter(base & 255, rng);
+    ExtraAttributes {
+        media_type,
+        gender,
+        ethnicity,
+        rgb,
+        isolated: rng.gen_bool(0.1),
+        collection: if rng.gen_bool(0.1) {
+            "premium"
+        } else {
+            "standard"
+        },
+        panorama: rng.gen_bool(0.05),
     }
 }
 

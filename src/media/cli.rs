@@ -9,7 +9,8 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use rusqlite::TransactionBehavior;
 
-use crate::media::{catalogue, import};
+use crate::config::Config;
+use crate::media::{catalogue, import, inbox};
 use crate::store::{balances, media, now_unix, users, Store};
 
 #[derive(Debug, Subcommand)]
@@ -32,6 +33,13 @@ pub enum MediaCommand {
     Delete { id: i64 },
     /// Add credits to a user's deposit.
     Credit { username: String, credits: i64 },
+    /// Put files into a contributor's upload inbox, as an FTP upload would;
+    /// `get-user-ftp-list process=yes` imports them.
+    Inbox {
+        username: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn bar(n: u64, what: &str) -> ProgressBar {
@@ -44,7 +52,11 @@ fn bar(n: u64, what: &str) -> ProgressBar {
     pb
 }
 
-pub fn media_command(store: &Store, cmd: MediaCommand) -> Result<ExitCode, String> {
+pub fn media_command(
+    store: &Store,
+    config: &Config,
+    cmd: MediaCommand,
+) -> Result<ExitCode, String> {
     let db = |e: rusqlite::Error| format!("store: {e}");
     match cmd {
         MediaCommand::Import { file } => {
@@ -138,6 +150,33 @@ pub fn media_command(store: &Store, cmd: MediaCommand) -> Result<ExitCode, Strin
                 })
                 .map_err(db)?;
             println!("{username}: {} {}", d.credits, d.currency);
+        }
+        MediaCommand::Inbox { username, files } => {
+            let user = store
+                .with(|c| users::find_by_username(c, &username))
+                .map_err(db)?
+                .ok_or_else(|| format!("no user {username}"))?;
+            let dir = inbox::user_dir(config, &user.id)
+                .ok_or_else(|| format!("user id {} is unfit for a folder name", user.id))?;
+            let mut failed = 0;
+            for file in &files {
+                match inbox::put(&dir, file) {
+                    Ok(name) => println!("{name}"),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        failed += 1;
+                    }
+                }
+            }
+            println!(
+                "{} file(s) waiting in {}'s inbox ({})",
+                files.len() - failed,
+                username,
+                dir.display()
+            );
+            if failed > 0 {
+                return Err(format!("{failed} file(s) not put into the inbox"));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

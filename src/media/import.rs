@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::media::body;
-use crate::media::query::COLORS;
+use crate::media::query::{self, COLORS};
 use crate::store::media::NewMedia;
 
 /// The columns (CSV header names, JSON keys) an import understands.
@@ -26,6 +26,12 @@ pub const COLUMNS: &[&str] = &[
     "color",
     "state",
     "filename",
+    "type",
+    "people_gender",
+    "people_ethnicity",
+    "isolated",
+    "adult_content",
+    "collection",
 ];
 
 /// The states of §E (and their word aliases).
@@ -295,6 +301,8 @@ fn row(f: &HashMap<String, String>, now: i64) -> Result<NewMedia, String> {
         ("editorial", &mut m.editorial),
         ("model_release", &mut m.model_release),
         ("property_release", &mut m.property_release),
+        ("isolated", &mut m.isolated),
+        ("adult_content", &mut m.adult_content),
     ] {
         match get(name).to_ascii_lowercase().as_str() {
             "" | "no" | "false" | "0" => *slot = false,
@@ -315,8 +323,66 @@ fn row(f: &HashMap<String, String>, now: i64) -> Result<NewMedia, String> {
     m.color = match get("color") {
         "" => "grey".into(),
         c if COLORS.iter().any(|(id, _)| *id == c) => c.into(),
-        c => {
-            problems.push(format!("unknown color '{c}'"));
+        c => match query::parse_hex(c) {
+            Some(rgb) => {
+                m.color_rgb = Some(i64::from(rgb));
+                nearest_color(rgb).into()
+            }
+            None => {
+                problems.push(format!(
+                    "unknown color '{c}': a colour name or six hex digits (ff8800)"
+                ));
+                String::new()
+            }
+        },
+    };
+    m.media_type = match get("type").to_ascii_lowercase().as_str() {
+        "" | "photo" | "photos" => "photo".into(),
+        "illustration" | "illustrations" => "illustration".into(),
+        "vector" | "vectors" => "vector".into(),
+        t => {
+            problems.push(format!(
+                "unknown type '{t}', expected: photo, illustration, vector"
+            ));
+            String::new()
+        }
+    };
+    m.people_gender = match get("people_gender").to_ascii_lowercase().as_str() {
+        "" => String::new(),
+        "m" | "male" => "m".into(),
+        "f" | "female" => "f".into(),
+        "mf" | "fm" | "mixed" => "mf".into(),
+        g => {
+            problems.push(format!("unknown people_gender '{g}', expected: m, f, mf"));
+            String::new()
+        }
+    };
+    let mut codes: Vec<String> = Vec::new();
+    for code in get("people_ethnicity")
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        let code = code.to_ascii_lowercase();
+        if !(1..=4).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_lowercase()) {
+            problems.push(format!(
+                "people_ethnicity code '{code}' is not 1-4 letters a-z"
+            ));
+        } else if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    m.people_ethnicity = codes.join(",");
+    m.collection = match get("collection") {
+        "" => "standard".into(),
+        c if c.len() <= 32
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            c.to_ascii_lowercase()
+        }
+        _ => {
+            problems.push("collection must be up to 32 of a-z 0-9 - _".into());
             String::new()
         }
     };
@@ -339,6 +405,19 @@ fn row(f: &HashMap<String, String>, now: i64) -> Result<NewMedia, String> {
     } else {
         Err(problems.join("; "))
     }
+}
+
+/// The colour tag nearest to `rgb` (for items imported with a hex colour).
+fn nearest_color(rgb: u32) -> &'static str {
+    let [r, g, b] = [(rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255].map(i64::from);
+    COLORS
+        .iter()
+        .map(|(name, _)| {
+            let [cr, cg, cb] = crate::media::image::rgb(name).map(i64::from);
+            ((cr - r).pow(2) + (cg - g).pow(2) + (cb - b).pow(2), *name)
+        })
+        .min()
+        .map_or("grey", |(_, name)| name)
 }
 
 #[cfg(test)]
@@ -378,6 +457,33 @@ mod tests {
         assert_eq!(errs.iter().map(|e| e.line).collect::<Vec<_>>(), vec![3, 4]);
         let ok = parse(text.lines().next().unwrap(), 0).unwrap();
         assert_eq!(ok[0].1.keywords, vec!["x".to_string(), "y".to_string()]);
+    }
+
+    #[test]
+    fn search_filter_columns() {
+        let ok = parse(
+            "title,author_username,width,height,type,people_number,people_gender,\
+             people_ethnicity,color,isolated,adult_content,collection\n\
+             A,anna.berg,5,5,illustrations,2,mf,\"a, xd\",ff0010,yes,no,premium\n",
+            0,
+        )
+        .unwrap();
+        let m = &ok[0].1;
+        assert_eq!(m.media_type, "illustration");
+        assert_eq!((m.people_number, m.people_gender.as_str()), (2, "mf"));
+        assert_eq!(m.people_ethnicity, "a,xd");
+        assert_eq!((m.color.as_str(), m.color_rgb), ("red", Some(0xff0010)));
+        assert!(m.isolated && !m.adult_content);
+        assert_eq!(m.collection, "premium");
+        let errs = parse(
+            "title,author_username,width,height,type,people_gender,color\n\
+             A,anna.berg,5,5,movie,x,zz\n",
+            0,
+        )
+        .unwrap_err();
+        for what in ["type", "people_gender", "color"] {
+            assert!(errs[0].message.contains(what), "{errs:?}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod files;
 pub mod image;
 pub mod import;
+pub mod inbox;
 pub mod query;
 pub mod worker;
 

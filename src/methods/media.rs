@@ -12,6 +12,7 @@ use crate::media::rendition_url;
 use crate::protocol::timestamp::Timestamp;
 use crate::protocol::version::Version;
 use crate::store::media::{self as store, Media, PollType, Search};
+use crate::store::orders::Article;
 use crate::store::{balances, orders};
 
 const V1_0: Version = Version::new(1, 0);
@@ -59,13 +60,23 @@ const PAGE_FROM_1: Param = Param::new("page", "Page number, the first page is 1.
     .default("1");
 pub const EXTRA: Param = Param::new(
     "extra_info",
-    "Comma list of attributes to add to each `<media>`.",
+    "Comma list of attributes to add to each `<media>`: every name of the original service's \
+     v1.0 and v1.2 lists. `author_username` and `author_realname` come back as the attributes \
+     `author-username` and `author-realname`; values without data answer a documented neutral \
+     value (guide \"Search\").",
 )
 .kind(Kind::List)
 .values(EXTRA_INFO);
 const FILTERS_PARAM: Param = Param::new(
     "filters",
-    "`name:value;name:v1,v2;` (spaces tolerated); names and values as `get-search-filter` lists.",
+    "`name:value;name:v1,v2;` (spaces after `:`, `,` and `;` tolerated, trailing `;` \
+     optional), e.g. `sort:rel;type:photos;orientation:vertical;people_number:all;author:anna.berg`. \
+     Names and values as `get-search-filter` lists them.",
+);
+const FILTER_PARAM: Param = Param::new(
+    "filter",
+    "Another name of `filters` (one client of the original sends it to version 1.2); both may \
+     be given.",
 );
 const ID_MEDIA: Param = Param::new("id_media", "The media id.").required();
 
@@ -125,7 +136,15 @@ pub fn methods() -> Vec<Method> {
             summary: "Searches the catalogue by words and filters (pages from 0).",
             description: "Ranked by relevance (title before keywords before description) unless \
                 `filters` asks another `sort`. In version 1.2 pages count from 1.",
-            params: &[Q, LANG, PAGE_FROM_0, LIMIT, EXTRA, FILTERS_PARAM],
+            params: &[
+                Q,
+                LANG,
+                PAGE_FROM_0,
+                LIMIT,
+                EXTRA,
+                FILTERS_PARAM,
+                FILTER_PARAM,
+            ],
             user_auth: UserAuth::Optional,
             admin: false,
             mutating: false,
@@ -136,7 +155,8 @@ pub fn methods() -> Vec<Method> {
                 ("q", "fox"),
                 ("page", "0"),
                 ("limit", "2"),
-                ("extra_info", "title,width,height"),
+                ("extra_info", "title,width,height,author_username"),
+                ("filters", "sort: rel;type: photos;"),
             ],
             handler: search,
             inline: false,
@@ -149,7 +169,15 @@ pub fn methods() -> Vec<Method> {
             summary: "Searches the catalogue by words and filters (pages from 1).",
             description: "Ranked by relevance (title before keywords before description) unless \
                 `filters` asks another `sort`. Before version 1.2 pages counted from 0.",
-            params: &[Q, LANG, PAGE_FROM_1, LIMIT, EXTRA, FILTERS_PARAM],
+            params: &[
+                Q,
+                LANG,
+                PAGE_FROM_1,
+                LIMIT,
+                EXTRA,
+                FILTERS_PARAM,
+                FILTER_PARAM,
+            ],
             user_auth: UserAuth::Optional,
             admin: false,
             mutating: false,
@@ -160,7 +188,7 @@ pub fn methods() -> Vec<Method> {
                 ("q", "animal -cat"),
                 ("page", "1"),
                 ("limit", "2"),
-                ("filters", "orientation:landscape;"),
+                ("filters", "orientation:horizontal;people_number:all;"),
             ],
             handler: search,
             inline: false,
@@ -172,7 +200,15 @@ pub fn methods() -> Vec<Method> {
             until: None,
             summary: "Finds items similar to one item (sharing its top keywords).",
             description: "Answers like `search`; the item itself is never among the results.",
-            params: &[ID_MEDIA, LANG, PAGE_FROM_0, LIMIT, EXTRA],
+            params: &[
+                ID_MEDIA,
+                LANG,
+                PAGE_FROM_0,
+                LIMIT,
+                EXTRA,
+                FILTERS_PARAM,
+                FILTER_PARAM,
+            ],
             user_auth: UserAuth::No,
             admin: false,
             mutating: false,
@@ -189,7 +225,11 @@ pub fn methods() -> Vec<Method> {
             since: V1_0,
             until: None,
             summary: "Lists the filters `search` understands, with their values.",
-            description: "`type` is `single` (one value) or `multi` (a comma list).",
+            description: "Every `<filter>` has its `name`, a `title` in `lang`, and a `type`: \
+                `single` (one listed value), `multi` (a comma list of listed values), `string`, \
+                `hexcode` (six hex digits without `#`) or `integer`; `pattern` describes values \
+                accepted besides the listed ones. Each `<value>` has its `id`, its `name` in \
+                `lang` and, where Panthera accepted other ids before, their `aliases`.",
             params: &[LANG],
             user_auth: UserAuth::No,
             admin: false,
@@ -197,7 +237,7 @@ pub fn methods() -> Vec<Method> {
             ssl: false,
             verbs: &[Verb::Post],
             errors: &[],
-            sample: &[],
+            sample: &[("lang", "de")],
             handler: search_filter,
             inline: false,
         },
@@ -305,8 +345,29 @@ fn window(ctx: &Ctx<'_>) -> (i64, i64) {
     ((page - first).max(0) * limit, limit)
 }
 
+/// What search results may need beyond the items: the articles (for
+/// `price` and `extended`), loaded only when asked.
+pub struct ResultContext {
+    pub base: String,
+    pub articles: Vec<Article>,
+}
+
+/// The lowest price an item is sold at (its smallest size article).
+fn lowest_price(m: &Media, articles: &[Article]) -> String {
+    articles
+        .iter()
+        .filter(|a| a.is_size() && a.dimensions(m.width, m.height).is_some())
+        .map(|a| a.price)
+        .min()
+        .map(|p| p.to_string())
+        .unwrap_or_default()
+}
+
 /// One `<media id thumb …/>` of a search, with the `extra_info` attributes.
-pub fn search_item(m: &Media, extra: &[&'static str], base: &str) -> Node {
+/// Values the catalogue has no data for answer the neutral values the
+/// Search guide documents.
+pub fn search_item(m: &Media, extra: &[&'static str], cx: &ResultContext) -> Node {
+    let base = cx.base.as_str();
     let mut n = Node::new("media")
         .attr("id", m.id)
         .attr("thumb", rendition_url(base, m.id, Rendition::Thumb170));
@@ -322,15 +383,43 @@ pub fn search_item(m: &Media, extra: &[&'static str], base: &str) -> Node {
             "title" => m.title.clone(),
             "description" => m.description.clone(),
             "editorial" => yes_no(m.editorial).into(),
+            "extended" => yes_no(cx.articles.iter().any(|a| !a.is_size())).into(),
+            // Panthera sells single licences only: no packets, subscriptions,
+            // rights-managed licences or special-price offers
+            "packet" | "subscription" | "rights_managed" | "spx" => "no".into(),
+            "premium" => yes_no(m.collection == "premium").into(),
             "mimetype" => m.mime_type.clone(),
+            // model release documents are not stored, only whether one exists
+            "model_id" => String::new(),
             "model_release" => yes_no(m.model_release).into(),
             "property_release" => yes_no(m.property_release).into(),
             "author_username" => m.author_username.clone(),
             "author_realname" => m.author_realname.clone(),
-            "orientation" => m.orientation().into(),
+            "adult_content" => yes_no(m.adult_content).into(),
+            // no item is released for AI training data sets
+            "datasets_ai_content" => "no".into(),
+            "type" => format!("{}s", m.media_type),
+            "license" => if m.editorial {
+                "editorial"
+            } else {
+                "commercial"
+            }
+            .into(),
+            "contributor" => m.author_username.clone(),
+            "price" => lowest_price(m, &cx.articles),
+            "people_number" => m.people_number.to_string(),
+            "isolated" => yes_no(m.isolated).into(),
+            "collection" => m.collection.clone(),
+            "orientation" => m.orientation_canonical().into(),
+            "color" => m
+                .color_rgb
+                .map(|c| query::hex(c as u32))
+                .unwrap_or_default(),
+            "people_gender" => m.people_gender.clone(),
+            "people_ethnicity" => m.people_ethnicity.clone(),
             _ => continue,
         };
-        n = n.attr(*e, v);
+        n = n.attr(query::extra_attribute(e), v);
     }
     n
 }
@@ -343,17 +432,40 @@ fn realname_or_username(m: &Media) -> &str {
     }
 }
 
-fn items_node(total: i64, items: &[Media], extra: &[&'static str], base: &str) -> Node {
+fn items_node(total: i64, items: &[Media], extra: &[&'static str], cx: &ResultContext) -> Node {
     Node::new("items")
         .attr("total", total)
         .attr("items", items.len())
-        .children(items.iter().map(|m| search_item(m, extra, base)))
+        .children(items.iter().map(|m| search_item(m, extra, cx)))
+}
+
+/// The context the `extra` attributes need.
+fn result_context(ctx: &Ctx<'_>, extra: &[&'static str]) -> Result<ResultContext, ApiError> {
+    let articles = if extra.iter().any(|e| *e == "price" || *e == "extended") {
+        ctx.state.store.with(|c| orders::articles(c))?
+    } else {
+        Vec::new()
+    };
+    Ok(ResultContext {
+        base: base(ctx),
+        articles,
+    })
+}
+
+/// `filters` and its other name `filter`, parsed together.
+fn filters(ctx: &Ctx<'_>) -> Result<Filters, ApiError> {
+    let joined = [ctx.args.get("filters"), ctx.args.get("filter")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(";");
+    Filters::parse(&joined)
 }
 
 fn search(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let query = Query::parse(ctx.args.get("q").unwrap_or(""));
-    let filters = Filters::parse(ctx.args.get("filters").unwrap_or(""))?;
-    let extra = query::parse_list("extra_info", ctx.args.get("extra_info"), EXTRA_INFO)?;
+    let filters = filters(ctx)?;
+    let extra = query::parse_extra_info(ctx.args.get("extra_info"))?;
     let (offset, limit) = window(ctx);
     let s = Search {
         query: &query,
@@ -364,19 +476,20 @@ fn search(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
         any_word: false,
     };
     let (total, items) = ctx.state.store.with(|c| store::search(c, &s))?;
-    Ok(Answer::one(items_node(total, &items, &extra, &base(ctx))))
+    let cx = result_context(ctx, &extra)?;
+    Ok(Answer::one(items_node(total, &items, &extra, &cx)))
 }
 
 fn search_similar(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let id = media_id(ctx.args.get("id_media"))?;
-    let extra = query::parse_list("extra_info", ctx.args.get("extra_info"), EXTRA_INFO)?;
+    let extra = query::parse_extra_info(ctx.args.get("extra_info"))?;
+    let filters = filters(ctx)?;
     let (offset, limit) = window(ctx);
     let m = public(ctx, id)?;
     let query = Query {
         words: store::similar_words(&m),
         ..Query::default()
     };
-    let filters = Filters::default();
     let s = Search {
         query: &query,
         filters: &filters,
@@ -390,21 +503,33 @@ fn search_similar(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     } else {
         ctx.state.store.with(|c| store::search(c, &s))?
     };
-    Ok(Answer::one(items_node(total, &items, &extra, &base(ctx))))
+    let cx = result_context(ctx, &extra)?;
+    Ok(Answer::one(items_node(total, &items, &extra, &cx)))
 }
 
-fn search_filter(_ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+fn search_filter(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let lang = ctx.args.get("lang").unwrap_or("en");
     let filters = FILTERS.iter().map(|f| {
-        Node::new("filter")
+        let mut n = Node::new("filter")
             .attr("name", f.name)
-            .attr("type", f.kind)
-            .children(
-                f.values
-                    .iter()
-                    .map(|(id, name)| Node::new("value").attr("id", id).attr("name", name)),
-            )
+            .attr("type", f.kind.as_str())
+            .attr("title", query::text(&f.title, lang));
+        if let Some(p) = f.pattern {
+            n = n.attr("pattern", p);
+        }
+        n.children(f.values.iter().map(|v| {
+            let mut value = Node::new("value")
+                .attr("id", v.id)
+                .attr("name", query::text(&v.name, lang));
+            if !v.aliases.is_empty() {
+                value = value.attr("aliases", v.aliases.join(","));
+            }
+            value
+        }))
     });
-    Ok(Answer::one(Node::new("filters").children(filters)))
+    Ok(Answer::one(
+        Node::new("filters").attr("lang", lang).children(filters),
+    ))
 }
 
 /// A media id parameter (positive integer), else `400`.

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod contributor;
 pub mod downloads;
 pub mod idempotency;
+pub mod inbox;
 pub mod media;
 pub mod service;
 pub mod tokens;
@@ -304,6 +305,7 @@ pub fn all() -> &'static [Method] {
         v.extend(media::methods());
         v.extend(downloads::methods());
         v.extend(contributor::methods());
+        v.extend(inbox::methods());
         v
     })
 }

@@ -53,6 +53,16 @@ const REQUEST_TOKEN_PARAMS: &[Param] = &[
         .kind(Kind::Choice)
         .values(PAGE_LANGS)
         .default("en"),
+    Param::new(
+        "ftp_access",
+        "`yes` asks that the token and its secret may also sign in to the user's upload inbox \
+         over FTP/SFTP (the original service's `ftp.panthermedia.net`). Stored with the token \
+         and echoed as `<ftp_access>`; Panthera runs no FTP server itself, the inbox is served \
+         by the operator's (guide \"Search\", section on the upload inbox).",
+    )
+    .kind(Kind::Choice)
+    .values(&["yes", "no"])
+    .default("no"),
 ];
 
 const VALID_UNTIL_PARAMS: &[Param] = &[Param::new(
@@ -219,9 +229,11 @@ fn request_token(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
         valid_until: now + PENDING_LIFE_SECS,
         last_used_at: None,
     };
+    let ftp_access = arg("ftp_access") == "yes";
     ctx.state.store.with(|c| {
         let sealed = tokens::seal_secret(ctx.state.store.keyring(), &token.token, secret)?;
-        tokens::insert(c, &token, &sealed)
+        tokens::insert(c, &token, &sealed)?;
+        tokens::set_ftp_access(c, &token.token, ftp_access)
     })?;
     Ok(Answer::new(vec![
         Node::leaf("token", token.token.clone()),
@@ -230,6 +242,7 @@ fn request_token(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
             "valid_until",
             Timestamp::from_unix(token.valid_until).format(),
         ),
+        Node::leaf("ftp_access", if ftp_access { "yes" } else { "no" }),
     ]))
 }
 

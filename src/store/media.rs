@@ -4,7 +4,7 @@
 
 use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension, Row};
 
-use crate::media::query::{fts_all, fts_any, Filters, Query, Sort, Word};
+use crate::media::query::{fts_all, fts_any, Color, Filters, People, Query, Sort, Word};
 
 /// One stored item with its author.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,12 +32,38 @@ pub struct Media {
     pub author_realname: String,
     /// The user who contributed it (§E), if the author is a user.
     pub owner_user_id: Option<String>,
+    /// `photo`, `illustration` or `vector`.
+    pub media_type: String,
+    /// `m`, `f`, `mf` (both) or empty (no people, or not known).
+    pub people_gender: String,
+    /// Comma list of ethnicity codes (`get-search-filter`), empty = not known.
+    pub people_ethnicity: String,
+    /// The dominant colour as 0xRRGGBB, `None` when not known.
+    pub color_rgb: Option<i64>,
+    /// Isolated on a plain background.
+    pub isolated: bool,
+    pub adult_content: bool,
+    /// `standard` or another collection name (e.g. `premium`).
+    pub collection: String,
 }
 
 impl Media {
     /// `landscape`, `portrait` or `square`, from the dimensions.
     pub fn orientation(&self) -> &'static str {
         orientation(self.width, self.height)
+    }
+
+    /// The original service's orientation: `horizontal`, `vertical`,
+    /// `square`, or `panorama` (at least twice as wide as high).
+    pub fn orientation_canonical(&self) -> &'static str {
+        if self.height > 0 && self.width >= 2 * self.height {
+            return "panorama";
+        }
+        match orientation(self.width, self.height) {
+            "landscape" => "horizontal",
+            "portrait" => "vertical",
+            other => other,
+        }
     }
 
     /// Publicly visible: accepted and not deleted.
@@ -84,12 +110,23 @@ pub struct NewMedia {
     pub state: String,
     pub filename: String,
     pub created_at: i64,
+    /// `photo` (also when empty), `illustration` or `vector`.
+    pub media_type: String,
+    pub people_gender: String,
+    pub people_ethnicity: String,
+    /// 0xRRGGBB; `None` takes the RGB of the colour tag.
+    pub color_rgb: Option<i64>,
+    pub isolated: bool,
+    pub adult_content: bool,
+    /// Empty = `standard`.
+    pub collection: String,
 }
 
 const SELECT: &str = "SELECT m.id, m.title, m.description, m.keywords, m.width, m.height,
     m.mime_type, m.editorial, m.model_release, m.property_release, m.people_number, m.color,
     m.state, m.filename, m.downloads, m.created_at, m.changed_at, m.deleted_at,
-    a.username, a.realname, a.user_id
+    a.username, a.realname, a.user_id, m.media_type, m.people_gender, m.people_ethnicity,
+    m.color_rgb, m.isolated, m.adult_content, m.collection
     FROM media m JOIN media_authors a ON a.id = m.author_id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Media> {
@@ -115,6 +152,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Media> {
         author_username: r.get(18)?,
         author_realname: r.get(19)?,
         owner_user_id: r.get(20)?,
+        media_type: r.get(21)?,
+        people_gender: r.get(22)?,
+        people_ethnicity: r.get(23)?,
+        color_rgb: r.get(24)?,
+        isolated: r.get(25)?,
+        adult_content: r.get(26)?,
+        collection: r.get(27)?,
     })
 }
 
@@ -158,8 +202,10 @@ pub fn insert(conn: &Connection, m: &NewMedia, author: i64, seq: i64) -> rusqlit
     conn.prepare_cached(
         "INSERT INTO media (id, author_id, title, description, keywords, width, height, mime_type,
             editorial, model_release, property_release, people_number, color, state, filename,
-            created_at, changed_at, seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17)",
+            created_at, changed_at, seq, media_type, people_gender, people_ethnicity, color_rgb,
+            isolated, adult_content, collection)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17,
+            ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
     )?
     .execute(params![
         m.id,
@@ -178,9 +224,30 @@ pub fn insert(conn: &Connection, m: &NewMedia, author: i64, seq: i64) -> rusqlit
         m.state,
         m.filename,
         m.created_at,
-        seq
+        seq,
+        if m.media_type.is_empty() {
+            "photo"
+        } else {
+            m.media_type.as_str()
+        },
+        m.people_gender,
+        m.people_ethnicity,
+        m.color_rgb.unwrap_or_else(|| color_tag_rgb(&m.color)),
+        m.isolated,
+        m.adult_content,
+        if m.collection.is_empty() {
+            "standard"
+        } else {
+            m.collection.as_str()
+        },
     ])?;
     Ok(conn.last_insert_rowid())
+}
+
+/// The RGB (0xRRGGBB) of a colour tag, as the previews are drawn.
+pub fn color_tag_rgb(color: &str) -> i64 {
+    let [r, g, b] = crate::media::image::rgb(color);
+    (i64::from(r) << 16) | (i64::from(g) << 8) | i64::from(b)
 }
 
 /// One item, whatever its state.
@@ -316,7 +383,8 @@ pub fn search(conn: &Connection, s: &Search<'_>) -> rusqlite::Result<(i64, Vec<M
     if let Some(id) = s.exclude_id {
         conds.push(format!("m.id <> {id}"));
     }
-    filter_conditions(s.filters, &mut conds);
+    let mut filter_args = Vec::new();
+    filter_conditions(s.filters, &mut conds, &mut filter_args);
     let ranked = !q.is_empty();
     let relevance = ranked && s.filters.sort == Sort::Relevance;
     if relevance && q.ids.is_empty() && conds.is_empty() {
@@ -357,6 +425,8 @@ pub fn search(conn: &Connection, s: &Search<'_>) -> rusqlite::Result<(i64, Vec<M
     if q.words.is_empty() && !q.excluded.is_empty() {
         args.push(Value::Text(fts_any(&q.excluded)));
     }
+    // the filters' conditions come after every other `?` of FROM and WHERE
+    args.extend(filter_args);
     conds.push("m.state = 'green' AND m.deleted_at IS NULL".into());
     let wheres = conds.join(" AND ");
     let from = if !ranked {
@@ -406,47 +476,96 @@ fn ids_json(ids: &[i64]) -> String {
     format!("[{}]", list.join(","))
 }
 
-/// SQL conditions for the filters; values come from fixed lists, never input.
-fn filter_conditions(f: &Filters, conds: &mut Vec<String>) {
+/// SQL conditions for the filters. Fixed-list values and numbers are
+/// written into the SQL; text from the caller (authors, ethnicity codes)
+/// only ever goes in as `args`, in the order of the `?`s.
+fn filter_conditions(f: &Filters, conds: &mut Vec<String>, args: &mut Vec<Value>) {
+    let any = |parts: Vec<String>| format!("({})", parts.join(" OR "));
+    if !f.types.is_empty() {
+        let list: Vec<String> = f.types.iter().map(|t| format!("'{t}'")).collect();
+        conds.push(format!("m.media_type IN ({})", list.join(",")));
+    }
     if !f.orientation.is_empty() {
-        let parts: Vec<&str> = f
+        conds.push(any(f
             .orientation
             .iter()
-            .map(|o| match *o {
-                "landscape" => "m.width > m.height",
-                "portrait" => "m.width < m.height",
-                _ => "m.width = m.height",
+            .map(|o| {
+                match *o {
+                    "horizontal" => "m.width > m.height",
+                    "vertical" => "m.width < m.height",
+                    "panorama" => "m.width >= 2 * m.height",
+                    _ => "m.width = m.height",
+                }
+                .to_string()
             })
-            .collect();
-        conds.push(format!("({})", parts.join(" OR ")));
+            .collect()));
     }
-    if !f.license.is_empty() && f.license.len() < 2 {
+    if f.license.len() == 1 {
         conds.push(if f.license[0] == "editorial" {
             "m.editorial = 1".into()
         } else {
             "m.editorial = 0".into()
         });
     }
-    if !f.people_number.is_empty() {
-        let parts: Vec<String> = f
-            .people_number
+    if !f.people.is_empty() {
+        conds.push(any(f
+            .people
             .iter()
-            .map(|n| {
-                if *n >= 3 {
-                    "m.people_number >= 3".to_string()
-                } else {
-                    format!("m.people_number = {n}")
-                }
+            .map(|p| match p {
+                People::Exactly(n) => format!("m.people_number = {n}"),
+                People::AtLeast(n) => format!("m.people_number >= {n}"),
             })
-            .collect();
-        conds.push(format!("({})", parts.join(" OR ")));
+            .collect()));
+    }
+    if !f.gender.is_empty() {
+        conds.push(any(f
+            .gender
+            .iter()
+            .map(|g| format!("instr(m.people_gender, '{g}') > 0"))
+            .collect()));
+    }
+    if !f.ethnicity.is_empty() {
+        conds.push(any(f
+            .ethnicity
+            .iter()
+            .map(|e| {
+                args.push(Value::Text(format!(",{e},")));
+                "instr(',' || m.people_ethnicity || ',', ?) > 0".to_string()
+            })
+            .collect()));
     }
     if !f.color.is_empty() {
-        let list: Vec<String> = f.color.iter().map(|c| format!("'{c}'")).collect();
-        conds.push(format!("m.color IN ({})", list.join(",")));
+        let t = f.color_tolerance;
+        conds.push(any(f
+            .color
+            .iter()
+            .map(|c| match c {
+                Color::Named(name) => format!("m.color = '{name}'"),
+                Color::Rgb(rgb) => {
+                    let (r, g, b) = ((rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255);
+                    format!(
+                        "(m.color_rgb IS NOT NULL AND \
+                         (((m.color_rgb >> 16) & 255) - {r}) * (((m.color_rgb >> 16) & 255) - {r}) + \
+                         (((m.color_rgb >> 8) & 255) - {g}) * (((m.color_rgb >> 8) & 255) - {g}) + \
+                         ((m.color_rgb & 255) - {b}) * ((m.color_rgb & 255) - {b}) <= {})",
+                        t * t
+                    )
+                }
+            })
+            .collect()));
     }
     if let Some(r) = f.model_release {
         conds.push(format!("m.model_release = {}", i64::from(r)));
+    }
+    if !f.authors.is_empty() {
+        conds.push(any(f
+            .authors
+            .iter()
+            .map(|a| {
+                args.push(Value::Text(a.clone()));
+                "m.author_id IN (SELECT id FROM media_authors WHERE username = ?)".to_string()
+            })
+            .collect()));
     }
 }
 

@@ -241,6 +241,23 @@ const MIGRATIONS: &[&str] = &[
         token_hash TEXT NOT NULL UNIQUE,
         created_at INTEGER NOT NULL
     ) WITHOUT ROWID;",
+    // 9: what the original service's search filters and extra_info need
+    // (methods.md §F): media type, people's gender and ethnicity, the
+    // colour as RGB (backfilled from the colour tag, as `image::rgb`),
+    // isolated, adult content, collection; `ftp_access` of request-token.
+    "ALTER TABLE media ADD COLUMN media_type TEXT NOT NULL DEFAULT 'photo';
+    ALTER TABLE media ADD COLUMN people_gender TEXT NOT NULL DEFAULT '';
+    ALTER TABLE media ADD COLUMN people_ethnicity TEXT NOT NULL DEFAULT '';
+    ALTER TABLE media ADD COLUMN color_rgb INTEGER;
+    ALTER TABLE media ADD COLUMN isolated INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE media ADD COLUMN adult_content INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE media ADD COLUMN collection TEXT NOT NULL DEFAULT 'standard';
+    UPDATE media SET color_rgb = CASE color
+        WHEN 'red' THEN 12857387 WHEN 'orange' THEN 15105570 WHEN 'yellow' THEN 15844367
+        WHEN 'green' THEN 3050327 WHEN 'blue' THEN 2712244 WHEN 'purple' THEN 8207512
+        WHEN 'pink' THEN 15235232 WHEN 'brown' THEN 7951677 WHEN 'black' THEN 1973794
+        WHEN 'white' THEN 15527142 ELSE 8421504 END;
+    ALTER TABLE tokens ADD COLUMN ftp_access INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Brings the schema up to date, one transaction per migration.

@@ -228,6 +228,24 @@ pub fn revoke(conn: &Connection, token: &str, user_id: &str, now: i64) -> rusqli
     Ok(n == 1)
 }
 
+/// Records whether the token may also sign in to the user's upload inbox
+/// over FTP (`request-token ftp_access`).
+pub fn set_ftp_access(conn: &Connection, token: &str, allowed: bool) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE tokens SET ftp_access = ?2 WHERE token = ?1")?
+        .execute(params![token, allowed])?;
+    Ok(())
+}
+
+/// Whether the token was requested with `ftp_access=yes` (what an FTP
+/// server checking token credentials asks).
+pub fn ftp_access(conn: &Connection, token: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT ftp_access FROM tokens WHERE token = ?1")?
+        .query_row([token], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

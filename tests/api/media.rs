@@ -19,7 +19,7 @@ const TOKEN_SECRET: &str = "media test secret";
 
 /// `creds` acting for `username`: a token requested over TLS and approved on
 /// the real authorization page, as the contributor methods need.
-fn signed_in(
+pub fn signed_in(
     s: &Server,
     creds: &Credentials,
     username: &str,
@@ -216,8 +216,8 @@ fn search_ranks_excludes_and_finds_ids() {
     );
     let m = &v["items"]["media"];
     assert_eq!(m["title"], "Quokka in the snow");
-    assert_eq!(m["orientation"], "landscape");
-    assert_eq!(m["author_username"], "anna.berg");
+    assert_eq!(m["orientation"], "horizontal");
+    assert_eq!(m["author-username"], "anna.berg");
     assert!(m["thumb"]
         .as_str()
         .unwrap()
