@@ -5,6 +5,7 @@
 
 pub mod body;
 pub mod catalogue;
+pub mod embed;
 pub mod cli;
 pub mod files;
 pub mod image;
