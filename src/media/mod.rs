@@ -11,6 +11,7 @@ pub mod files;
 pub mod image;
 pub mod import;
 pub mod query;
+pub mod test_download;
 pub mod worker;
 
 /// A username as methods.md §C defines it: 3–32 of `[a-z0-9_.-]`.
