@@ -14,6 +14,7 @@ mod key_cache;
 mod media;
 mod methods;
 mod oauth;
+mod original_clients_a;
 mod ops;
 mod tokens;
 mod users_cli;
