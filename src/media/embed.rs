@@ -300,9 +300,9 @@ pub fn xmp_packet(meta: &Metadata) -> String {
     let alt = |body: &mut String, name: &str, v: &str, max: usize| {
         let v = clip(v.trim(), max);
         if !v.is_empty() {
-            let _ = write!(
+            let _ = writeln!(
                 body,
-                "   <dc:{name}><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:{name}>\n",
+                "   <dc:{name}><rdf:Alt><rdf:li xml:lang=\"x-default\">{}</rdf:li></rdf:Alt></dc:{name}>",
                 xml_text(v)
             );
         }
@@ -468,7 +468,11 @@ mod tests {
             Err(EmbedError::Malformed(_))
         ));
         assert!(matches!(
-            embed(&[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 1], &meta(), Which::All),
+            embed(
+                &[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 1],
+                &meta(),
+                Which::All
+            ),
             Err(EmbedError::Malformed(_))
         ));
     }

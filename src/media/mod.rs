@@ -5,8 +5,8 @@
 
 pub mod body;
 pub mod catalogue;
-pub mod embed;
 pub mod cli;
+pub mod embed;
 pub mod files;
 pub mod image;
 pub mod import;

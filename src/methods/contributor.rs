@@ -303,19 +303,22 @@ fn own(ctx: &Ctx<'_>, user: &str, id: i64) -> Result<Media, ApiError> {
 
 fn answer(ctx: &Ctx<'_>, m: &Media) -> Answer {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
-    with_token(ctx, vec![
-        Node::new("media")
-            .attr("id", m.id)
-            .attr("state", m.state.clone())
-            .attr("filename", m.filename.clone()),
-        Node::new("metadata")
-            .child(Node::leaf("title", m.title.clone()))
-            .child(Node::leaf("keywords", m.keyword_list().join(", ")))
-            .child(Node::leaf("description", m.description.clone()))
-            .child(Node::leaf("model_release", yes_no(m.model_release)))
-            .child(Node::leaf("property_release", yes_no(m.property_release)))
-            .child(Node::leaf("editorial", yes_no(m.editorial))),
-    ])
+    with_token(
+        ctx,
+        vec![
+            Node::new("media")
+                .attr("id", m.id)
+                .attr("state", m.state.clone())
+                .attr("filename", m.filename.clone()),
+            Node::new("metadata")
+                .child(Node::leaf("title", m.title.clone()))
+                .child(Node::leaf("keywords", m.keyword_list().join(", ")))
+                .child(Node::leaf("description", m.description.clone()))
+                .child(Node::leaf("model_release", yes_no(m.model_release)))
+                .child(Node::leaf("property_release", yes_no(m.property_release)))
+                .child(Node::leaf("editorial", yes_no(m.editorial))),
+        ],
+    )
 }
 
 fn metadata(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {

@@ -381,7 +381,12 @@ fn test_order(ctx: &Ctx<'_>, id: i64) -> Result<TestOrder, ApiError> {
         None => (String::new(), 0, "credits".to_string()),
     };
     let remaining = match ctx.account {
-        Some(a) => ctx.state.store.with(|c| balances::get(c, &a.user.id))?.credits,
+        Some(a) => {
+            ctx.state
+                .store
+                .with(|c| balances::get(c, &a.user.id))?
+                .credits
+        }
         None => 0,
     };
     Ok(TestOrder {

@@ -223,7 +223,11 @@ fn exiftool(file: &Path) -> Value {
         .arg(file)
         .output()
         .expect("exiftool is installed (scripts/test installs libimage-exiftool-perl)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     v[0].clone()
 }
@@ -427,8 +431,14 @@ fn test_downloads_never_charge_and_work_with_a_zero_deposit() {
         &[
             ("content_type", "application/json"),
             ("id_media", "1"),
-            ("queue_hash", v["download_status"]["queue_hash"].as_str().unwrap()),
-            ("callback_url", "https://shop.example/backend/api/callback_download"),
+            (
+                "queue_hash",
+                v["download_status"]["queue_hash"].as_str().unwrap(),
+            ),
+            (
+                "callback_url",
+                "https://shop.example/backend/api/callback_download",
+            ),
             ("test", "yes"),
         ],
     );
@@ -627,8 +637,10 @@ fn download_image_answers_in_json_and_xml_like_download_media() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(
-        r.text()
-            .starts_with(&format!("{{\"stat\":\"ok\",\"api_key\":\"{}\",", demo.api_key)),
+        r.text().starts_with(&format!(
+            "{{\"stat\":\"ok\",\"api_key\":\"{}\",",
+            demo.api_key
+        )),
         "{}",
         r.text()
     );
@@ -670,9 +682,15 @@ fn download_image_answers_in_json_and_xml_like_download_media() {
         )),
         "{xml}"
     );
-    assert!(xml.contains("<deposit_settled>0</deposit_settled>"), "{xml}");
+    assert!(
+        xml.contains("<deposit_settled>0</deposit_settled>"),
+        "{xml}"
+    );
     assert!(xml.contains("<media><base64>/9j/"), "{xml}");
-    assert!(xml.contains("<mimetype>image/jpeg</mimetype></media>"), "{xml}");
+    assert!(
+        xml.contains("<mimetype>image/jpeg</mimetype></media>"),
+        "{xml}"
+    );
     assert!(xml.contains(&format!("<id_download>{id_download}</id_download>")));
 
     // an unknown order, a missing article
@@ -705,7 +723,10 @@ fn download_image_answers_in_json_and_xml_like_download_media() {
         &demo,
         None,
         "get-method-info",
-        &[("content_type", "application/json"), ("method", "download-image")],
+        &[
+            ("content_type", "application/json"),
+            ("method", "download-image"),
+        ],
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let info = r.text();
@@ -730,8 +751,10 @@ fn app_level_methods_echo_the_api_key_and_take_the_original_parameters() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(
-        r.text()
-            .starts_with(&format!("{{\"stat\":\"ok\",\"api_key\":\"{}\",", demo.api_key)),
+        r.text().starts_with(&format!(
+            "{{\"stat\":\"ok\",\"api_key\":\"{}\",",
+            demo.api_key
+        )),
         "{}",
         r.text()
     );
@@ -790,8 +813,10 @@ fn app_level_methods_echo_the_api_key_and_take_the_original_parameters() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(
-        r.text()
-            .starts_with(&format!("{{\"stat\":\"ok\",\"api_key\":\"{}\",", demo.api_key)),
+        r.text().starts_with(&format!(
+            "{{\"stat\":\"ok\",\"api_key\":\"{}\",",
+            demo.api_key
+        )),
         "{}",
         r.text()
     );
