@@ -32,12 +32,23 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<ServerConfig, TlsError> 
     }
     let key_der = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| TlsError::Key(key.to_path_buf(), e.to_string()))?;
-    ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Config(e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key_der)
-        .map_err(|e| TlsError::Config(e.to_string()))
+    let mut config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Config(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key_der)
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+    config.alpn_protocols = extra_alpn();
+    Ok(config)
+}
+
+/// ALPN ids served besides the `h2` and `http/1.1` actix puts first.
+/// `http/1.0` is what curl offers when asked for HTTP/1.0 (WordPress' HTTP
+/// API does that): without it rustls ends such handshakes with
+/// "no application protocol". Clients offering no ALPN are served HTTP/1.1.
+fn extra_alpn() -> Vec<Vec<u8>> {
+    vec![b"http/1.0".to_vec()]
 }
 
 /// Where the development certificate lives.
@@ -90,7 +101,8 @@ mod tests {
             std::fs::read(&first.cert).unwrap(),
             std::fs::read(&again.cert).unwrap()
         );
-        server_config(&again.cert, &again.key).unwrap();
+        let config = server_config(&again.cert, &again.key).unwrap();
+        assert!(config.alpn_protocols.contains(&b"http/1.0".to_vec()));
         assert!(server_config(&again.key, &again.cert).is_err());
     }
 }

@@ -63,6 +63,11 @@ pub const GUIDES: &[Guide] = &[
         markdown: include_str!("../../docs/guides/users-api.md"),
     },
     Guide {
+        stem: "legacy-clients",
+        title: "Clients of the original service: downloads, test mode, echo",
+        markdown: include_str!("../../docs/guides/legacy-clients.md"),
+    },
+    Guide {
         stem: "versions",
         title: "Versions and changelog",
         markdown: include_str!("../../docs/guides/versions.md"),

@@ -120,9 +120,12 @@ async fn run(
             let e = ApiError::VerbNotImplemented(verb.as_str().chars().take(20).collect());
             return with_version(Err(fatal(e)));
         }
-        let resp =
+        let resp = if kind == crate::media::test_download::SEGMENT {
+            crate::media::test_download::serve(Arc::clone(state), file.into(), request_id).await
+        } else {
             crate::media::files::serve(Arc::clone(state), kind.into(), file.into(), request_id)
-                .await;
+                .await
+        };
         return with_version(Ok(resp));
     }
     // GET without app credentials reads the documentation.

@@ -6,11 +6,13 @@
 pub mod body;
 pub mod catalogue;
 pub mod cli;
+pub mod embed;
 pub mod files;
 pub mod image;
 pub mod import;
 pub mod inbox;
 pub mod query;
+pub mod test_download;
 pub mod worker;
 
 /// A username as methods.md §C defines it: 3–32 of `[a-z0-9_.-]`.

@@ -47,8 +47,45 @@ const NOT_YOURS: ErrorDoc = ErrorDoc {
     meaning: "no such media among your own",
 };
 
+/// Publish channels (`published[]`). Panthera has one channel, the
+/// agency's: every item is published there, none in the community.
+const PUBLISHED: Param = Param::new(
+    "published",
+    "Only items published in these channels (repeat as `published[]`): all, agency, \
+     community. Every Panthera item is published by the agency, so `community` alone lists \
+     nothing.",
+)
+.kind(Kind::Array)
+.values(&["all", "agency", "community"]);
+
+/// Quality ratings (`quality[]`), exact or `min-<level>`.
+const QUALITY: Param = Param::new(
+    "quality",
+    "Only items of this quality (repeat as `quality[]`): insufficient, fair, good, very-good, \
+     excellent, or `min-<level>` for at least that level. Panthera does not rate quality, so \
+     every value is accepted and does not narrow the list.",
+)
+.kind(Kind::Array)
+.values(&[
+    "all",
+    "insufficient",
+    "fair",
+    "good",
+    "very-good",
+    "excellent",
+    "min-insufficient",
+    "min-fair",
+    "min-good",
+    "min-very-good",
+    "min-excellent",
+]);
+
+const COUNT_PARAMS: &[Param] = &[STATE, PUBLISHED, QUALITY];
+
 const LIST_PARAMS: &[Param] = &[
     STATE,
+    PUBLISHED,
+    QUALITY,
     Param::new("offset", "Items to skip.")
         .kind(Kind::Integer {
             min: 0,
@@ -58,10 +95,13 @@ const LIST_PARAMS: &[Param] = &[
     Param::new("limit", "Items per page.")
         .kind(Kind::Integer { min: 1, max: 50 })
         .default("50"),
-    Param::new("sort", "Sort key.")
-        .kind(Kind::Choice)
-        .values(&["id_media"])
-        .default("id_media"),
+    Param::new(
+        "sort",
+        "Sort key. Items are not rated, so `quality` sorts like `id_media`.",
+    )
+    .kind(Kind::Choice)
+    .values(&["id_media", "quality"])
+    .default("id_media"),
     Param::new("order", "Sort direction.")
         .kind(Kind::Choice)
         .values(&["asc", "desc"])
@@ -116,7 +156,7 @@ pub fn methods() -> Vec<Method> {
             until: None,
             summary: "Counts your own media, optionally by state.",
             description: "Deleted items are not counted.",
-            params: &[STATE],
+            params: COUNT_PARAMS,
             user_auth: UserAuth::Required,
             admin: false,
             mutating: false,
@@ -195,38 +235,61 @@ fn states(ctx: &Ctx<'_>) -> Vec<&'static str> {
     out
 }
 
+/// The caller echo the original puts first on methods that need a user
+/// (methods.md §F): the token the call was signed with.
+fn with_token(ctx: &Ctx<'_>, mut items: Vec<Node>) -> Answer {
+    if let Some(t) = ctx.account.and_then(|a| a.token.as_ref()) {
+        items.insert(0, Node::leaf("token", t.token.clone()));
+    }
+    Answer::new(items)
+}
+
+/// False when `published[]` asks only for channels Panthera has no items in
+/// (the community): every item is published by the agency.
+fn agency_asked(ctx: &Ctx<'_>) -> bool {
+    let asked = ctx.args.list("published");
+    asked.is_empty() || asked.iter().any(|p| *p == "all" || *p == "agency")
+}
+
 fn media_list(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let user = acting_user(ctx)?;
     let states = states(ctx);
     let desc = ctx.args.get("order") == Some("desc");
     let offset = ctx.args.int("offset").unwrap_or(0);
     let limit = ctx.args.int("limit").unwrap_or(50);
-    let (total, items) = ctx
-        .state
-        .store
-        .with(|c| store::list_owned(c, &user, &states, desc, offset, limit))?;
+    let (total, items) = if agency_asked(ctx) {
+        ctx.state
+            .store
+            .with(|c| store::list_owned(c, &user, &states, desc, offset, limit))?
+    } else {
+        (0, Vec::new())
+    };
     let list = items.iter().map(|m| {
         Node::new("m")
             .attr("id", m.id)
             .attr("state", m.state.clone())
             .attr("filename", m.filename.clone())
     });
-    Ok(Answer::one(
-        Node::new("media")
+    Ok(with_token(
+        ctx,
+        vec![Node::new("media")
             .attr("total", total)
             .attr("items", items.len())
-            .children(list),
+            .children(list)],
     ))
 }
 
 fn media_count(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let user = acting_user(ctx)?;
     let states = states(ctx);
-    let n = ctx
-        .state
-        .store
-        .with(|c| store::count_owned(c, &user, &states))?;
-    Ok(Answer::one(Node::leaf("count", n.to_string())))
+    let n = if agency_asked(ctx) {
+        ctx.state
+            .store
+            .with(|c| store::count_owned(c, &user, &states))?
+    } else {
+        0
+    };
+    Ok(with_token(ctx, vec![Node::leaf("count", n.to_string())]))
 }
 
 /// The item if it is the user's own and not deleted, else `404`.
@@ -238,27 +301,30 @@ fn own(ctx: &Ctx<'_>, user: &str, id: i64) -> Result<Media, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("media {id} not found among your media")))
 }
 
-fn answer(m: &Media) -> Answer {
+fn answer(ctx: &Ctx<'_>, m: &Media) -> Answer {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
-    Answer::new(vec![
-        Node::new("media")
-            .attr("id", m.id)
-            .attr("state", m.state.clone())
-            .attr("filename", m.filename.clone()),
-        Node::new("metadata")
-            .child(Node::leaf("title", m.title.clone()))
-            .child(Node::leaf("keywords", m.keyword_list().join(", ")))
-            .child(Node::leaf("description", m.description.clone()))
-            .child(Node::leaf("model_release", yes_no(m.model_release)))
-            .child(Node::leaf("property_release", yes_no(m.property_release)))
-            .child(Node::leaf("editorial", yes_no(m.editorial))),
-    ])
+    with_token(
+        ctx,
+        vec![
+            Node::new("media")
+                .attr("id", m.id)
+                .attr("state", m.state.clone())
+                .attr("filename", m.filename.clone()),
+            Node::new("metadata")
+                .child(Node::leaf("title", m.title.clone()))
+                .child(Node::leaf("keywords", m.keyword_list().join(", ")))
+                .child(Node::leaf("description", m.description.clone()))
+                .child(Node::leaf("model_release", yes_no(m.model_release)))
+                .child(Node::leaf("property_release", yes_no(m.property_release)))
+                .child(Node::leaf("editorial", yes_no(m.editorial))),
+        ],
+    )
 }
 
 fn metadata(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let user = acting_user(ctx)?;
     let m = own(ctx, &user, media_id(ctx.args.get("id_media"))?)?;
-    Ok(answer(&m))
+    Ok(answer(ctx, &m))
 }
 
 fn set_metadata(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
@@ -282,5 +348,5 @@ fn set_metadata(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     ctx.state
         .store
         .with(|c| store::update_metadata(c, id, &b.update, now))?;
-    Ok(answer(&own(ctx, &user, id)?))
+    Ok(answer(ctx, &own(ctx, &user, id)?))
 }

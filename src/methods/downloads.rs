@@ -7,12 +7,15 @@
 use rand::RngCore;
 use rusqlite::TransactionBehavior;
 
-use super::media::{acting_user, media_id, LANG};
+use base64::Engine;
+
+use super::media::{acting_user, media_id, public, LANG};
 use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
 use crate::answer::tree::{Answer, Node};
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::media::files;
+use crate::media::embed::{self, Which};
+use crate::media::{files, image, test_download};
 use crate::protocol::timestamp::Timestamp;
 use crate::protocol::version::Version;
 use crate::store::orders::{self, Order, Status};
@@ -35,6 +38,60 @@ const DOWNLOAD_PARAMS: &[Param] = &[
         "Notified with a POST when the order is ready.",
     )
     .kind(Kind::Url),
+    TEST,
+    LANG,
+];
+
+/// `test=yes`: a test download for building an integration (methods.md §F).
+const TEST: Param = Param::new(
+    "test",
+    "`yes`: a test download. Never charges, is not a purchase (not listed by \
+     get-downloaded-images) and delivers a small file stamped TEST; id_article, if given, \
+     is still checked.",
+)
+.kind(Kind::Choice)
+.values(&["yes", "no"])
+.default("no");
+
+const IMAGE_PARAMS: &[Param] = &[
+    Param::new("id_media", "The media id.").required(),
+    Param::new(
+        "id_article",
+        "Size article id, optionally + extended-rights article ids (comma list). Ignored \
+         with id_download.",
+    )
+    .kind(Kind::List)
+    .required(),
+    LANG,
+    Param::new(
+        "metadata",
+        "What to write into the JPEG: title, keywords, description, author and copyright \
+         as IPTC IIM and XMP (`all`), one of them, or `none`.",
+    )
+    .kind(Kind::Choice)
+    .values(embed::Which::NAMES)
+    .default("all"),
+    Param::new("id_download", "Re-download an earlier order (free)."),
+    TEST,
+];
+
+const DOWNLOAD_ERRORS: &[ErrorDoc] = &[
+    ErrorDoc {
+        code: 401,
+        meaning: "no user to charge (the api key has no owner)",
+    },
+    ErrorDoc {
+        code: 402,
+        meaning: "the deposit cannot pay for the articles",
+    },
+    ErrorDoc {
+        code: 404,
+        meaning: "unknown media, article, order or queue_hash",
+    },
+    ErrorDoc {
+        code: 422,
+        meaning: "no size article, two size articles, or a size this item does not have",
+    },
 ];
 
 const DOWNLOADED_PARAMS: &[Param] = &[
@@ -52,6 +109,22 @@ const DOWNLOADED_PARAMS: &[Param] = &[
         .kind(Kind::List)
         .values(DOWNLOAD_EXTRA),
     Param::new("id_media", "Only the downloads of this media id."),
+    Param::new(
+        "license_info",
+        "`yes` adds `license` (`standard`, or `extended` with extended-rights articles) and \
+         `articles` (the article ids licensed) to each `<media>`.",
+    )
+    .kind(Kind::Choice)
+    .values(&["yes", "no"])
+    .default("no"),
+    Param::new(
+        "corporate_all_user",
+        "`yes`: the downloads of every user of a corporate account. Panthera accounts are \
+         single-user, so this lists the acting user's downloads either way.",
+    )
+    .kind(Kind::Choice)
+    .values(&["yes", "no"])
+    .default("no"),
 ];
 
 pub fn methods() -> Vec<Method> {
@@ -73,27 +146,35 @@ pub fn methods() -> Vec<Method> {
             mutating: true,
             ssl: false,
             verbs: &[Verb::Post],
-            errors: &[
-                ErrorDoc {
-                    code: 401,
-                    meaning: "no user to charge (the api key has no owner)",
-                },
-                ErrorDoc {
-                    code: 402,
-                    meaning: "the deposit cannot pay for the articles",
-                },
-                ErrorDoc {
-                    code: 404,
-                    meaning: "unknown media, article, order or queue_hash",
-                },
-                ErrorDoc {
-                    code: 422,
-                    meaning:
-                        "no size article, two size articles, or a size this item does not have",
-                },
-            ],
+            errors: DOWNLOAD_ERRORS,
             sample: &[("id_media", "1"), ("id_article", "1")],
             handler: download_media,
+            inline: false,
+        },
+        Method {
+            name: "download-image",
+            area: Area::Downloads,
+            since: V1_0,
+            until: None,
+            summary: "Buys an item and returns the file at once, with its metadata embedded \
+                (legacy).",
+            description: "The original's older download method, kept for the clients that \
+                call it. Charging, `402` and re-downloads (`id_download`, or buying what you \
+                already hold) are those of `download-media`. The JPEG carries the title, \
+                keywords, description, author and copyright as IPTC IIM and/or XMP \
+                (`metadata`). With `content_type=application/octet-stream` (optionally \
+                followed by a structured type for errors: `application/octet-stream, \
+                application/json`) the answer is the file itself; otherwise the order as \
+                `download-media` gives it plus `<media><base64/><mimetype/></media>`.",
+            params: IMAGE_PARAMS,
+            user_auth: UserAuth::Optional,
+            admin: false,
+            mutating: true,
+            ssl: false,
+            verbs: &[Verb::Post],
+            errors: DOWNLOAD_ERRORS,
+            sample: &[("id_media", "1"), ("id_article", "1"), ("metadata", "all")],
+            handler: download_image,
             inline: false,
         },
         Method {
@@ -102,8 +183,10 @@ pub fn methods() -> Vec<Method> {
             since: V1_0,
             until: None,
             summary: "Lists the acting user's downloads, newest first.",
-            description: "`extra_info` adds `width`, `height`, `mimetype` and `date` (of the \
-                purchase) to each `<media>`.",
+            description: "`extra_info` adds `width`, `height`, `mimetype`, `date` (of the \
+                purchase), `ref` (the customer's order reference: Panthera stores none, so it \
+                is empty) and `state` (of the order: queued, processing, ready) to each \
+                `<media>`. Test downloads (`test=yes`) are not purchases and are not listed.",
             params: DOWNLOADED_PARAMS,
             user_auth: UserAuth::Optional,
             admin: false,
@@ -121,7 +204,7 @@ pub fn methods() -> Vec<Method> {
     ]
 }
 
-const DOWNLOAD_EXTRA: &[&str] = &["width", "height", "mimetype", "date"];
+const DOWNLOAD_EXTRA: &[&str] = &["width", "height", "mimetype", "date", "ref", "state"];
 
 /// A signed link to order `id`'s file, valid for the configured time.
 pub fn download_url(state: &AppState, id: i64) -> rusqlite::Result<String> {
@@ -196,50 +279,211 @@ struct Purchase {
     remaining: i64,
 }
 
-fn download_media(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
-    let user = acting_user(ctx)?;
-    let id = media_id(ctx.args.get("id_media"))?;
+/// True for `test=yes`.
+fn is_test(ctx: &Ctx<'_>) -> bool {
+    ctx.args.get("test") == Some("yes")
+}
+
+/// The caller echo the original puts first on app-level methods that act
+/// for an account (methods.md §F).
+pub fn api_key_echo(ctx: &Ctx<'_>) -> Node {
+    Node::leaf("api_key", ctx.key.api_key.clone())
+}
+
+/// The purchase a download call resolves to: an earlier order
+/// (`id_download`, `queue_hash`, or buying what is already held, all free)
+/// or a new one, charged.
+fn purchase(ctx: &Ctx<'_>, user: &str, id: i64) -> Result<Purchase, ApiError> {
     let store = &ctx.state.store;
     let lookup = |order: Option<Order>, what: &str| {
         order
             .filter(|o| o.media_id == id)
             .ok_or_else(|| ApiError::NotFound(format!("{what} not found")))
     };
-    let purchase = if let Some(d) = ctx.args.get("id_download").filter(|s| !s.is_empty()) {
+    if let Some(d) = ctx.args.get("id_download").filter(|s| !s.is_empty()) {
         let did: i64 = d
             .trim()
             .parse()
             .map_err(|_| ApiError::InvalidParam("id_download".into(), "expected an id".into()))?;
-        let order = lookup(store.with(|c| orders::by_id(c, did, &user))?, "download")?;
-        free(ctx, &user, order)?
+        let order = lookup(store.with(|c| orders::by_id(c, did, user))?, "download")?;
+        free(ctx, user, order)
     } else if let Some(h) = ctx.args.get("queue_hash").filter(|s| !s.is_empty()) {
         let order = lookup(
-            store.with(|c| orders::by_queue_hash(c, h.trim(), &user))?,
+            store.with(|c| orders::by_queue_hash(c, h.trim(), user))?,
             "queue_hash",
         )?;
-        free(ctx, &user, order)?
+        free(ctx, user, order)
     } else {
         let asked = ctx
             .args
             .get("id_article")
             .filter(|s| !s.trim().is_empty())
             .ok_or_else(|| ApiError::MissingParam("id_article".into()))?;
-        buy(ctx, &user, id, asked)?
-    };
+        buy(ctx, user, id, asked)
+    }
+}
+
+fn download_media(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let id = media_id(ctx.args.get("id_media"))?;
+    if is_test(ctx) {
+        let t = test_order(ctx, id)?;
+        return Ok(Answer::new(vec![
+            api_key_echo(ctx),
+            t.infos_node(),
+            t.status_node(ctx),
+        ]));
+    }
+    let user = acting_user(ctx)?;
+    let purchase = purchase(ctx, &user, id)?;
     Ok(Answer::new(vec![
-        Node::new("download_infos")
-            .child(Node::leaf("id_media", id.to_string()))
-            .child(Node::leaf("id_download", purchase.order.id.to_string()))
-            .child(Node::leaf("articles", purchase.order.articles.clone()))
-            .child(Node::leaf("price", purchase.order.price.to_string()))
-            .child(Node::leaf("currency", purchase.order.currency.clone()))
-            .child(Node::leaf("deposit_settled", purchase.charged.to_string()))
-            .child(Node::leaf(
-                "deposit_remaining",
-                purchase.remaining.to_string(),
-            )),
+        api_key_echo(ctx),
+        infos_node(&purchase),
         status_node(ctx.state, &purchase.order)?,
     ]))
+}
+
+fn infos_node(purchase: &Purchase) -> Node {
+    Node::new("download_infos")
+        .child(Node::leaf("id_media", purchase.order.media_id.to_string()))
+        .child(Node::leaf("id_download", purchase.order.id.to_string()))
+        .child(Node::leaf("articles", purchase.order.articles.clone()))
+        .child(Node::leaf("price", purchase.order.price.to_string()))
+        .child(Node::leaf("currency", purchase.order.currency.clone()))
+        .child(Node::leaf("deposit_settled", purchase.charged.to_string()))
+        .child(Node::leaf(
+            "deposit_remaining",
+            purchase.remaining.to_string(),
+        ))
+}
+
+/// A test download (`test=yes`): checked like a purchase, but nothing is
+/// charged or stored.
+struct TestOrder {
+    media: media::Media,
+    articles: String,
+    price: i64,
+    currency: String,
+    remaining: i64,
+}
+
+/// `id_download` of a test download: no order exists.
+const TEST_DOWNLOAD_ID: &str = "0";
+
+fn test_order(ctx: &Ctx<'_>, id: i64) -> Result<TestOrder, ApiError> {
+    let m = public(ctx, id)?;
+    let asked = ctx.args.get("id_article").filter(|s| !s.trim().is_empty());
+    let (articles, price, currency) = match asked {
+        Some(a) => {
+            let all = ctx.state.store.with(|c| orders::articles(c))?;
+            let choice = choose(&all, a)?;
+            (choice.key, choice.price, choice.currency)
+        }
+        None => (String::new(), 0, "credits".to_string()),
+    };
+    let remaining = match ctx.account {
+        Some(a) => {
+            ctx.state
+                .store
+                .with(|c| balances::get(c, &a.user.id))?
+                .credits
+        }
+        None => 0,
+    };
+    Ok(TestOrder {
+        media: m,
+        articles,
+        price,
+        currency,
+        remaining,
+    })
+}
+
+impl TestOrder {
+    fn infos_node(&self) -> Node {
+        Node::new("download_infos")
+            .child(Node::leaf("id_media", self.media.id.to_string()))
+            .child(Node::leaf("id_download", TEST_DOWNLOAD_ID))
+            .child(Node::leaf("articles", self.articles.clone()))
+            .child(Node::leaf("price", self.price.to_string()))
+            .child(Node::leaf("currency", self.currency.clone()))
+            .child(Node::leaf("deposit_settled", "0"))
+            .child(Node::leaf("deposit_remaining", self.remaining.to_string()))
+            .child(Node::leaf("test", "yes"))
+    }
+
+    /// Ready at once; the link serves the marked test file.
+    fn status_node(&self, ctx: &Ctx<'_>) -> Node {
+        Node::new("download_status")
+            .child(Node::leaf("id_media", self.media.id.to_string()))
+            .child(Node::leaf("id_download", TEST_DOWNLOAD_ID))
+            .child(Node::leaf("queue_hash", ""))
+            .child(Node::leaf("mimetype", "image/jpeg"))
+            .child(Node::leaf("status", Status::Ready.as_str()))
+            .child(Node::leaf(
+                "download_url",
+                test_download::url(ctx.base_url, self.media.id),
+            ))
+    }
+}
+
+/// What `download-image` writes into the file.
+fn file_metadata(m: &media::Media) -> embed::Metadata {
+    let author = if m.author_realname.is_empty() {
+        &m.author_username
+    } else {
+        &m.author_realname
+    };
+    embed::Metadata {
+        title: m.title.clone(),
+        description: m.description.clone(),
+        keywords: m.keyword_list().into_iter().map(str::to_string).collect(),
+        author: author.clone(),
+        copyright: format!("© {author}"),
+    }
+}
+
+fn download_image(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
+    let id = media_id(ctx.args.get("id_media"))?;
+    let which = ctx
+        .args
+        .get("metadata")
+        .and_then(Which::parse)
+        .unwrap_or(Which::All);
+    let (mut items, m, jpeg) = if is_test(ctx) {
+        let t = test_order(ctx, id)?;
+        let jpeg = image::test_rendition(t.media.id, &t.media.color, t.media.width, t.media.height);
+        let items = vec![api_key_echo(ctx), t.infos_node(), t.status_node(ctx)];
+        (items, t.media, jpeg)
+    } else {
+        let user = acting_user(ctx)?;
+        let p = purchase(ctx, &user, id)?;
+        let m = ctx
+            .state
+            .store
+            .with(|c| media::find(c, p.order.media_id))?
+            .ok_or_else(|| ApiError::NotFound(format!("media {id} not found")))?;
+        // the purchased size, like the download link serves it
+        let o = &p.order;
+        let (w, h) = image::fit(o.width, o.height, o.width.max(o.height));
+        let jpeg = image::render(m.id, &m.color, w, h, false);
+        let items = vec![
+            api_key_echo(ctx),
+            infos_node(&p),
+            status_node(ctx.state, &p.order)?,
+        ];
+        (items, m, jpeg)
+    };
+    let jpeg = embed::embed(&jpeg, &file_metadata(&m), which)
+        .map_err(|e| ApiError::Internal(format!("embedding metadata: {e}")))?;
+    items.push(
+        Node::new("media")
+            .child(Node::leaf(
+                "base64",
+                base64::engine::general_purpose::STANDARD.encode(&jpeg),
+            ))
+            .child(Node::leaf("mimetype", "image/jpeg")),
+    );
+    Ok(Answer::new(items).with_binary("image/jpeg", jpeg))
 }
 
 fn free(ctx: &Ctx<'_>, user: &str, order: Order) -> Result<Purchase, ApiError> {
@@ -347,6 +591,18 @@ fn downloaded_images(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
         .state
         .store
         .with(|c| orders::list(c, &user, only, offset, limit))?;
+    let license_info = ctx.args.get("license_info") == Some("yes");
+    let sizes: Vec<i64> = if license_info {
+        ctx.state
+            .store
+            .with(|c| orders::articles(c))?
+            .iter()
+            .filter(|a| a.is_size())
+            .map(|a| a.id)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let items = list.iter().map(|o| {
         let mut n = Node::new("media")
             .attr("id-download", o.id)
@@ -356,15 +612,28 @@ fn downloaded_images(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
                 "width" => n.attr("width", o.width),
                 "height" => n.attr("height", o.height),
                 "mimetype" => n.attr("mimetype", "image/jpeg"),
+                "ref" => n.attr("ref", ""),
+                "state" => n.attr("state", o.status.as_str()),
                 _ => n.attr("date", Timestamp::from_unix(o.created_at).format()),
             };
         }
+        if license_info {
+            let extended = o
+                .articles
+                .split(',')
+                .filter_map(|a| a.trim().parse::<i64>().ok())
+                .any(|a| !sizes.contains(&a));
+            n = n
+                .attr("license", if extended { "extended" } else { "standard" })
+                .attr("articles", o.articles.clone());
+        }
         n
     });
-    Ok(Answer::one(
+    Ok(Answer::new(vec![
+        api_key_echo(ctx),
         Node::new("media_list")
             .attr("total", total)
             .attr("items", list.len())
             .children(items),
-    ))
+    ]))
 }

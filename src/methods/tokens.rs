@@ -168,7 +168,10 @@ pub fn methods() -> Vec<Method> {
             since: V1_0,
             until: None,
             summary: "The prepaid deposits of the user.",
-            description: "With a token: the token's user. Without one: the account that owns the api key.",
+            description: "With a token: the token's user. Without one: the account that owns the \
+                api key. One deposit of credits: `deposit-remaining-percent` is what is left of \
+                all credits ever added (`n/a` before any), credits never expire \
+                (`valid-until` and `term` are `unlimited`).",
             params: DEPOSIT_PARAMS,
             user_auth: UserAuth::Optional,
             admin: false,
@@ -355,16 +358,25 @@ fn user_deposit(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
         .state
         .store
         .with(|c| balances::get(c, &account.user.id))?;
+    // Credits never expire: the original writes `unlimited` there.
+    let percent = if d.total > 0 {
+        (d.credits.saturating_mul(100) / d.total).to_string()
+    } else {
+        "n/a".to_string()
+    };
     let deposit = Node::new("deposit")
         .attr("type", "credits")
         .attr("name", deposit_name(lang))
         .attr("deposit-remaining", d.credits)
+        .attr("deposit-remaining-percent", percent)
         .attr("deposit-total", d.total)
         .attr("currency", &d.currency)
-        .attr("valid-until", "");
-    Ok(Answer::one(
+        .attr("valid-until", "unlimited")
+        .attr("term", "unlimited");
+    Ok(Answer::new(vec![
+        super::downloads::api_key_echo(ctx),
         Node::new("deposits").attr("total", 1).child(deposit),
-    ))
+    ]))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod media;
 mod methods;
 mod oauth;
 mod ops;
+mod original_clients_a;
 mod original_clients_b;
 mod rest_users;
 mod sdks;

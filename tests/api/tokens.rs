@@ -212,7 +212,9 @@ fn the_whole_flow_over_https_with_a_browser() {
     assert!(
         r.body.contains(
             "<deposits total=\"1\"><deposit type=\"credits\" name=\"Credits\" \
-             deposit-remaining=\"1000\" deposit-total=\"1000\" currency=\"credits\" valid-until=\"\"/>"
+             deposit-remaining=\"1000\" deposit-remaining-percent=\"100\" \
+             deposit-total=\"1000\" currency=\"credits\" valid-until=\"unlimited\" \
+             term=\"unlimited\"/>"
         ),
         "{}",
         r.body
