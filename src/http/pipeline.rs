@@ -120,9 +120,14 @@ async fn run(
             let e = ApiError::VerbNotImplemented(verb.as_str().chars().take(20).collect());
             return with_version(Err(fatal(e)));
         }
-        let resp =
-            crate::media::files::serve(Arc::clone(state), kind.into(), file.into(), request_id)
-                .await;
+        let resp = crate::media::files::serve(
+            Arc::clone(state),
+            req,
+            kind.into(),
+            file.into(),
+            request_id,
+        )
+        .await;
         return with_version(Ok(resp));
     }
     // GET without app credentials reads the documentation.

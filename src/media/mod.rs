@@ -10,6 +10,7 @@ pub mod files;
 pub mod image;
 pub mod import;
 pub mod query;
+pub mod render_cache;
 pub mod worker;
 
 /// A username as methods.md §C defines it: 3–32 of `[a-z0-9_.-]`.
