@@ -14,6 +14,7 @@ mod media;
 mod methods;
 mod oauth;
 mod ops;
+mod renders;
 mod tokens;
 mod users_cli;
 mod wire;
