@@ -65,7 +65,7 @@ impl RenderKey {
 }
 
 /// Why a file cannot be had now.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unavailable {
     /// Every render slot is busy and the queue full (or the wait too long):
     /// retry after this many seconds.
@@ -133,8 +133,15 @@ impl Index {
     }
 }
 
-/// A render in progress: `None` until it ended, then whether it worked.
-type Flight = watch::Receiver<Option<bool>>;
+/// How a render ended, for every request waiting on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Done,
+    Refused(Unavailable),
+}
+
+/// A render asked for: `None` until it ended.
+type Flight = watch::Receiver<Option<Outcome>>;
 
 /// The renders directory and the bounds on rendering.
 pub struct Renders {
@@ -242,82 +249,86 @@ impl Renders {
     }
 
     /// The path of `key`'s file, rendering it first when needed (once, however
-    /// many ask at the same time). Never renders on the calling thread.
+    /// many ask at the same time: they all wait for the first one's render,
+    /// and share its refusal). Never renders on the calling thread.
     pub async fn file(self: &Arc<Self>, key: &RenderKey) -> Result<PathBuf, Unavailable> {
-        // A render that ended without a file (its thread died) is not waited
-        // for twice; a few rounds cover a file evicted at once.
+        let name = key.file_name();
+        // A flight whose request went away before its render began is
+        // taken over; a few rounds also cover a file evicted at once.
         for _ in 0..3 {
             if let Some(path) = self.cached(key) {
                 return Ok(path);
             }
-            let name = key.file_name();
-            let flight = lock(&self.flights).get(&name).cloned();
-            let mut flight = match flight {
-                Some(f) => f,
-                None => self.start(key, name).await?,
+            let mut flight = {
+                let mut flights = lock(&self.flights);
+                match flights.get(&name) {
+                    Some(f) => f.clone(),
+                    None => {
+                        let (tx, rx) = watch::channel(None);
+                        flights.insert(name.clone(), rx.clone());
+                        drop(flights);
+                        let pilot = Pilot {
+                            renders: Arc::clone(self),
+                            name: name.clone(),
+                            tx: Some(tx),
+                        };
+                        self.start(key, pilot).await;
+                        rx
+                    }
+                }
             };
-            match flight.wait_for(Option::is_some).await.map(|v| *v) {
-                Ok(Some(true)) => {}
-                Ok(_) => return Err(Unavailable::Failed),
-                Err(_) => continue,
+            let outcome = flight.wait_for(Option::is_some).await.map(|v| *v);
+            match outcome {
+                Ok(Some(Outcome::Done)) => {}
+                Ok(Some(Outcome::Refused(why))) => return Err(why),
+                Ok(None) | Err(_) => continue,
             }
         }
         self.cached(key).ok_or(Unavailable::Failed)
     }
 
     /// Takes a render slot (waiting in the queue if there is room) and
-    /// starts the render on a thread of its own. The render goes on when the
-    /// request that started it is gone, and ends with its file in the index.
-    async fn start(self: &Arc<Self>, key: &RenderKey, name: String) -> Result<Flight, Unavailable> {
+    /// starts the render on a thread of its own; the render goes on when
+    /// the request that started it is gone. Refusals go to `pilot`'s flight.
+    async fn start(self: &Arc<Self>, key: &RenderKey, mut pilot: Pilot) {
         let permit = match Arc::clone(&self.permits).try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
                 let queued = self.waiting.fetch_add(1, Ordering::AcqRel);
                 let _left = Leave(&self.waiting);
+                let busy = Outcome::Refused(Unavailable::Busy(self.retry_after));
                 if queued >= self.queue {
-                    return Err(Unavailable::Busy(self.retry_after));
+                    return pilot.land(busy);
                 }
                 match tokio::time::timeout(self.wait, Arc::clone(&self.permits).acquire_owned())
                     .await
                 {
                     Ok(Ok(p)) => p,
-                    _ => return Err(Unavailable::Busy(self.retry_after)),
+                    _ => return pilot.land(busy),
                 }
             }
         };
-        // While this request waited, another may have rendered it or begun to.
-        let (tx, rx) = {
-            let mut flights = lock(&self.flights);
-            if let Some(f) = flights.get(&name) {
-                return Ok(f.clone());
-            }
-            if lock(&self.index).touch(&name) {
-                let (tx, rx) = watch::channel(Some(true));
-                drop(tx);
-                return Ok(rx);
-            }
-            let (tx, rx) = watch::channel(None);
-            flights.insert(name.clone(), rx.clone());
-            (tx, rx)
-        };
-        let me = Arc::clone(self);
+        // While this request waited, another flight may have rendered it.
+        if lock(&self.index).touch(&pilot.name) {
+            return pilot.land(Outcome::Done);
+        }
         let job_key = key.clone();
-        let job_name = name.clone();
         let spawned = std::thread::Builder::new()
             .name("render".into())
             .spawn(move || {
                 let _permit = permit;
                 lower_priority();
-                let ok = me.render_to_disk(&job_key, &job_name);
-                lock(&me.flights).remove(&job_name);
-                let _ = tx.send(Some(ok));
+                let ok = pilot.renders.render_to_disk(&job_key, &pilot.name);
+                pilot.land(if ok {
+                    Outcome::Done
+                } else {
+                    Outcome::Refused(Unavailable::Failed)
+                });
             });
         if let Err(e) = spawned {
+            // `pilot` went down with the closure: its flight is over.
             tracing::warn!(error = %e, "cannot start a render thread");
-            lock(&self.flights).remove(&name);
-            return Err(Unavailable::Busy(self.retry_after));
         }
-        Ok(rx)
     }
 
     /// Renders `key` into a temporary file, moves it in place and indexes it.
@@ -387,6 +398,33 @@ impl Renders {
         }
         let p = self.preview_policy;
         self.previews.sweep(now_ms, |_| Some(p));
+    }
+}
+
+/// The request (then the render thread) that a flight waits for. Landing
+/// ends the flight with an outcome; dropped without landing (its request went
+/// away while queued), it ends the flight without one and the waiting
+/// requests start again.
+struct Pilot {
+    renders: Arc<Renders>,
+    name: String,
+    tx: Option<watch::Sender<Option<Outcome>>>,
+}
+
+impl Pilot {
+    fn land(&mut self, outcome: Outcome) {
+        lock(&self.renders.flights).remove(&self.name);
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Some(outcome));
+        }
+    }
+}
+
+impl Drop for Pilot {
+    fn drop(&mut self) {
+        if self.tx.is_some() {
+            lock(&self.renders.flights).remove(&self.name);
+        }
     }
 }
 
