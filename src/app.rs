@@ -76,8 +76,9 @@ impl AppState {
         )?;
         let server_key = ServerKey::load(config.auth.token_key.expose(), &config.data_dir)?;
         let ops = Ops::new(&config, clock.now()).map_err(StartError::Config)?;
-        let renders = crate::media::render_cache::Renders::open(&config)
-            .map_err(|e| StartError::Config(format!("{}/renders: {e}", config.data_dir.display())))?;
+        let renders = crate::media::render_cache::Renders::open(&config).map_err(|e| {
+            StartError::Config(format!("{}/renders: {e}", config.data_dir.display()))
+        })?;
         let param_limits = Limits {
             max_params: config.limits.max_params,
             max_name_bytes: config.limits.max_param_name_bytes,

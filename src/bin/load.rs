@@ -817,17 +817,18 @@ async fn exchange_discard(
 /// A signed call whose (small) answer body is returned.
 async fn signed_call(plan: &Plan, method: &str, extra: &str) -> Result<(u16, String), String> {
     let mut stamp = Stamp::default();
-    let nonce = format!(
-        "{}{}",
-        plan.run_id,
-        rand::thread_rng().gen::<u64>()
-    );
+    let nonce = format!("{}{}", plan.run_id, rand::thread_rng().gen::<u64>());
     let body = signed_body(plan, plan.algo, &nonce, &mut stamp, extra, false);
     let mut stream = TcpStream::connect(plan.addr)
         .await
         .map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
-    let (status, _) = exchange(&mut stream, &post(plan, &format!("/{method}"), &body), &mut buf).await?;
+    let (status, _) = exchange(
+        &mut stream,
+        &post(plan, &format!("/{method}"), &body),
+        &mut buf,
+    )
+    .await?;
     let start = find(&buf, b"\r\n\r\n").map_or(0, |i| i + 4);
     Ok((status, String::from_utf8_lossy(&buf[start..]).into_owned()))
 }
@@ -918,7 +919,9 @@ async fn phase(
                     })
                 };
                 let api: Vec<_> = (0..api_connections)
-                    .map(|c| tokio::spawn(time_api(Arc::clone(&plan), c, Arc::clone(&done), deadline)))
+                    .map(|c| {
+                        tokio::spawn(time_api(Arc::clone(&plan), c, Arc::clone(&done), deadline))
+                    })
                     .collect();
                 let mut tally = Tally::default();
                 for a in api {
@@ -1099,7 +1102,12 @@ fn renders(args: RendersArgs) -> Result<ExitCode, String> {
             let fetchers = (0..args.preview_connections)
                 .map(|c| {
                     let paths = (0..args.fetches)
-                        .map(|k| format!("/media/preview-high/{}.jpg", 1 + (c * args.fetches + k) % 250))
+                        .map(|k| {
+                            format!(
+                                "/media/preview-high/{}.jpg",
+                                1 + (c * args.fetches + k) % 250
+                            )
+                        })
                         .collect();
                     (source(args.sources), paths)
                 })

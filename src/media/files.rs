@@ -5,9 +5,7 @@
 use std::sync::Arc;
 
 use actix_files::NamedFile;
-use actix_web::http::header::{
-    self, ContentDisposition, DispositionParam, DispositionType,
-};
+use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -197,8 +195,7 @@ fn find(state: &AppState, kind: &str, file: &str) -> Result<Found, ApiError> {
             .store
             .with(|c| media::find(c, order.media_id))?
             .ok_or_else(not_found)?;
-        let (width, height) =
-            image::fit(order.width, order.height, order.width.max(order.height));
+        let (width, height) = image::fit(order.width, order.height, order.width.max(order.height));
         return Ok(Found {
             key: RenderKey {
                 id: m.id,

@@ -238,9 +238,7 @@ impl Renders {
     /// The path of `key`'s file when it is on disk.
     pub fn cached(&self, key: &RenderKey) -> Option<PathBuf> {
         let name = key.file_name();
-        lock(&self.index)
-            .touch(&name)
-            .then(|| self.dir.join(name))
+        lock(&self.index).touch(&name).then(|| self.dir.join(name))
     }
 
     /// Forgets a file that turned out to be gone (deleted by hand).
@@ -259,24 +257,10 @@ impl Renders {
             if let Some(path) = self.cached(key) {
                 return Ok(path);
             }
-            let mut flight = {
-                let mut flights = lock(&self.flights);
-                match flights.get(&name) {
-                    Some(f) => f.clone(),
-                    None => {
-                        let (tx, rx) = watch::channel(None);
-                        flights.insert(name.clone(), rx.clone());
-                        drop(flights);
-                        let pilot = Pilot {
-                            renders: Arc::clone(self),
-                            name: name.clone(),
-                            tx: Some(tx),
-                        };
-                        self.start(key, pilot).await;
-                        rx
-                    }
-                }
-            };
+            let (mut flight, pilot) = self.board(&name);
+            if let Some(pilot) = pilot {
+                self.start(key, pilot).await;
+            }
             let outcome = flight.wait_for(Option::is_some).await.map(|v| *v);
             match outcome {
                 Ok(Some(Outcome::Done)) => {}
@@ -285,6 +269,28 @@ impl Renders {
             }
         }
         self.cached(key).ok_or(Unavailable::Failed)
+    }
+
+    /// The flight of `name`: the one under way, or a new one with its pilot.
+    fn board(self: &Arc<Self>, name: &str) -> (Flight, Option<Pilot>) {
+        let mut flights = lock(&self.flights);
+        if let Some(f) = flights.get(name) {
+            return (f.clone(), None);
+        }
+        // A render that ended since the caller looked: its file is indexed
+        // before its flight is removed.
+        if lock(&self.index).touch(name) {
+            let (_, done) = watch::channel(Some(Outcome::Done));
+            return (done, None);
+        }
+        let (tx, rx) = watch::channel(None);
+        flights.insert(name.to_string(), rx.clone());
+        let pilot = Pilot {
+            renders: Arc::clone(self),
+            name: name.to_string(),
+            tx: Some(tx),
+        };
+        (rx, Some(pilot))
     }
 
     /// Takes a render slot (waiting in the queue if there is room) and

@@ -217,7 +217,12 @@ fn renders_beyond_the_bound_are_refused_and_the_same_file_renders_once() {
         let same = sc.spawn(|| fetch(&addr, "/media/preview-high/2.jpg", ""));
         // Another file: no slot free, no room to wait.
         let other = fetch(&addr, "/media/preview-high/3.jpg", "");
-        assert_eq!(other.status, 503, "{}", String::from_utf8_lossy(&other.body));
+        assert_eq!(
+            other.status,
+            503,
+            "{}",
+            String::from_utf8_lossy(&other.body)
+        );
         assert_eq!(other.header("retry-after"), Some("7"));
         let (first, same) = (first.join().unwrap(), same.join().unwrap());
         assert_eq!((first.status, same.status), (200, 200));
