@@ -44,6 +44,8 @@ pub struct AppState {
     pub docs_samples: OnceLock<crate::docs::samples::Samples>,
     /// Rate limits, per-address caps, metrics.
     pub ops: Ops,
+    /// Rendered picture files on disk and the bounds on rendering them.
+    pub renders: Arc<crate::media::render_cache::Renders>,
 }
 
 /// Why the service could not start.
@@ -76,6 +78,9 @@ impl AppState {
         )?;
         let server_key = ServerKey::load(config.auth.token_key.expose(), &config.data_dir)?;
         let ops = Ops::new(&config, clock.now()).map_err(StartError::Config)?;
+        let renders = crate::media::render_cache::Renders::open(&config).map_err(|e| {
+            StartError::Config(format!("{}/renders: {e}", config.data_dir.display()))
+        })?;
         let param_limits = Limits {
             max_params: config.limits.max_params,
             max_name_bytes: config.limits.max_param_name_bytes,
@@ -95,6 +100,7 @@ impl AppState {
             bound_tls: OnceLock::new(),
             docs_samples: OnceLock::new(),
             ops,
+            renders: Arc::new(renders),
         })
     }
 

@@ -76,6 +76,9 @@ pub struct TestingConfig {
     /// A file holding a number of seconds added to the server clock, re-read
     /// on every look at the clock (expiry tests shift time with it). Empty = real clock.
     pub clock_offset_file: PathBuf,
+    /// Milliseconds each picture render waits, holding its render slot,
+    /// before it starts (the render-bound tests make renders overlap with it).
+    pub render_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -240,6 +243,20 @@ pub struct MediaConfig {
     pub inbox_dir: PathBuf,
     /// Largest file `get-user-ftp-list process=yes` imports, in bytes.
     pub inbox_max_file_bytes: u64,
+    /// Rendered picture files kept under `<data_dir>/renders`, at most this
+    /// many bytes together; the least recently used go first.
+    pub render_cache_max_bytes: u64,
+    /// Pictures rendered at once; 0 = one per core.
+    pub render_concurrency: usize,
+    /// Requests that may wait for a render slot; one more is `503`.
+    pub render_queue: usize,
+    /// Longest wait for a render slot, in milliseconds, before `503`.
+    pub render_wait_ms: u64,
+    /// `Retry-After` of that `503`, in seconds.
+    pub render_retry_after_secs: u64,
+    /// Public preview files (`/media/<rendition>/<id>.jpg`) per client
+    /// address; more is `429` (off with `rate_limits.enabled = false`).
+    pub preview_rate_per_address: RatePolicy,
 }
 
 impl Default for MediaConfig {
@@ -250,6 +267,12 @@ impl Default for MediaConfig {
             callback_max_attempts: 5,
             inbox_dir: PathBuf::new(),
             inbox_max_file_bytes: 40 * 1024 * 1024,
+            render_cache_max_bytes: 1024 * 1024 * 1024,
+            render_concurrency: 0,
+            render_queue: 64,
+            render_wait_ms: 5000,
+            render_retry_after_secs: 2,
+            preview_rate_per_address: RatePolicy::new(120, 20.0, 0),
         }
     }
 }
@@ -517,6 +540,13 @@ impl Config {
                     "rate_limits.{name}: burst must be at least 1 and per_second above 0"
                 ));
             }
+        }
+        let p = &self.media.preview_rate_per_address;
+        if p.burst == 0 || !(p.per_second.is_finite() && p.per_second > 0.0) {
+            return bad(
+                "media.preview_rate_per_address: burst must be at least 1 and per_second above 0"
+                    .into(),
+            );
         }
         Ok(())
     }

@@ -42,6 +42,45 @@ enum Cmd {
     Replay(ReplayArgs),
     /// Store `--count` live claims directly in a (stopped) server's database.
     Prefill(PrefillArgs),
+    /// The picture-file attack of issue 12: buys a few downloads, then
+    /// fetches their signed links from many connections on several loopback
+    /// addresses at once (then public `preview-high` files), while timing
+    /// signed `host-info` and sampling the server's RSS.
+    Renders(RendersArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RendersArgs {
+    #[command(flatten)]
+    target: Target,
+    /// The server's process id, for its RSS (/proc/<pid>/status).
+    #[arg(long)]
+    pid: u32,
+    /// Items to buy (one download link each).
+    #[arg(long, default_value = "3,4,5,6,7,8,9", value_delimiter = ',')]
+    media: Vec<i64>,
+    /// The article bought (4 = XL, the original size).
+    #[arg(long, default_value_t = 4)]
+    article: i64,
+    /// Source addresses 127.0.0.2, 127.0.0.3 … the fetches come from.
+    #[arg(long, default_value_t = 7)]
+    sources: u8,
+    /// Concurrent connections per source address.
+    #[arg(long, default_value_t = 64)]
+    per_source: usize,
+    /// Fetches per connection and phase.
+    #[arg(long, default_value_t = 3)]
+    fetches: usize,
+    /// Connections fetching public preview-high files in the second phase
+    /// (from one more address); 0 skips it.
+    #[arg(long, default_value_t = 64)]
+    preview_connections: usize,
+    /// Connections timing signed host-info during each phase.
+    #[arg(long, default_value_t = 2)]
+    api_connections: usize,
+    /// Each phase stops by itself after this many seconds.
+    #[arg(long, default_value_t = 60.0)]
+    max_seconds: f64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -126,6 +165,7 @@ fn main() -> ExitCode {
         Cmd::Run(args) => run(args),
         Cmd::Replay(args) => replay(args),
         Cmd::Prefill(args) => prefill(args),
+        Cmd::Renders(args) => renders(args),
     };
     match result {
         Ok(code) => code,
@@ -703,4 +743,446 @@ fn prefill(args: PrefillArgs) -> Result<ExitCode, String> {
     tx.commit().map_err(|e| e.to_string())?;
     println!("PREFILL claims={}", args.count);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The server's VmRSS and VmHWM in kB.
+fn server_memory(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Connects from `source` (a loopback address) to the server.
+async fn connect_from(source: std::net::IpAddr, to: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(source, 0))?;
+    let stream = socket.connect(to).await?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// Sends one request and reads its answer, counting the body without
+/// keeping it: the status, the body length and whether the connection stays.
+async fn exchange_discard(
+    stream: &mut TcpStream,
+    request: &[u8],
+) -> Result<(u16, usize, bool), String> {
+    stream.write_all(request).await.map_err(|e| e.to_string())?;
+    let mut buf = Vec::with_capacity(4096);
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        read_more(stream, &mut buf).await?;
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).map_err(|e| e.to_string())?;
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no status")?;
+    let mut length = 0;
+    let mut close = false;
+    for line in head.split("\r\n").skip(1) {
+        if let Some((name, value)) = line.split_once(':') {
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse::<usize>().map_err(|e| e.to_string())?;
+            } else if name.eq_ignore_ascii_case("connection") {
+                close = value.eq_ignore_ascii_case("close");
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                return Err("chunked answers are not supported".into());
+            }
+        }
+    }
+    let mut got = buf.len() - head_end;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while got < length {
+        let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed".into());
+        }
+        got += n;
+    }
+    Ok((status, length, !close))
+}
+
+/// A signed call whose (small) answer body is returned.
+async fn signed_call(plan: &Plan, method: &str, extra: &str) -> Result<(u16, String), String> {
+    let mut stamp = Stamp::default();
+    let nonce = format!("{}{}", plan.run_id, rand::thread_rng().gen::<u64>());
+    let body = signed_body(plan, plan.algo, &nonce, &mut stamp, extra, false);
+    let mut stream = TcpStream::connect(plan.addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    let (status, _) = exchange(
+        &mut stream,
+        &post(plan, &format!("/{method}"), &body),
+        &mut buf,
+    )
+    .await?;
+    let start = find(&buf, b"\r\n\r\n").map_or(0, |i| i + 4);
+    Ok((status, String::from_utf8_lossy(&buf[start..]).into_owned()))
+}
+
+/// Buys `article` of each item and waits until every download link is ready.
+async fn buy_links(plan: &Plan, media: &[i64], article: i64) -> Result<Vec<String>, String> {
+    let mut links = Vec::new();
+    for id in media {
+        let extra = format!("&id_media={id}&id_article={article}&content_type=application%2Fjson");
+        let (status, body) = signed_call(plan, "download-media", &extra).await?;
+        if status != 200 {
+            return Err(format!("download-media {id}: {status} {body}"));
+        }
+        let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+        let hash = v["download_status"]["queue_hash"]
+            .as_str()
+            .ok_or("no queue_hash")?
+            .to_string();
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            let extra = format!("&id_media={id}&queue_hash={hash}&content_type=application%2Fjson");
+            let (_, body) = signed_call(plan, "download-media", &extra).await?;
+            let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+            if v["download_status"]["status"] == "ready" {
+                let url = v["download_status"]["download_url"]
+                    .as_str()
+                    .ok_or("no download_url")?;
+                // the path only: the host in it is the one the server saw
+                let path = url
+                    .find("/media/")
+                    .map(|i| url[i..].to_string())
+                    .ok_or("odd download_url")?;
+                links.push(path);
+                break;
+            }
+            if Instant::now() > until {
+                return Err(format!("order for {id} never got ready"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(links)
+}
+
+/// What one phase of the renders run saw.
+#[derive(Default)]
+struct PhaseTally {
+    statuses: std::collections::BTreeMap<u16, u64>,
+    bytes: u64,
+    errors: u64,
+    api: Tally,
+    max_rss_kb: u64,
+}
+
+/// Runs `fetchers` (each a source address and the paths it fetches in turn)
+/// to the end, while timing signed host-info and sampling the RSS.
+async fn phase(
+    plan: Arc<Plan>,
+    pid: u32,
+    fetchers: Vec<(std::net::IpAddr, Vec<String>)>,
+    api_connections: usize,
+    max_seconds: f64,
+) -> PhaseTally {
+    let deadline = Instant::now() + Duration::from_secs_f64(max_seconds);
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Timing and sampling on a thread of their own, so the fetches' reading
+    // does not delay them.
+    let timer = {
+        let done = Arc::clone(&done);
+        let plan = Arc::clone(&plan);
+        std::thread::spawn(move || -> (Tally, u64) {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return (Tally::default(), 0);
+            };
+            rt.block_on(async move {
+                let sampler = {
+                    let done = Arc::clone(&done);
+                    tokio::spawn(async move {
+                        let mut max = 0;
+                        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                            max = max.max(server_memory(pid).0);
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        max.max(server_memory(pid).0)
+                    })
+                };
+                let api: Vec<_> = (0..api_connections)
+                    .map(|c| {
+                        tokio::spawn(time_api(Arc::clone(&plan), c, Arc::clone(&done), deadline))
+                    })
+                    .collect();
+                let mut tally = Tally::default();
+                for a in api {
+                    if let Ok(t) = a.await {
+                        tally.merge(t);
+                    }
+                }
+                (tally, sampler.await.unwrap_or(0))
+            })
+        })
+    };
+    let fetches: Vec<_> = fetchers
+        .into_iter()
+        .map(|(source, paths)| {
+            let addr = plan.addr;
+            tokio::spawn(async move {
+                let mut t = PhaseTally::default();
+                let mut stream: Option<TcpStream> = None;
+                for path in paths {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    let s = match stream.as_mut() {
+                        Some(s) => s,
+                        None => match connect_from(source, addr).await {
+                            Ok(s) => stream.insert(s),
+                            Err(_) => {
+                                t.errors += 1;
+                                continue;
+                            }
+                        },
+                    };
+                    let req = format!(
+                        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: panthera-load\r\n\r\n"
+                    );
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    match tokio::time::timeout(left, exchange_discard(s, req.as_bytes())).await {
+                        Ok(Ok((status, len, keep))) => {
+                            *t.statuses.entry(status).or_default() += 1;
+                            t.bytes += len as u64;
+                            if !keep {
+                                stream = None;
+                            }
+                        }
+                        _ => {
+                            t.errors += 1;
+                            stream = None;
+                        }
+                    }
+                }
+                t
+            })
+        })
+        .collect();
+    let mut total = PhaseTally::default();
+    for f in fetches {
+        if let Ok(t) = f.await {
+            for (s, n) in t.statuses {
+                *total.statuses.entry(s).or_default() += n;
+            }
+            total.bytes += t.bytes;
+            total.errors += t.errors;
+        }
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Ok((api, rss)) = timer.join() {
+        total.api = api;
+        total.max_rss_kb = rss;
+    }
+    total
+}
+
+/// Signed host-info, closed loop on one connection, until `done`.
+async fn time_api(
+    plan: Arc<Plan>,
+    c: usize,
+    done: Arc<std::sync::atomic::AtomicBool>,
+    deadline: Instant,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut stamp = Stamp::default();
+    let mut seq = 0u64;
+    let mut buf = Vec::with_capacity(16 * 1024);
+    let going = || !done.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < deadline;
+    while going() {
+        let Ok(mut stream) = TcpStream::connect(plan.addr).await else {
+            tally.errors += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        while going() {
+            seq += 1;
+            let req = build(&plan, 10_000 + c, seq, &mut stamp, None);
+            let t0 = Instant::now();
+            match exchange(&mut stream, &req.bytes, &mut buf).await {
+                Ok((status, keep)) => {
+                    let us = t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+                    tally.latencies_us.push(us);
+                    *tally.statuses.entry(status).or_default() += 1;
+                    if !keep {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    tally.errors += 1;
+                    break;
+                }
+            }
+        }
+    }
+    tally
+}
+
+fn renders(args: RendersArgs) -> Result<ExitCode, String> {
+    if args.target.key.is_empty() || args.target.secret.is_empty() {
+        return Err("renders needs --key and --secret (or PANTHERA_API_KEY/SECRET)".into());
+    }
+    let plan = Arc::new(Plan {
+        addr: args.target.addr,
+        key: args.target.key.clone(),
+        secret: args.target.secret.clone(),
+        algo: Algo::Sha1,
+        json: false,
+        scenario: Scenario::Signed,
+        run_id: rand::thread_rng()
+            .sample_iter(&Alphanumeric)
+            .take(6)
+            .map(char::from)
+            .collect(),
+        record: None,
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let links = buy_links(&plan, &args.media, args.article).await?;
+        let (rss0, _) = server_memory(args.pid);
+        println!(
+            "bought {} downloads (article {}); server RSS {:.1} MB before the fetches",
+            links.len(),
+            args.article,
+            rss0 as f64 / 1024.0
+        );
+        let source = |i: u8| std::net::IpAddr::from([127, 0, 0, 2 + i]);
+        let mut fetchers = Vec::new();
+        for s in 0..args.sources {
+            for c in 0..args.per_source {
+                let n = usize::from(s) * args.per_source + c;
+                let paths = (0..args.fetches)
+                    .map(|k| links[(n + k) % links.len()].clone())
+                    .collect();
+                fetchers.push((source(s), paths));
+            }
+        }
+        let started = Instant::now();
+        let t = phase(
+            Arc::clone(&plan),
+            args.pid,
+            fetchers,
+            args.api_connections,
+            args.max_seconds,
+        )
+        .await;
+        print_phase(
+            &format!(
+                "downloads: {} connections from {} addresses, {} fetches each",
+                usize::from(args.sources) * args.per_source,
+                args.sources,
+                args.fetches
+            ),
+            &t,
+            started.elapsed(),
+            args.pid,
+        );
+        if args.preview_connections > 0 {
+            let fetchers = (0..args.preview_connections)
+                .map(|c| {
+                    let paths = (0..args.fetches)
+                        .map(|k| {
+                            format!(
+                                "/media/preview-high/{}.jpg",
+                                1 + (c * args.fetches + k) % 250
+                            )
+                        })
+                        .collect();
+                    (source(args.sources), paths)
+                })
+                .collect();
+            let started = Instant::now();
+            let t = phase(
+                Arc::clone(&plan),
+                args.pid,
+                fetchers,
+                args.api_connections,
+                args.max_seconds,
+            )
+            .await;
+            print_phase(
+                &format!(
+                    "previews: {} connections from one address, {} preview-high fetches each",
+                    args.preview_connections, args.fetches
+                ),
+                &t,
+                started.elapsed(),
+                args.pid,
+            );
+        }
+        Ok::<_, String>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_phase(name: &str, t: &PhaseTally, took: Duration, pid: u32) {
+    let mut lat = t.api.latencies_us.clone();
+    lat.sort_unstable();
+    let ms = |us: u32| f64::from(us) / 1000.0;
+    let statuses = t
+        .statuses
+        .iter()
+        .map(|(s, n)| format!("{s}:{n}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let api_statuses = t
+        .api
+        .statuses
+        .iter()
+        .map(|(s, n)| format!("{s}:{n}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let (rss, hwm) = server_memory(pid);
+    println!(
+        "{name}: {:.1} s; statuses {statuses}; {:.1} MB received; transport errors {}",
+        took.as_secs_f64(),
+        t.bytes as f64 / 1e6,
+        t.errors
+    );
+    println!(
+        "  signed host-info meanwhile: {} answers ({api_statuses}), p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, errors {}",
+        lat.len(),
+        ms(percentile(&lat, 50.0)),
+        ms(percentile(&lat, 99.0)),
+        ms(lat.last().copied().unwrap_or(0)),
+        t.api.errors
+    );
+    println!(
+        "  server RSS: peak sampled {:.1} MB, now {:.1} MB, high-water mark (VmHWM) {:.1} MB",
+        t.max_rss_kb as f64 / 1024.0,
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
+    println!(
+        "RESULT phase={} fetches={} status5xx={} api_answers={} api_p50_us={} api_p99_us={} rss_peak_kb={} rss_end_kb={rss} hwm_kb={hwm} seconds={:.1}",
+        name.split(':').next().unwrap_or(name),
+        t.statuses.values().sum::<u64>(),
+        t.statuses.iter().filter(|(s, _)| **s >= 500).map(|(_, n)| n).sum::<u64>(),
+        lat.len(),
+        percentile(&lat, 50.0),
+        percentile(&lat, 99.0),
+        t.max_rss_kb,
+        took.as_secs_f64()
+    );
 }

@@ -123,7 +123,7 @@ async fn run(
         let resp = if kind == crate::media::test_download::SEGMENT {
             crate::media::test_download::serve(Arc::clone(state), file.into(), request_id).await
         } else {
-            crate::media::files::serve(Arc::clone(state), kind.into(), file.into(), request_id)
+            crate::media::files::serve(Arc::clone(state), req, kind.into(), file.into(), request_id)
                 .await
         };
         return with_version(Ok(resp));

@@ -44,7 +44,7 @@ impl Rendition {
     }
 
     /// Previews carry a watermark band; thumbs are too small to need one.
-    fn watermarked(self) -> bool {
+    pub fn watermarked(self) -> bool {
         matches!(self, Rendition::Preview | Rendition::PreviewHigh)
     }
 }

@@ -12,6 +12,7 @@ pub mod image;
 pub mod import;
 pub mod inbox;
 pub mod query;
+pub mod render_cache;
 pub mod test_download;
 pub mod worker;
 

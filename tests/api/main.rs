@@ -18,6 +18,7 @@ mod oauth;
 mod ops;
 mod original_clients_a;
 mod original_clients_b;
+mod renders;
 mod rest_users;
 mod sdks;
 mod small_holes;
