@@ -13,7 +13,7 @@ use panthera::store::now_unix;
 use serde_json::Value;
 
 use crate::browser::Browser;
-use crate::helpers::{get, Server};
+use crate::helpers::{metric, Server};
 
 const TOKEN_SECRET: &str = "hardening secret";
 const PASSWORD: &str = "Correct-Horse-42";
@@ -250,16 +250,6 @@ fn a_put_body_is_part_of_the_idempotency_fingerprint() {
     let (st, body) = put(&s, &token, r#"{"id_media": 305}"#, &[]);
     assert_eq!(st, 200, "{body}");
     assert!(!body.contains("Second title"), "{body}");
-}
-
-fn metric(s: &Server, line_start: &str) -> f64 {
-    let page = get(&s.addr, "/metrics");
-    page.body
-        .lines()
-        .find(|l| l.starts_with(line_start))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[test]
