@@ -452,3 +452,45 @@ fn the_download_link_key_is_sealed_resealed_and_checked() {
     assert_eq!(fetch(&format!("{}{path}", s.base)), 200);
     cli_ok(&s, &["check"]);
 }
+
+fn rendered_files(s: &Server) -> usize {
+    std::fs::read_dir(s.dir.join("renders"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".jpg"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn download_image_takes_purchased_files_from_the_render_cache() {
+    let s = Server::start();
+    let c = s.client();
+    let fetch = || {
+        let r = c
+            .call(
+                None,
+                "download-image",
+                &[
+                    ("id_media", "1"),
+                    ("id_article", "1"),
+                    ("metadata", "none"),
+                    ("content_type", "application/octet-stream"),
+                ],
+            )
+            .unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    assert_eq!(rendered_files(&s), 0);
+    fetch();
+    assert_eq!(rendered_files(&s), 1, "rendered once, into the cache");
+    for _ in 0..3 {
+        fetch();
+    }
+    assert_eq!(
+        rendered_files(&s),
+        1,
+        "free re-downloads render nothing new"
+    );
+}
