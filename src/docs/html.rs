@@ -131,7 +131,7 @@ pub fn method_page(state: &AppState, version: Version, m: &Method, samples: &Sam
     let _ = write!(
         b,
         "<nav><a href=\"/v{version}/\">Panthera API v{version}</a></nav><main><h1>{name}</h1>\
-<p>{summary}</p><p>{desc}</p>",
+<p class=\"summary\">{summary}</p><p>{desc}</p>",
         name = m.name,
         summary = prose(m.summary),
         desc = prose(m.description)
@@ -150,40 +150,106 @@ pub fn method_page(state: &AppState, version: Version, m: &Method, samples: &Sam
         }
     }
     b.push_str("</p>");
+    let user = match m.user_auth {
+        UserAuth::Required => "required: sign with a user token (<code>auth_token</code> + <code>access_token</code>, or an OAuth 1.0 header), see <a href=\"/guide/user-authorization\">user authorization</a>",
+        UserAuth::Optional => "optional: with a user token (<code>auth_token</code> + <code>access_token</code>, or an OAuth 1.0 header) the call acts for that user, without one for the owner of the api key",
+        UserAuth::No => "not required",
+    };
     let _ = write!(
         b,
-        "<h2>Endpoint</h2><pre>POST {base}/v{version}/{name}</pre>\
+        "<h2 id=\"endpoint\">Endpoint</h2><pre>POST {base}/v{version}/{name}</pre>\
 <dl><dt>User authentication</dt><dd>{user}</dd><dt>SSL</dt><dd>{ssl}</dd>\
 <dt>Api key role</dt><dd>{role}</dd></dl>",
         name = m.name,
-        user = m.user_auth.as_str(),
         ssl = if m.ssl { "required" } else { "not required" },
         role = if m.admin { "admin required" } else { "any" }
     );
-    b.push_str("<h2>Parameters</h2><p>Every call also carries the <a href=\"/guide/app-authentication\">app credentials</a> \
+    try_it(&mut b, version, m);
+    parameters(&mut b, m);
+    errors(&mut b, m);
+    let sample_body = sample_body(m);
+    let _ = write!(
+        b,
+        "<h2 id=\"sample-request\">Sample request</h2><pre>POST /v{version}/{name} HTTP/1.1\nHost: {host}\nUser-Agent: my-app/1.0\n\
+Content-Type: application/x-www-form-urlencoded\n\n{body}</pre>",
+        name = m.name,
+        host = esc(base.trim_start_matches("http://").trim_start_matches("https://")),
+        body = esc(&sample_body),
+    );
+    b.push_str("<h3>Code</h3><p>Each program reads <code>PANTHERA_URL</code>, <code>PANTHERA_API_KEY</code> \
+and <code>PANTHERA_API_SECRET</code> from the environment");
+    if m.user_auth != UserAuth::No {
+        b.push_str(", and the user token from <code>PANTHERA_AUTH_TOKEN</code> and <code>PANTHERA_TOKEN_SECRET</code>");
+    }
+    b.push_str(".</p>");
+    for lang in Lang::ALL {
+        let _ = write!(
+            b,
+            "<details{open}><summary>{}</summary><pre><code>{}</code></pre></details>",
+            lang.title(),
+            esc(&code::sample(lang, m, version)),
+            open = if lang == Lang::Curl { " open" } else { "" }
+        );
+    }
+    if let Some(s) = samples.get(m) {
+        let _ = write!(
+            b,
+            "<h2 id=\"sample-answer\">Sample answer</h2><p>Produced by running the sample above against a fresh demo database.</p>\
+<h3>XML</h3><pre>HTTP/1.1 {status}\nContent-Type: text/xml;charset=UTF-8\n\n{xml}</pre>\
+<h3>JSON</h3><pre>HTTP/1.1 {status}\nContent-Type: application/json\n\n{json}</pre>",
+            status = s.status,
+            xml = esc(&s.xml),
+            json = esc(&pretty_json(&s.json))
+        );
+    }
+    b.push_str("</main>");
+    page(m.name, &b)
+}
+
+/// The parameter table: the user-token parameters of user methods first,
+/// then the method's own.
+fn parameters(b: &mut String, m: &Method) {
+    b.push_str("<h2 id=\"parameters\">Parameters</h2><p>Every call also carries the <a href=\"/guide/app-authentication\">app credentials</a> \
 <code>api_key</code>, <code>access_key</code>, <code>timestamp</code>, <code>nonce</code>, optional <code>algo</code> and <code>content_type</code>.</p>");
-    if m.params.is_empty() {
+    if m.params.is_empty() && m.user_auth == UserAuth::No {
         b.push_str("<p>This method takes no other parameters.</p>");
-    } else {
-        b.push_str("<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Type</th><th scope=\"col\">Values</th><th scope=\"col\">Default</th><th scope=\"col\">Description</th></tr></thead><tbody>");
-        for p in m.params {
-            let values = match p.kind {
-                crate::methods::Kind::Integer { min, max } => format!("{min} – {max}"),
-                _ => p.values.join(", "),
-            };
-            let _ =
-                write!(
-                b,
-                "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                p.name,
-                if p.required { " <abbr title=\"required\">*</abbr>" } else { "" },
-                p.kind.name(),
-                esc(&values),
-                esc(p.default.unwrap_or("")),
-                prose(p.description)
-            );
-        }
-        b.push_str("</tbody></table><p>* required</p>");
+        return;
+    }
+    b.push_str("<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Parameters\"><table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Type</th><th scope=\"col\">Values</th><th scope=\"col\">Default</th><th scope=\"col\">Description</th></tr></thead><tbody>");
+    let star = " <abbr title=\"required\">*</abbr>";
+    if m.user_auth != UserAuth::No {
+        let req = if m.user_auth == UserAuth::Required {
+            star
+        } else {
+            ""
+        };
+        let _ = write!(
+            b,
+            "<tr><td><code>auth_token</code>{req}</td><td>text</td><td></td><td></td><td>The user token the user approved (see <a href=\"/guide/user-authorization\">user authorization</a>).</td></tr>\
+<tr><td><code>access_token</code>{req}</td><td>text</td><td></td><td></td><td><code>hex(HMAC_algo(token_secret, timestamp + auth_token + nonce))</code>, with the <code>timestamp</code>, <code>nonce</code> and <code>algo</code> of the <code>access_key</code>. \
+Instead of both, an <code>Authorization: OAuth …</code> header with <code>oauth_token</code> (<a href=\"/guide/oauth\">OAuth 1.0</a>).</td></tr>"
+        );
+    }
+    for p in m.params {
+        let values = match p.kind {
+            crate::methods::Kind::Integer { min, max } => format!("{min} – {max}"),
+            _ => p.values.join(", "),
+        };
+        let _ = write!(
+            b,
+            "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            p.name,
+            if p.required { star } else { "" },
+            p.kind.name(),
+            esc(&values),
+            esc(p.default.unwrap_or("")),
+            prose(p.description)
+        );
+    }
+    b.push_str("</tbody></table></div>");
+    let required = m.params.iter().any(|p| p.required) || m.user_auth == UserAuth::Required;
+    if required {
+        b.push_str("<p>* required</p>");
     }
     if m.mutating {
         b.push_str(
@@ -194,51 +260,62 @@ PUT body) is refused with 422; while the first call still runs, a retry gets 409
 api key and per user the call acts for: another user's call with the same key runs on its own.</p>",
         );
     }
-    b.push_str("<h2>Errors</h2><table><thead><tr><th scope=\"col\">Code</th><th scope=\"col\">Meaning</th></tr></thead><tbody>");
-    for e in m.error_docs() {
-        let _ = write!(b, "<tr><td>{}</td><td>{}</td></tr>", e.code, esc(e.meaning));
+}
+
+/// The errors the method itself returns, one row per code, and one link to
+/// the errors every call can meet.
+fn errors(b: &mut String, m: &Method) {
+    let common: Vec<u16> = crate::methods::COMMON_ERRORS
+        .iter()
+        .map(|e| e.code)
+        .collect();
+    let mut rows: Vec<(u16, Vec<&str>)> = Vec::new();
+    // error_docs() ends with the common errors: keep what comes before them
+    let all: Vec<_> = m.error_docs().collect();
+    let own = &all[..all.len().saturating_sub(common.len())];
+    for e in own {
+        match rows.iter_mut().find(|(c, _)| *c == e.code) {
+            Some((_, meanings)) => meanings.push(e.meaning),
+            None => rows.push((e.code, vec![e.meaning])),
+        }
     }
-    b.push_str("</tbody></table>");
-    let sample_body = sample_body(m);
+    if m.user_auth != UserAuth::No && !rows.iter().any(|(c, _)| *c == 401) {
+        rows.push((401, vec!["the user token is missing (where required), unknown, pending, denied, revoked or expired, or the access_token is wrong"]));
+    }
+    if m.ssl && !rows.iter().any(|(c, _)| *c == 403) {
+        rows.push((
+            403,
+            vec!["Forbidden (SSL is required): the call came over plain HTTP"],
+        ));
+    }
+    rows.sort_by_key(|(c, _)| *c);
+    b.push_str("<h2 id=\"errors\">Errors</h2>");
+    if rows.is_empty() {
+        b.push_str("<p>This method has no errors of its own.</p>");
+    } else {
+        b.push_str("<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Errors\"><table><thead><tr><th scope=\"col\">Code</th><th scope=\"col\">Meaning</th></tr></thead><tbody>");
+        for (code, meanings) in &rows {
+            let _ = write!(
+                b,
+                "<tr><td>{code}</td><td>{}</td></tr>",
+                meanings
+                    .iter()
+                    .map(|s| esc(s))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
+        b.push_str("</tbody></table></div>");
+    }
     let _ = write!(
         b,
-        "<h2>Sample request</h2><pre>POST /v{version}/{name} HTTP/1.1\nHost: {host}\nUser-Agent: my-app/1.0\n\
-Content-Type: application/x-www-form-urlencoded\n\n{body}</pre>\
-<h3>curl</h3><pre>curl -A my-app/1.0 {base}/v{version}/{name} \\\n  --data-urlencode \"api_key=$API_KEY\" \\\n  \
---data-urlencode \"timestamp=$TS\" --data-urlencode \"nonce=$NONCE\" \\\n  --data-urlencode \"access_key=$ACCESS_KEY\"{extra}</pre>",
-        name = m.name,
-        host = esc(base.trim_start_matches("http://").trim_start_matches("https://")),
-        body = esc(&sample_body),
-        extra = m
-            .sample_params()
+        "<p>Every call can also meet the <a href=\"/guide/errors\">common protocol errors</a> ({}).</p>",
+        common
             .iter()
-            .map(|(k, v)| format!(" \\\n  --data-urlencode \"{}={}\"", esc(k), esc(v)))
-            .collect::<String>()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    b.push_str("<h3>Code</h3><p>Each program reads <code>PANTHERA_URL</code>, <code>PANTHERA_API_KEY</code> \
-and <code>PANTHERA_API_SECRET</code> from the environment.</p>");
-    for lang in Lang::ALL {
-        let _ = write!(
-            b,
-            "<details><summary>{}</summary><pre><code>{}</code></pre></details>",
-            lang.title(),
-            esc(&code::sample(lang, m, version))
-        );
-    }
-    if let Some(s) = samples.get(m) {
-        let _ = write!(
-            b,
-            "<h2>Sample answer</h2><p>Produced by running the sample above against a fresh demo database.</p>\
-<h3>XML</h3><pre>HTTP/1.1 {status}\nContent-Type: text/xml;charset=UTF-8\n\n{xml}</pre>\
-<h3>JSON</h3><pre>HTTP/1.1 {status}\nContent-Type: application/json\n\n{json}</pre>",
-            status = s.status,
-            xml = esc(&s.xml),
-            json = esc(&pretty_json(&s.json))
-        );
-    }
-    try_it(&mut b, version, m);
-    b.push_str("</main>");
-    page(m.name, &b)
 }
 
 fn pretty_json(s: &str) -> String {
@@ -301,6 +378,10 @@ fn sample_body(m: &Method) -> String {
         ("nonce", "Im ar andomS tring".to_string()),
         ("algo", "sha1".to_string()),
     ];
+    if m.user_auth != UserAuth::No {
+        pairs.push(("auth_token", "YOUR_AUTH_TOKEN".to_string()));
+        pairs.push(("access_token", "HMAC_HEX_OF_THE_TOKEN".to_string()));
+    }
     pairs.extend(m.sample_params());
     serde_urlencoded::to_string(&pairs).unwrap_or_default()
 }

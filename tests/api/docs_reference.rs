@@ -1,0 +1,203 @@
+//! Issue 16: the documentation as a newcomer meets it. The README's snippets
+//! run as pasted; method pages show and sign user tokens; error tables; the
+//! OpenAPI security schemes; the Postman collection served and run by newman.
+
+use panthera::client::UserToken;
+use panthera::methods::UserAuth;
+
+use crate::browser::Browser;
+use crate::helpers::{get, Server};
+use crate::tokens::{authorized_token, SECRET};
+
+const README: &str = include_str!("../../README.md");
+
+/// The fenced blocks of `lang` in the README.
+fn readme_blocks(lang: &str) -> Vec<String> {
+    let open = format!("```{lang}\n");
+    let mut blocks = Vec::new();
+    let mut rest = README;
+    while let Some(i) = rest.find(&open) {
+        let body = &rest[i + open.len()..];
+        let end = body.find("```").expect("closed block");
+        blocks.push(body[..end].to_string());
+        rest = &body[end + 3..];
+    }
+    blocks
+}
+
+/// A plain server plus a TLS one for request-token, and an authorized token of
+/// the demo user (approved on the real authorization page).
+pub fn server_with_token() -> (Server, UserToken) {
+    let s = Server::start_tls_with("");
+    let mut browser = Browser::new(&s.cert_pem());
+    let token = authorized_token(&s, &mut browser, "docs reference");
+    (
+        s,
+        UserToken {
+            auth_token: token,
+            token_secret: SECRET.into(),
+        },
+    )
+}
+
+#[test]
+fn readme_snippets_run_as_pasted() {
+    let (s, user) = server_with_token();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ran = 0;
+    for (lang, program, ext) in [
+        ("sh", "sh", "sh"),
+        ("python", "python3", "py"),
+        ("php", "php", "php"),
+    ] {
+        // the complete programs: those that read the exported credentials
+        for (i, block) in readme_blocks(lang)
+            .into_iter()
+            .filter(|b| b.contains("PANTHERA_API_KEY"))
+            .enumerate()
+        {
+            let file = dir.path().join(format!("readme-{i}.{ext}"));
+            std::fs::write(&file, &block).unwrap();
+            let out = s.run_client_env(
+                s.demo.as_ref().unwrap(),
+                &[
+                    ("PANTHERA_AUTH_TOKEN", user.auth_token.as_str()),
+                    ("PANTHERA_TOKEN_SECRET", user.token_secret.as_str()),
+                ],
+                program,
+                &file,
+            );
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success()
+                    && (stdout.contains("<rsp stat=\"ok\">") || stdout.contains("\"stat\":\"ok\"")),
+                "README {lang} block {i} failed: {stdout}\n{}\n{block}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if block.contains("auth_token") {
+                assert!(stdout.contains("<username>demo</username>"), "{stdout}");
+            }
+            ran += 1;
+        }
+    }
+    // host-info in sh, Python and PHP, and the user call with curl
+    assert_eq!(ran, 4, "README snippets found");
+}
+
+#[test]
+fn readme_has_no_stale_names_and_its_tables_render() {
+    assert!(
+        !README.contains("methods.md"),
+        "names a file that does not exist"
+    );
+    assert!(!README.contains("str_random"), "not a PHP built-in");
+    for stale in [
+        "$API_KEY",
+        "$API_SECRET",
+        "$TOKEN",
+        "$ADMIN_KEY",
+        "$REST_TOKEN",
+    ] {
+        assert!(!README.contains(stale), "{stale}: use the PANTHERA_* names");
+    }
+    assert!(README.contains("export PANTHERA_API_KEY="));
+    // a Markdown table row must follow a table row: a blank line ends the table
+    let lines: Vec<&str> = README.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("| `panthera ") {
+            assert!(
+                lines[i - 1].starts_with('|'),
+                "table broken before line {}: {line}",
+                i + 1
+            );
+        }
+    }
+    for needed in ["Chromium", "npm", "--break-system-packages"] {
+        assert!(
+            README.contains(needed),
+            "the test command's description lacks {needed}"
+        );
+    }
+    let script =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/test")).unwrap();
+    assert!(
+        script.matches("--break-system-packages").count() >= 2,
+        "every pip install has the PEP 668 fallback"
+    );
+}
+
+#[test]
+fn user_methods_show_and_sign_their_token() {
+    let s = Server::start();
+    for m in panthera::methods::all()
+        .iter()
+        .filter(|m| m.user_auth != UserAuth::No)
+    {
+        let page = get(&s.addr, &format!("/v{}/{}", m.since, m.name));
+        assert_eq!(page.status, 200, "{}", m.name);
+        let b = &page.body;
+        assert!(!b.contains("takes no other parameters"), "{}", m.name);
+        assert!(
+            b.contains("<code>auth_token</code>"),
+            "{}: token parameter",
+            m.name
+        );
+        assert!(b.contains("<code>access_token</code>"), "{}", m.name);
+        let sample = &b[b.find("Sample request").unwrap()..];
+        assert!(
+            sample.contains("auth_token=") && sample.contains("access_token="),
+            "{}",
+            m.name
+        );
+        for lang in panthera::docs::code::Lang::ALL {
+            let code = panthera::docs::code::sample(lang, m, m.since);
+            assert!(code.contains("PANTHERA_AUTH_TOKEN"), "{} {lang:?}", m.name);
+            assert!(code.contains("access_token"), "{} {lang:?}", m.name);
+        }
+    }
+}
+
+#[test]
+fn error_tables_list_the_method_s_own_errors_once() {
+    let s = Server::start();
+    for m in panthera::methods::all() {
+        let page = get(&s.addr, &format!("/v{}/{}", m.since, m.name));
+        let b = &page.body;
+        let start = b
+            .find("<h2 id=\"errors\">Errors</h2>")
+            .unwrap_or_else(|| panic!("{}", m.name));
+        let section = &b[start..];
+        let section = &section[..section[5..]
+            .find("<h2")
+            .map(|i| i + 5)
+            .unwrap_or(section.len())];
+        assert!(
+            section.contains("href=\"/guide/errors\""),
+            "{}: links the common errors",
+            m.name
+        );
+        let codes: Vec<&str> = section
+            .split("<tr><td>")
+            .skip(1)
+            .map(|r| &r[..r.find('<').unwrap()])
+            .collect();
+        let mut unique = codes.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            codes.len(),
+            unique.len(),
+            "{}: duplicate codes {codes:?}",
+            m.name
+        );
+        // the protocol's own errors (bad signature, no User-Agent) are not repeated
+        assert!(!codes.contains(&"412"), "{}: {codes:?}", m.name);
+        let required = m.params.iter().any(|p| p.required) || m.user_auth == UserAuth::Required;
+        assert_eq!(
+            b.contains("<p>* required</p>"),
+            required,
+            "{}: legend",
+            m.name
+        );
+    }
+}
