@@ -18,8 +18,12 @@ pub fn export(state: &AppState, samples: &Samples, dir: &Path) -> std::io::Resul
         ("reference.md", markdown(state, samples)),
         (
             "openapi.json",
-            serde_json::to_string_pretty(&super::openapi::document(state, samples))
-                .unwrap_or_default(),
+            serde_json::to_string_pretty(&super::openapi::document(
+                state,
+                samples,
+                &state.public_url(),
+            ))
+            .unwrap_or_default(),
         ),
         (
             "postman_collection.json",

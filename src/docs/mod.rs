@@ -36,8 +36,14 @@ pub fn samples(state: &AppState) -> &samples::Samples {
         })
 }
 
-/// Answers a `GET` without credentials.
-pub fn serve_get(state: &AppState, version: Version, target: &Target<'_>) -> HttpResponse {
+/// Answers a `GET` without credentials; `base` is the request's base URL
+/// (`server.public_url`, or the scheme and host the client used).
+pub fn serve_get(
+    state: &AppState,
+    version: Version,
+    target: &Target<'_>,
+    base: &str,
+) -> HttpResponse {
     match target {
         Target::Index => respond::html(200, html::index(state, version)),
         Target::Method(name) => match state.registry.lookup(name, version) {
@@ -55,7 +61,7 @@ pub fn serve_get(state: &AppState, version: Version, target: &Target<'_>) -> Htt
         },
         Target::OpenApi => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "application/json"))
-            .body(openapi::document(state, samples(state)).to_string()),
+            .body(openapi::document(state, samples(state), base).to_string()),
         Target::Asset("tryit.js") => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
             .body(TRYIT_JS),

@@ -201,3 +201,62 @@ fn error_tables_list_the_method_s_own_errors_once() {
         );
     }
 }
+
+fn openapi_via(addr: &str, host: &str) -> serde_json::Value {
+    let r = crate::helpers::raw(
+        addr,
+        format!("GET /openapi.json HTTP/1.1\r\nHost: {host}\r\nUser-Agent: t/1\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    serde_json::from_str(&r.body).unwrap()
+}
+
+#[test]
+fn openapi_describes_security_tags_and_the_request_s_server() {
+    let s = Server::start();
+    // the server is the base URL the request used ...
+    let doc = openapi_via(&s.addr, "docs.example.com:8123");
+    assert_eq!(doc["servers"][0]["url"], "http://docs.example.com:8123");
+    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+    for name in ["AppSignature", "UserToken", "OAuth1", "ApiKey"] {
+        assert!(schemes.contains_key(name), "{name}");
+    }
+    assert_eq!(schemes["OAuth1"]["type"], "http");
+    assert!(schemes["AppSignature"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("access_key"));
+    // every operation's tag is declared, one per area
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(tags.len() >= 6, "{tags:?}");
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (verb, op) in item.as_object().unwrap() {
+            if verb == "parameters" {
+                continue;
+            }
+            for t in op["tags"].as_array().unwrap() {
+                assert!(tags.contains(&t.as_str().unwrap()), "{verb} {path}: {t}");
+            }
+            assert!(op["security"].is_array(), "{verb} {path}: no security");
+        }
+    }
+    let profile = &doc["paths"]["/v1.0/get-user-profile"]["post"]["security"];
+    assert_eq!(
+        profile[0],
+        serde_json::json!({"AppSignature": [], "UserToken": []})
+    );
+    assert_eq!(profile[1], serde_json::json!({"OAuth1": []}));
+    let host = &doc["paths"]["/v1.0/host-info"]["post"]["security"];
+    assert_eq!(host[0], serde_json::json!({"AppSignature": []}));
+
+    // ... unless server.public_url says otherwise
+    let s = Server::start_with("[server]\npublic_url = \"https://api.example.com/\"\n");
+    let doc = openapi_via(&s.addr, "docs.example.com:8123");
+    assert_eq!(doc["servers"][0]["url"], "https://api.example.com");
+}
