@@ -81,10 +81,14 @@ read its documentation; POST to it (signed) to call it.</p></header><main>"
             esc(g.title)
         );
     }
-    b.push_str(
-        "</ul><p>Machine-readable: <a href=\"/openapi.json\">OpenAPI 3.1</a> \
-(also <code>panthera docs export</code> for Markdown and a Postman collection) and the \
-<a href=\"get-method-info\">get-method-info</a> method.</p>",
+    b.push_str("</ul>");
+    let _ = write!(
+        b,
+        "<p>Machine-readable: <a href=\"/openapi.json\">OpenAPI 3.1</a>, the \
+<a href=\"/v{version}/postman.json\">Postman collection</a> (import it, set <code>api_key</code>, <code>api_secret</code> \
+and for user methods <code>auth_token</code>, <code>token_secret</code>: it signs every call), \
+<code>panthera docs export</code> (Markdown) and the \
+<a href=\"get-method-info\">get-method-info</a> method.</p>"
     );
     b.push_str("<h2 id=\"user-authorization\">User authorization</h2>\
 <pre>App ──request-token (HTTPS)──▶ Panthera ──token, auth_url──▶ App

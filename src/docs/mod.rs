@@ -62,6 +62,13 @@ pub fn serve_get(
         Target::OpenApi => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "application/json"))
             .body(openapi::document(state, samples(state), base).to_string()),
+        Target::Postman => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"panthera-v{version}.postman_collection.json\""),
+            ))
+            .body(export::postman(version, base).to_string()),
         Target::Asset("tryit.js") => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
             .body(TRYIT_JS),

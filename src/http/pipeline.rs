@@ -98,6 +98,7 @@ async fn run(
                 Target::Method(m) => m.to_string(),
                 Target::Guide(g) => format!("guide/{g}"),
                 Target::OpenApi => "openapi.json".into(),
+                Target::Postman => "postman.json".into(),
                 Target::Asset(a) => format!("assets/{a}"),
                 Target::Health => "health".into(),
                 Target::Metrics => "metrics".into(),

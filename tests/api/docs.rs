@@ -337,10 +337,12 @@ fn docs_export_writes_reference_openapi_and_postman() {
         &std::fs::read_to_string(dir.path().join("postman_collection.json")).unwrap(),
     )
     .unwrap();
+    // one folder per area
     let names: Vec<&str> = postman["item"]
         .as_array()
         .unwrap()
         .iter()
+        .flat_map(|f| f["item"].as_array().unwrap())
         .map(|i| i["name"].as_str().unwrap())
         .collect();
     assert!(names.contains(&"host-info"));

@@ -260,3 +260,148 @@ fn openapi_describes_security_tags_and_the_request_s_server() {
     let doc = openapi_via(&s.addr, "docs.example.com:8123");
     assert_eq!(doc["servers"][0]["url"], "https://api.example.com");
 }
+
+/// Runs `collection` with newman (tests/browser/node_modules, installed by
+/// scripts/test) on the given folders; returns newman's JSON report.
+fn newman(
+    collection: &std::path::Path,
+    folders: &[&str],
+    vars: &[(&str, &str)],
+) -> serde_json::Value {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let report = collection.with_extension(format!("report-{}.json", folders.len()));
+    let mut cmd =
+        std::process::Command::new(format!("{dir}/tests/browser/node_modules/.bin/newman"));
+    cmd.arg("run")
+        .arg(collection)
+        .arg("--insecure")
+        .args(["--reporters", "json", "--reporter-json-export"])
+        .arg(&report);
+    for f in folders {
+        cmd.args(["--folder", f]);
+    }
+    for (k, v) in vars {
+        cmd.args(["--env-var", &format!("{k}={v}")]);
+    }
+    let out = cmd
+        .output()
+        .expect("newman runs (scripts/test installs it into tests/browser/node_modules)");
+    let report: serde_json::Value = std::fs::read(&report)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_else(|| panic!("no newman report: {}", String::from_utf8_lossy(&out.stderr)));
+    let failures = &report["run"]["failures"];
+    assert!(
+        out.status.success() && failures.as_array().is_some_and(|f| f.is_empty()),
+        "newman failed on {folders:?}: {}",
+        serde_json::to_string_pretty(failures).unwrap()
+    );
+    report
+}
+
+#[test]
+fn the_postman_collection_is_served_and_newman_runs_it_as_app_and_user() {
+    let (s, user) = server_with_token();
+    let index = get(&s.addr, "/");
+    assert!(
+        index.body.contains("href=\"/v1.0/postman.json\""),
+        "linked from the index"
+    );
+    for path in ["/postman.json", "/v1.0/postman.json"] {
+        let r = get(&s.addr, path);
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("content-type"), Some("application/json"));
+    }
+    let text = get(&s.addr, "/v1.0/postman.json").body;
+    let c: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let vars: Vec<&str> = c["variable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["key"].as_str().unwrap())
+        .collect();
+    for v in [
+        "base_url",
+        "api_key",
+        "api_secret",
+        "auth_token",
+        "token_secret",
+    ] {
+        assert!(vars.contains(&v), "variable {v}");
+    }
+    assert_eq!(
+        c["variable"][0]["value"],
+        s.base.as_str(),
+        "calls the server it came from"
+    );
+    // one folder per area, every method of the version in one of them
+    let folders: Vec<(String, Vec<String>)> = c["item"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let names = f["item"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["name"].as_str().unwrap().to_string())
+                .collect();
+            (f["name"].as_str().unwrap().to_string(), names)
+        })
+        .collect();
+    let v1 = panthera::protocol::version::Version::new(1, 0);
+    let methods = panthera::methods::Registry::new().in_version(v1);
+    let mut areas: Vec<&str> = methods.iter().map(|m| m.area.title()).collect();
+    areas.dedup();
+    assert_eq!(
+        folders.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        areas
+    );
+    let in_folders: usize = folders.iter().map(|(_, n)| n.len()).sum();
+    assert_eq!(in_folders, methods.len(), "methods in folders");
+
+    let file = tempfile::tempdir().unwrap();
+    let path = file.path().join("panthera.postman_collection.json");
+    std::fs::write(&path, &text).unwrap();
+    let tls = s.tls_base.clone().unwrap();
+    // the admin area with an admin key, everything else as the demo app and its user
+    let admin = s.create_admin_key();
+    let admin_folders: Vec<&str> = folders
+        .iter()
+        .filter(|(n, _)| n.starts_with("Accounts"))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let other: Vec<&str> = folders
+        .iter()
+        .filter(|(n, _)| !n.starts_with("Accounts"))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let demo = s.demo.clone().unwrap();
+    let mut ran: Vec<String> = Vec::new();
+    for (folders, creds) in [(admin_folders, &admin), (other, &demo)] {
+        let report = newman(
+            &path,
+            &folders,
+            &[
+                ("base_url", tls.as_str()),
+                ("api_key", creds.api_key.as_str()),
+                ("api_secret", creds.api_secret.as_str()),
+                ("auth_token", user.auth_token.as_str()),
+                ("token_secret", user.token_secret.as_str()),
+            ],
+        );
+        assert_eq!(report["run"]["stats"]["assertions"]["failed"], 0);
+        for e in report["run"]["executions"].as_array().unwrap() {
+            ran.push(e["item"]["name"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(ran.len(), in_folders, "every request ran: {ran:?}");
+    for m in [
+        "host-info",
+        "get-user-profile",
+        "request-token",
+        "get-users",
+    ] {
+        assert!(ran.iter().any(|r| r == m), "{m} ran: {ran:?}");
+    }
+}
