@@ -37,12 +37,26 @@ fn prose(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:50rem;margin:0 auto;padding:1rem;color:#1b1b1b}\
+/// The one style sheet, inline: long lines wrap, tables scroll inside their
+/// own box, nothing is wider than a 390 px phone.
+const STYLE: &str = "*,*::before,*::after{box-sizing:border-box}\
+body{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:0 auto;padding:1rem;color:#1b1b1b;overflow-wrap:anywhere}\
 a{color:#0b57d0}code,pre{font-family:ui-monospace,monospace;font-size:.9em}\
-pre{background:#f4f4f4;padding:.75rem;overflow-x:auto;border-radius:4px}\
-table{border-collapse:collapse;width:100%;display:block;overflow-x:auto}\
-th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}\
-th{background:#eee}nav{margin-bottom:1rem}dt{font-weight:600}dd{margin:0 0 .5rem 1rem}";
+pre{background:#f4f4f4;padding:.75rem;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;border-radius:4px;max-width:100%}\
+.scroll{overflow-x:auto;max-width:100%;margin:0 0 1rem}\
+table{border-collapse:collapse;width:100%}\
+th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:normal;word-break:normal}\
+td:last-child{min-width:14rem}th{background:#eee}nav{margin-bottom:1rem}dt{font-weight:600}dd{margin:0 0 .5rem 1rem}\
+.summary{font-size:1.1em}\
+.tryit{border:1px solid #b8c4e0;border-radius:8px;background:#f6f8fd;padding:.75rem 1rem;margin:1rem 0}\
+.tryit h2{margin-top:0}.tryit .note{font-size:.9em;color:#444}\
+.fields{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:.5rem 1rem}\
+.field label{display:block;font-weight:600;font-size:.9em}\
+.field input,.field select{width:100%;max-width:100%;padding:.35rem .45rem;border:1px solid #8a94a6;border-radius:4px;font:inherit;background:#fff}\
+.field input:focus,.field select:focus{outline:2px solid #0b57d0;outline-offset:1px}\
+.tryit button{margin-top:.75rem;padding:.45rem 1.4rem;border:0;border-radius:4px;background:#0b57d0;color:#fff;font:inherit;font-weight:600;cursor:pointer}\
+.tryit button:hover{background:#0842a0}.tryit h3{font-size:1em;margin:.75rem 0 .25rem}\
+.tryit pre:empty{display:none}";
 
 fn page(title: &str, body: &str) -> String {
     // Scrollable blocks must be reachable by keyboard (WCAG 2.1.1).
@@ -53,7 +67,7 @@ fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{} · Panthera API</title><style>{STYLE}</style></head>\
+<title>{} · Panthera API</title><link rel=\"icon\" href=\"/favicon.ico\"><style>{STYLE}</style></head>\
 <body>{body}</body></html>\n",
         esc(title)
     )
@@ -330,18 +344,33 @@ fn pretty_json(s: &str) -> String {
 
 /// The try-it form; `tryit.js` signs and sends it (the only script of the docs).
 fn try_it(b: &mut String, version: Version, m: &Method) {
+    let field = |b: &mut String, id: &str, label: &str, input: &str| {
+        let _ = write!(
+            b,
+            "<div class=\"field\"><label for=\"{id}\">{label}</label>{input}</div>"
+        );
+    };
     let _ = write!(
         b,
-        "<h2 id=\"try-it\">Try it</h2><form id=\"tryit\" data-endpoint=\"/v{version}/{name}\">\
-<p>Signs in your browser (WebCrypto): the secrets never leave this page, only the signature does. Needs JavaScript.</p>\
-<p><label for=\"t-api_key\">api_key</label><br><input id=\"t-api_key\" name=\"api_key\" autocomplete=\"off\" size=\"40\" required></p>\
-<p><label for=\"t-api_secret\">api_secret</label><br><input id=\"t-api_secret\" name=\"api_secret\" type=\"password\" autocomplete=\"off\" size=\"40\" required></p>\
-<p><label for=\"t-algo\">algo</label><br><select id=\"t-algo\" name=\"algo\"><option>sha1</option><option>sha256</option><option>sha512</option></select></p>",
+        "<section class=\"tryit\" aria-labelledby=\"try-it\"><h2 id=\"try-it\">Try it</h2><form id=\"tryit\" data-endpoint=\"/v{version}/{name}\">\
+<p class=\"note\">Signs in your browser (WebCrypto): the secrets never leave this page, only the signature does. Needs JavaScript.</p><div class=\"fields\">",
         name = m.name
     );
+    field(
+        b,
+        "t-api_key",
+        "api_key",
+        "<input id=\"t-api_key\" name=\"api_key\" autocomplete=\"off\" required>",
+    );
+    field(b, "t-api_secret", "api_secret", "<input id=\"t-api_secret\" name=\"api_secret\" type=\"password\" autocomplete=\"off\" required>");
     if m.user_auth != UserAuth::No {
-        b.push_str("<p><label for=\"t-auth_token\">auth_token</label><br><input id=\"t-auth_token\" name=\"auth_token\" autocomplete=\"off\" size=\"40\"></p>\
-<p><label for=\"t-token_secret\">token_secret</label><br><input id=\"t-token_secret\" name=\"token_secret\" type=\"password\" autocomplete=\"off\" size=\"40\"></p>");
+        field(
+            b,
+            "t-auth_token",
+            "auth_token",
+            "<input id=\"t-auth_token\" name=\"auth_token\" autocomplete=\"off\">",
+        );
+        field(b, "t-token_secret", "token_secret", "<input id=\"t-token_secret\" name=\"token_secret\" type=\"password\" autocomplete=\"off\">");
     }
     let sample = m.sample_params();
     for p in m.params {
@@ -350,19 +379,28 @@ fn try_it(b: &mut String, version: Version, m: &Method) {
             .find(|(k, _)| *k == p.name)
             .map(|(_, v)| v.as_str())
             .unwrap_or("");
-        let _ = write!(
+        field(
             b,
-            "<p><label for=\"t-p-{n}\">{n}{req}</label><br><input id=\"t-p-{n}\" name=\"p:{n}\" value=\"{v}\" size=\"40\"></p>",
-            n = p.name,
-            req = if p.required { " (required)" } else { "" },
-            v = esc(value)
+            &format!("t-p-{}", p.name),
+            &format!("{}{}", p.name, if p.required { " (required)" } else { "" }),
+            &format!(
+                "<input id=\"t-p-{n}\" name=\"p:{n}\" value=\"{v}\">",
+                n = p.name,
+                v = esc(value)
+            ),
         );
     }
-    b.push_str("<p><label for=\"t-content_type\">content_type</label><br><select id=\"t-content_type\" name=\"content_type\">\
-<option value=\"\">text/xml</option><option>application/json</option></select></p>\
-<p><button type=\"submit\">Send</button></p></form>\
-<h3>Raw request</h3><pre id=\"tryit-request\"></pre><h3>Signed string</h3><pre id=\"tryit-signed\"></pre>\
-<h3>Raw answer</h3><pre id=\"tryit-answer\" aria-live=\"polite\"></pre><script src=\"/assets/tryit.js\" defer></script>");
+    field(b, "t-algo", "algo", "<select id=\"t-algo\" name=\"algo\"><option>sha1</option><option>sha256</option><option>sha512</option></select>");
+    field(
+        b,
+        "t-content_type",
+        "content_type",
+        "<select id=\"t-content_type\" name=\"content_type\">\
+<option value=\"\">text/xml</option><option>application/json</option></select>",
+    );
+    b.push_str("</div><button type=\"submit\">Send</button></form>\
+<h3>Raw request</h3><pre id=\"tryit-request\"></pre><h3>Signed strings</h3><pre id=\"tryit-signed\"></pre>\
+<h3>Raw answer</h3><pre id=\"tryit-answer\" aria-live=\"polite\"></pre></section><script src=\"/assets/tryit.js\" defer></script>");
 }
 
 /// A guide page.

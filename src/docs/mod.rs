@@ -22,6 +22,7 @@ use crate::methods::Lookup;
 use crate::protocol::version::Version;
 
 const TRYIT_JS: &str = include_str!("tryit.js");
+const FAVICON: &[u8] = include_bytes!("assets/favicon.ico");
 
 /// The sample answers, run once per process on first use.
 pub fn samples(state: &AppState) -> &samples::Samples {
@@ -69,6 +70,10 @@ pub fn serve_get(
                 format!("inline; filename=\"panthera-v{version}.postman_collection.json\""),
             ))
             .body(export::postman(version, base).to_string()),
+        Target::Asset("favicon.ico") => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "image/x-icon"))
+            .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+            .body(FAVICON),
         Target::Asset("tryit.js") => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
             .body(TRYIT_JS),

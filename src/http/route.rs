@@ -53,6 +53,7 @@ pub fn parse_path(path: &str) -> Result<Route<'_>, ApiError> {
         (None, _) => Target::Index,
         (Some("openapi.json"), None) => Target::OpenApi,
         (Some("postman.json"), None) => Target::Postman,
+        (Some("favicon.ico"), None) if version.is_none() => Target::Asset("favicon.ico"),
         (Some("health"), None) if version.is_none() => Target::Health,
         (Some("metrics"), None) if version.is_none() => Target::Metrics,
         (Some("guide"), Some(stem)) => Target::Guide(stem),
@@ -138,6 +139,7 @@ mod tests {
         assert_eq!(r("/guide/errors").target, Target::Guide("errors"));
         assert_eq!(r("/openapi.json").target, Target::OpenApi);
         assert_eq!(r("/v1.0/postman.json").target, Target::Postman);
+        assert_eq!(r("/favicon.ico").target, Target::Asset("favicon.ico"));
         assert_eq!(r("/assets/tryit.js").target, Target::Asset("tryit.js"));
         assert_eq!(r("/health").target, Target::Health);
         assert_eq!(r("/metrics/").target, Target::Metrics);

@@ -405,3 +405,22 @@ fn the_postman_collection_is_served_and_newman_runs_it_as_app_and_user() {
         assert!(ran.iter().any(|r| r == m), "{m} ran: {ran:?}");
     }
 }
+
+#[test]
+fn favicon_is_served_and_pages_link_it() {
+    let s = Server::start();
+    let r = crate::helpers::raw(
+        &s.addr,
+        b"GET /favicon.ico HTTP/1.1\r\nHost: x\r\nUser-Agent: t/1\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("image/x-icon"));
+    for page in ["/", "/v1.0/host-info", "/guide/errors"] {
+        assert!(
+            get(&s.addr, page)
+                .body
+                .contains("<link rel=\"icon\" href=\"/favicon.ico\">"),
+            "{page}"
+        );
+    }
+}
