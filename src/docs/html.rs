@@ -40,7 +40,18 @@ fn prose(s: &str) -> String {
 /// The one style sheet, inline: long lines wrap, tables scroll inside their
 /// own box, nothing is wider than a 390 px phone.
 const STYLE: &str = "*,*::before,*::after{box-sizing:border-box}\
-body{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:0 auto;padding:1rem;color:#1b1b1b;overflow-wrap:anywhere}\
+body{font:16px/1.5 system-ui,sans-serif;max-width:84rem;margin:0 auto;padding:0 1rem;color:#1b1b1b;overflow-wrap:anywhere}\
+.layout{display:flex;flex-direction:column}.content{order:1;min-width:0;padding:1rem 0}\
+.sidebar{order:2;border-top:1px solid #ccc;padding:1rem 0;font-size:.95em}\
+.sidebar h2{font-size:.8em;text-transform:uppercase;letter-spacing:.04em;color:#444;margin:1.2rem 0 .3rem}\
+.sidebar ul{list-style:none;margin:0;padding:0}.sidebar li{margin:.15rem 0}\
+.sidebar a[aria-current]{font-weight:700;color:#1b1b1b}.brand{font-weight:700;font-size:1.1em;margin:0 0 .5rem}\
+.search label{display:block;font-weight:600;font-size:.9em}.search input{width:100%;padding:.35rem .45rem;border:1px solid #8a94a6;border-radius:4px;font:inherit}\
+.search-status{font-size:.85em;color:#444;margin:.25rem 0}.search li small{display:block;color:#444}\
+.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:.5rem;background:#fff;padding:.25rem .5rem}\
+.crumbs{display:flex;justify-content:space-between;gap:1rem}\
+@media (min-width:62rem){.layout{flex-direction:row;gap:2rem}.sidebar{order:0;flex:0 0 17rem;border-top:0;border-right:1px solid #ddd;\
+position:sticky;top:0;max-height:100vh;overflow-y:auto;padding-right:1rem}.content{flex:1;max-width:54rem}.to-menu{display:none}}\
 a{color:#0b57d0}code,pre{font-family:ui-monospace,monospace;font-size:.9em}\
 pre{background:#f4f4f4;padding:.75rem;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;border-radius:4px;max-width:100%}\
 .scroll{overflow-x:auto;max-width:100%;margin:0 0 1rem}\
@@ -58,18 +69,25 @@ td:last-child{min-width:14rem}th{background:#eee}nav{margin-bottom:1rem}dt{font-
 .tryit button:hover{background:#0842a0}.tryit h3{font-size:1em;margin:.75rem 0 .25rem}\
 .tryit pre:empty{display:none}";
 
-fn page(title: &str, body: &str) -> String {
+fn page(version: Version, title: &str, current: &str, body: &str) -> String {
     // Scrollable blocks must be reachable by keyboard (WCAG 2.1.1).
     let body = body
         .replace("<pre>", "<pre tabindex=\"0\">")
         .replace("<pre id=", "<pre tabindex=\"0\" id=")
-        .replace("<table>", "<table tabindex=\"0\">");
+        // a wide table scrolls inside its own box, never the page
+        .replace(
+            "<table>",
+            "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Table\"><table>",
+        )
+        .replace("</table>", "</table></div>");
+    super::layout::page(version, title, current, &body, STYLE)
+}
+
+/// The line above a page's title: home, and a way to the sidebar on a phone.
+fn breadcrumb(version: Version) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{} · Panthera API</title><link rel=\"icon\" href=\"/favicon.ico\"><style>{STYLE}</style></head>\
-<body>{body}</body></html>\n",
-        esc(title)
+        "<nav aria-label=\"Breadcrumb\" class=\"crumbs\"><a href=\"/v{version}/\">Panthera API v{version}</a> \
+<a class=\"to-menu\" href=\"#sidebar\">Methods and guides</a></nav>"
     )
 }
 
@@ -139,7 +157,7 @@ signed with <code>enc(api_secret)&amp;enc(token_secret)</code> over the method, 
         let _ = write!(b, "<li><a href=\"/v{v}/\">v{v}</a>: {}</li>", s.as_str());
     }
     b.push_str("</ul></main>");
-    page(&format!("API v{version}"), &b)
+    page(version, &format!("API v{version}"), "", &b)
 }
 
 /// The page of one method in one version.
@@ -148,8 +166,9 @@ pub fn method_page(state: &AppState, version: Version, m: &Method, samples: &Sam
     let mut b = String::new();
     let _ = write!(
         b,
-        "<nav><a href=\"/v{version}/\">Panthera API v{version}</a></nav><main><h1>{name}</h1>\
+        "{crumbs}<main><h1>{name}</h1>\
 <p class=\"summary\">{summary}</p><p>{desc}</p>",
+        crumbs = breadcrumb(version),
         name = m.name,
         summary = prose(m.summary),
         desc = prose(m.description)
@@ -221,7 +240,7 @@ and <code>PANTHERA_API_SECRET</code> from the environment");
         );
     }
     b.push_str("</main>");
-    page(m.name, &b)
+    page(version, m.name, m.name, &b)
 }
 
 /// The parameter table: the user-token parameters of user methods first,
@@ -233,7 +252,7 @@ fn parameters(b: &mut String, m: &Method) {
         b.push_str("<p>This method takes no other parameters.</p>");
         return;
     }
-    b.push_str("<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Parameters\"><table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Type</th><th scope=\"col\">Values</th><th scope=\"col\">Default</th><th scope=\"col\">Description</th></tr></thead><tbody>");
+    b.push_str("<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Type</th><th scope=\"col\">Values</th><th scope=\"col\">Default</th><th scope=\"col\">Description</th></tr></thead><tbody>");
     let star = " <abbr title=\"required\">*</abbr>";
     if m.user_auth != UserAuth::No {
         let req = if m.user_auth == UserAuth::Required {
@@ -264,7 +283,7 @@ Instead of both, an <code>Authorization: OAuth …</code> header with <code>oaut
             prose(p.description)
         );
     }
-    b.push_str("</tbody></table></div>");
+    b.push_str("</tbody></table>");
     let required = m.params.iter().any(|p| p.required) || m.user_auth == UserAuth::Required;
     if required {
         b.push_str("<p>* required</p>");
@@ -311,7 +330,7 @@ fn errors(b: &mut String, m: &Method) {
     if rows.is_empty() {
         b.push_str("<p>This method has no errors of its own.</p>");
     } else {
-        b.push_str("<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Errors\"><table><thead><tr><th scope=\"col\">Code</th><th scope=\"col\">Meaning</th></tr></thead><tbody>");
+        b.push_str("<table><thead><tr><th scope=\"col\">Code</th><th scope=\"col\">Meaning</th></tr></thead><tbody>");
         for (code, meanings) in &rows {
             let _ = write!(
                 b,
@@ -323,7 +342,7 @@ fn errors(b: &mut String, m: &Method) {
                     .join("; ")
             );
         }
-        b.push_str("</tbody></table></div>");
+        b.push_str("</tbody></table>");
     }
     let _ = write!(
         b,
@@ -406,10 +425,11 @@ fn try_it(b: &mut String, version: Version, m: &Method) {
 /// A guide page.
 pub fn guide(version: Version, g: &super::guides::Guide) -> String {
     let b = format!(
-        "<nav><a href=\"/v{version}/\">Panthera API v{version}</a></nav><main>{}</main>",
+        "{}<main>{}</main>",
+        breadcrumb(version),
         super::guides::render(g.markdown)
     );
-    page(g.title, &b)
+    page(version, g.title, g.stem, &b)
 }
 
 fn sample_body(m: &Method) -> String {
@@ -446,7 +466,7 @@ pub fn not_in_version(version: Version, name: &str, decls: &[&Method]) -> String
         b,
         "</ul><p><a href=\"/v{version}/\">All methods of v{version}</a></p></main>"
     );
-    page("Not in this version", &b)
+    page(version, "Not in this version", "", &b)
 }
 
 /// 404 page: no such method.
@@ -455,5 +475,5 @@ pub fn unknown_method(version: Version, name: &str) -> String {
         "<main><h1>No method {}</h1><p>See <a href=\"/v{version}/\">the methods of v{version}</a>.</p></main>",
         esc(&name.chars().take(64).collect::<String>())
     );
-    page("Unknown method", &b)
+    page(version, "Unknown method", "", &b)
 }

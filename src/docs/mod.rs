@@ -6,6 +6,7 @@ pub mod code;
 pub mod export;
 pub mod guides;
 mod html;
+mod layout;
 pub mod openapi;
 pub mod openapi_rest;
 pub mod samples;
@@ -23,6 +24,7 @@ use crate::protocol::version::Version;
 
 const TRYIT_JS: &str = include_str!("tryit.js");
 const FAVICON: &[u8] = include_bytes!("assets/favicon.ico");
+const SEARCH_JS: &str = include_str!("assets/search.js");
 
 /// The sample answers, run once per process on first use.
 pub fn samples(state: &AppState) -> &samples::Samples {
@@ -74,6 +76,12 @@ pub fn serve_get(
             .insert_header((header::CONTENT_TYPE, "image/x-icon"))
             .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
             .body(FAVICON),
+        Target::Asset("search.js") => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+            .body(SEARCH_JS),
+        Target::Asset("search-index.json") => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .body(layout::search_index(version).to_string()),
         Target::Asset("tryit.js") => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
             .body(TRYIT_JS),
