@@ -152,7 +152,8 @@ signed with <code>enc(api_secret)&amp;enc(token_secret)</code> over the method, 
     if area.is_some() {
         b.push_str("</ul>");
     }
-    b.push_str("<h2>Versions</h2><ul>");
+    b.push_str("<h2 id=\"versions\">Versions</h2><p>What each version added or changed: the \
+<a href=\"/guide/changelog\">API changelog</a>; choosing a version: <a href=\"/guide/versions\">Versions</a>.</p><ul>");
     for (v, s) in &state.versions.load().versions {
         let _ = write!(b, "<li><a href=\"/v{v}/\">v{v}</a>: {}</li>", s.as_str());
     }

@@ -424,3 +424,94 @@ fn favicon_is_served_and_pages_link_it() {
         );
     }
 }
+
+#[test]
+fn the_changelog_names_every_method_version_and_is_linked_from_the_index() {
+    let s = Server::start();
+    let index = get(&s.addr, "/");
+    assert!(index.body.contains("href=\"/guide/changelog\""));
+    let page = get(&s.addr, "/guide/changelog");
+    assert_eq!(page.status, 200);
+    let v1 = panthera::protocol::version::Version::new(1, 0);
+    // a declaration that starts after 1.0 is a change some version made
+    for m in panthera::methods::all().iter().filter(|m| m.since > v1) {
+        let link = format!("href=\"/v{}/{}\"", m.since, m.name);
+        assert!(page.body.contains(&link), "the changelog lacks {link}");
+        assert!(
+            page.body.contains(&format!("<h2>v{}</h2>", m.since)),
+            "v{}",
+            m.since
+        );
+    }
+}
+
+/// Every link of every docs page, followed from the index: all answer.
+#[test]
+fn every_internal_docs_link_answers() {
+    let s = Server::start();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut queue = vec!["/".to_string()];
+    while let Some(path) = queue.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let r = get(&s.addr, &path);
+        // the account page answers a browser without a session with a redirect to sign in
+        let ok = r.status == 200 || (path.starts_with("/account") && r.status / 100 == 3);
+        assert!(ok, "{path}: {}", r.status);
+        let html = r
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("text/html"));
+        if !html || path.starts_with("/account") {
+            continue;
+        }
+        for part in r
+            .body
+            .split(" href=\"")
+            .skip(1)
+            .chain(r.body.split(" src=\"").skip(1))
+        {
+            let link = &part[..part.find('"').unwrap()];
+            let link = link.split('#').next().unwrap().replace("&amp;", "&");
+            if link.starts_with('/') && !link.starts_with("//") && !seen.contains(&link) {
+                queue.push(link);
+            } else if !link.is_empty() && !link.contains(':') && !link.starts_with('/') {
+                // relative to the page (index links like href="host-info")
+                let base = &path[..path.rfind('/').unwrap() + 1];
+                queue.push(format!("{base}{link}"));
+            }
+        }
+    }
+    assert!(seen.len() > 60, "crawled {}", seen.len());
+    for must in [
+        "/favicon.ico",
+        "/openapi.json",
+        "/v1.0/postman.json",
+        "/guide/changelog",
+    ] {
+        assert!(seen.contains(must), "{must} is linked: {seen:?}");
+    }
+    // the search box's index: every method of the version and every guide
+    let home = get(&s.addr, "/v1.2/");
+    assert!(home
+        .body
+        .contains("data-index=\"/v1.2/assets/search-index.json\""));
+    let r = get(&s.addr, "/v1.2/assets/search-index.json");
+    assert_eq!(r.status, 200);
+    let index: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let urls: Vec<&str> = index
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["u"].as_str().unwrap())
+        .collect();
+    let v12 = panthera::protocol::version::Version::new(1, 2);
+    for m in panthera::methods::Registry::new().in_version(v12) {
+        let u = format!("/v1.2/{}", m.name);
+        assert!(urls.contains(&u.as_str()), "{u}");
+    }
+    for g in panthera::docs::guides::GUIDES {
+        let u = format!("/guide/{}", g.stem);
+        assert!(urls.contains(&u.as_str()), "{u}");
+    }
+}
