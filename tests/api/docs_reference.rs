@@ -515,3 +515,45 @@ fn every_internal_docs_link_answers() {
         assert!(urls.contains(&u.as_str()), "{u}");
     }
 }
+
+/// The screenshots command's browser script, run on a fresh server: every
+/// page it photographs passes axe, fits a 390 px phone, and the search box
+/// finds a method.
+#[test]
+fn screenshots_pages_pass_axe_fit_a_phone_and_search_finds_methods() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new("node")
+        .arg(format!("{root}/tests/browser/screenshots.mjs"))
+        .arg(&s.base)
+        .arg(dir.path())
+        .output()
+        .expect("node runs (scripts/test installs node modules and chromium)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for p in v["pages"].as_array().unwrap() {
+        assert_eq!(
+            p["axe"],
+            serde_json::json!([]),
+            "accessibility violations on {}",
+            p["path"]
+        );
+        let l = &p["layout"];
+        assert!(
+            l["scrollWidth"].as_i64().unwrap() <= l["clientWidth"].as_i64().unwrap(),
+            "horizontal scroll on {} at {} px: {l}",
+            p["path"],
+            p["width"]
+        );
+        let file = dir.path().join(p["file"].as_str().unwrap());
+        assert!(std::fs::metadata(&file).unwrap().len() > 1000, "{file:?}");
+    }
+    assert_eq!(v["pages"].as_array().unwrap().len(), 4);
+    let hits = v["search"].as_array().unwrap();
+    assert_eq!(hits[0], "/v1.0/get-user-profile", "{hits:?}");
+}
