@@ -1,6 +1,12 @@
-//! HTML rendering of the docs: small, no JavaScript, readable on a phone.
+//! HTML rendering of the docs: small, no JavaScript (but try-it and the
+//! search box), readable on a phone. The pages are maud templates: every
+//! value is escaped unless wrapped in `PreEscaped` (only the declarations'
+//! prose, escaped by [`prose`], and the guides' Markdown rendered by
+//! pulldown-cmark with raw HTML turned into text).
 
 use std::fmt::Write;
+
+use maud::{html, Markup, PreEscaped};
 
 use super::code::{self, Lang};
 use super::samples::Samples;
@@ -69,240 +75,275 @@ td:last-child{min-width:14rem}th{background:#eee}nav{margin-bottom:1rem}dt{font-
 .tryit button:hover{background:#0842a0}.tryit h3{font-size:1em;margin:.75rem 0 .25rem}\
 .tryit pre:empty{display:none}";
 
-fn page(version: Version, title: &str, current: &str, body: &str) -> String {
-    // Scrollable blocks must be reachable by keyboard (WCAG 2.1.1).
-    let body = body
-        .replace("<pre>", "<pre tabindex=\"0\">")
-        .replace("<pre id=", "<pre tabindex=\"0\" id=")
-        // a wide table scrolls inside its own box, never the page
+/// A whole page in the one layout.
+fn page(version: Version, title: &str, current: &str, body: Markup) -> String {
+    super::layout::page(version, title, current, &body.into_string(), STYLE)
+}
+
+/// Pulldown's HTML made keyboard-reachable (WCAG 2.1.1) and phone-sized:
+/// blocks scroll inside their own box, never the page.
+fn scrollable(html: &str) -> String {
+    html.replace("<pre>", "<pre tabindex=\"0\">")
         .replace(
             "<table>",
             "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Table\"><table>",
         )
-        .replace("</table>", "</table></div>");
-    super::layout::page(version, title, current, &body, STYLE)
+        .replace("</table>", "</table></div>")
 }
 
 /// The line above a page's title: home, and a way to the sidebar on a phone.
-fn breadcrumb(version: Version) -> String {
-    format!(
-        "<nav aria-label=\"Breadcrumb\" class=\"crumbs\"><a href=\"/v{version}/\">Panthera API v{version}</a> \
-<a class=\"to-menu\" href=\"#sidebar\">Methods and guides</a></nav>"
-    )
+fn breadcrumb(version: Version) -> Markup {
+    html! {
+        nav .crumbs aria-label="Breadcrumb" {
+            a href={ "/v" (version) "/" } { "Panthera API v" (version) }
+            " "
+            a .to-menu href="#sidebar" { "Methods and guides" }
+        }
+    }
+}
+
+/// A table that scrolls inside its own box on a narrow screen.
+fn table(label: &str, head: &[&str], rows: Markup) -> Markup {
+    html! {
+        div .scroll tabindex="0" role="region" aria-label=(label) {
+            table {
+                thead { tr { @for h in head { th scope="col" { (h) } } } }
+                tbody { (rows) }
+            }
+        }
+    }
+}
+
+/// A preformatted block, reachable by keyboard.
+fn pre(text: &str) -> Markup {
+    html! { pre tabindex="0" { (text) } }
 }
 
 /// The documentation index of one version.
 pub fn index(state: &AppState, version: Version) -> String {
-    let mut b = String::new();
-    let _ = write!(
-        b,
-        "<header><h1>Panthera API v{version}</h1><p>A signed form-POST REST service, \
-wire-compatible with the PantherMedia web-service. Open any method URL in a browser to \
-read its documentation; POST to it (signed) to call it.</p></header><main>"
-    );
-    b.push_str("<h2>Get started</h2><ol><li>Get an api key and secret (<code>panthera keys create --name myapp</code>; a demo key is printed at first start).</li>\
-<li>Sign: <code>access_key = hex(HMAC_sha1(api_secret, timestamp + api_key + nonce))</code>, with <code>timestamp</code> like <code>Thu, 26 Jul 2012 14:53:44 UTC</code> (±300 s) and a fresh <code>nonce</code>.</li>\
-<li>POST <code>api_key</code>, <code>access_key</code>, <code>timestamp</code>, <code>nonce</code> (and <code>algo</code>: sha1, sha256 or sha512) urlencoded to <a href=\"host-info\">host-info</a>.</li>\
-<li>Answers are XML (<code>&lt;rsp stat=\"ok\"&gt;</code>), or JSON with <code>content_type=application/json</code>.</li></ol>");
-    b.push_str("<h2>Guides</h2><ul>");
-    for g in super::guides::GUIDES {
-        let _ = write!(
-            b,
-            "<li><a href=\"/guide/{}\">{}</a></li>",
-            g.stem,
-            esc(g.title)
-        );
-    }
-    b.push_str("</ul>");
-    let _ = write!(
-        b,
-        "<p>Machine-readable: <a href=\"/openapi.json\">OpenAPI 3.1</a>, the \
-<a href=\"/v{version}/postman.json\">Postman collection</a> (import it, set <code>api_key</code>, <code>api_secret</code> \
-and for user methods <code>auth_token</code>, <code>token_secret</code>: it signs every call), \
-<code>panthera docs export</code> (Markdown) and the \
-<a href=\"get-method-info\">get-method-info</a> method.</p>"
-    );
-    b.push_str("<h2 id=\"user-authorization\">User authorization</h2>\
-<pre>App ──request-token (HTTPS)──▶ Panthera ──token, auth_url──▶ App
-App ──opens auth_url──▶ Browser ──sign in, Allow / Deny──▶ Panthera
-Panthera ──303 app_callback?token=…&amp;status=authorized──▶ Browser
-App ──get-user-profile + auth_token + access_token──▶ Panthera</pre>\
-<p>Sign user calls with <code>auth_token</code> and <code>access_token = hex(HMAC_algo(token_secret, timestamp + auth_token + nonce))</code>. \
-Pending tokens live 10 minutes; an approved token used with less than 30 minutes left gains 60; <a href=\"token-valid-until\">token-valid-until</a> sets up to 90 days. \
-Users revoke apps at <a href=\"/account/apps\">/account/apps</a>.</p>\
-<h2 id=\"oauth\">OAuth 1.0</h2><p>Instead of form credentials a call may carry an RFC 5849 <code>Authorization: OAuth …</code> header \
-(<code>oauth_consumer_key</code> = api key, <code>oauth_token</code> = auth_token; HMAC-SHA1, HMAC-SHA256 or HMAC-SHA512; Unix <code>oauth_timestamp</code>), \
-signed with <code>enc(api_secret)&amp;enc(token_secret)</code> over the method, URL, query, urlencoded body and oauth parameters. Never both schemes in one request.</p>");
-    let mut area = None;
-    for m in state.registry.in_version(version) {
-        if area != Some(m.area) {
-            if area.is_some() {
-                b.push_str("</ul>");
-            }
-            let _ = write!(b, "<h2>{}</h2><ul>", esc(m.area.title()));
-            area = Some(m.area);
+    let b = html! {
+        header {
+            h1 { "Panthera API v" (version) }
+            p { "A signed form-POST REST service, wire-compatible with the PantherMedia web-service. \
+    Open any method URL in a browser to read its documentation; POST to it (signed) to call it." }
         }
-        let _ = write!(
-            b,
-            "<li><a href=\"/v{version}/{n}\">{n}</a> — {}</li>",
-            prose(m.summary),
-            n = m.name
-        );
+        main {
+            h2 { "Get started" }
+            ol {
+                li { "Get an api key and secret (" code { "panthera keys create --name myapp" } "; a demo key is printed at first start)." }
+                li { "Sign: " code { "access_key = hex(HMAC_sha1(api_secret, timestamp + api_key + nonce))" } ", with "
+                     code { "timestamp" } " like " code { "Thu, 26 Jul 2012 14:53:44 UTC" } " (±300 s) and a fresh " code { "nonce" } "." }
+                li { "POST " code { "api_key" } ", " code { "access_key" } ", " code { "timestamp" } ", " code { "nonce" }
+                     " (and " code { "algo" } ": sha1, sha256 or sha512) urlencoded to " a href="host-info" { "host-info" } "." }
+                li { "Answers are XML (" code { "<rsp stat=\"ok\">" } "), or JSON with " code { "content_type=application/json" } "." }
+            }
+            h2 { "Guides" }
+            ul { @for g in super::guides::GUIDES { li { a href={ "/guide/" (g.stem) } { (g.title) } } } }
+            p {
+                "Machine-readable: " a href="/openapi.json" { "OpenAPI 3.1" } ", the "
+                a href={ "/v" (version) "/postman.json" } { "Postman collection" }
+                " (import it, set " code { "api_key" } ", " code { "api_secret" } " and for user methods "
+                code { "auth_token" } ", " code { "token_secret" } ": it signs every call), "
+                code { "panthera docs export" } " (Markdown) and the " a href="get-method-info" { "get-method-info" } " method."
+            }
+            h2 #user-authorization { "User authorization" }
+            (pre("App ──request-token (HTTPS)──▶ Panthera ──token, auth_url──▶ App\n\
+    App ──opens auth_url──▶ Browser ──sign in, Allow / Deny──▶ Panthera\n\
+    Panthera ──303 app_callback?token=…&status=authorized──▶ Browser\n\
+    App ──get-user-profile + auth_token + access_token──▶ Panthera"))
+            p {
+                "Sign user calls with " code { "auth_token" } " and "
+                code { "access_token = hex(HMAC_algo(token_secret, timestamp + auth_token + nonce))" } ". \
+    Pending tokens live 10 minutes; an approved token used with less than 30 minutes left gains 60; "
+                a href="token-valid-until" { "token-valid-until" } " sets up to 90 days. Users revoke apps at "
+                a href="/account/apps" { "/account/apps" } "."
+            }
+            h2 #oauth { "OAuth 1.0" }
+            p {
+                "Instead of form credentials a call may carry an RFC 5849 " code { "Authorization: OAuth …" } " header ("
+                code { "oauth_consumer_key" } " = api key, " code { "oauth_token" } " = auth_token; HMAC-SHA1, HMAC-SHA256 or HMAC-SHA512; Unix "
+                code { "oauth_timestamp" } "), signed with " code { "enc(api_secret)&enc(token_secret)" }
+                " over the method, URL, query, urlencoded body and oauth parameters. Never both schemes in one request."
+            }
+            @for (area, list) in areas(state, version) {
+                h2 { (area.title()) }
+                ul {
+                    @for m in list {
+                        li { a href={ "/v" (version) "/" (m.name) } { (m.name) } " — " (PreEscaped(prose(m.summary))) }
+                    }
+                }
+            }
+            h2 #versions { "Versions" }
+            p { "What each version added or changed: the " a href="/guide/changelog" { "API changelog" }
+                "; choosing a version: " a href="/guide/versions" { "Versions" } "." }
+            ul {
+                @for (v, st) in &state.versions.load().versions {
+                    li { a href={ "/v" (v) "/" } { "v" (v) } ": " (st.as_str()) }
+                }
+            }
+        }
+    };
+    page(version, &format!("API v{version}"), "", b)
+}
+
+/// The methods of `version` grouped by area, in the list's order.
+fn areas(state: &AppState, version: Version) -> Vec<(crate::methods::Area, Vec<&'static Method>)> {
+    let mut groups: Vec<(crate::methods::Area, Vec<&Method>)> = Vec::new();
+    for m in state.registry.in_version(version) {
+        match groups.last_mut() {
+            Some((a, list)) if *a == m.area => list.push(m),
+            _ => groups.push((m.area, vec![m])),
+        }
     }
-    if area.is_some() {
-        b.push_str("</ul>");
-    }
-    b.push_str("<h2 id=\"versions\">Versions</h2><p>What each version added or changed: the \
-<a href=\"/guide/changelog\">API changelog</a>; choosing a version: <a href=\"/guide/versions\">Versions</a>.</p><ul>");
-    for (v, s) in &state.versions.load().versions {
-        let _ = write!(b, "<li><a href=\"/v{v}/\">v{v}</a>: {}</li>", s.as_str());
-    }
-    b.push_str("</ul></main>");
-    page(version, &format!("API v{version}"), "", &b)
+    groups
 }
 
 /// The page of one method in one version.
 pub fn method_page(state: &AppState, version: Version, m: &Method, samples: &Samples) -> String {
     let base = state.public_url();
-    let mut b = String::new();
-    let _ = write!(
-        b,
-        "{crumbs}<main><h1>{name}</h1>\
-<p class=\"summary\">{summary}</p><p>{desc}</p>",
-        crumbs = breadcrumb(version),
-        name = m.name,
-        summary = prose(m.summary),
-        desc = prose(m.description)
-    );
     let decls = state.registry.declarations(m.name);
-    let _ = write!(b, "<p>Since version {}.", m.since);
-    if decls.len() > 1 {
-        b.push_str(" Other versions:");
-        for d in decls.iter().filter(|d| !std::ptr::eq(**d, m)) {
-            let _ = write!(
-                b,
-                " <a href=\"/v{v}/{n}\">v{v}</a>",
-                v = d.since,
-                n = d.name
-            );
-        }
-    }
-    b.push_str("</p>");
     let user = match m.user_auth {
-        UserAuth::Required => "required: sign with a user token (<code>auth_token</code> + <code>access_token</code>, or an OAuth 1.0 header), see <a href=\"/guide/user-authorization\">user authorization</a>",
-        UserAuth::Optional => "optional: with a user token (<code>auth_token</code> + <code>access_token</code>, or an OAuth 1.0 header) the call acts for that user, without one for the owner of the api key",
-        UserAuth::No => "not required",
+        UserAuth::Required => html! {
+            "required: sign with a user token (" code { "auth_token" } " + " code { "access_token" }
+            ", or an OAuth 1.0 header), see " a href="/guide/user-authorization" { "user authorization" }
+        },
+        UserAuth::Optional => html! {
+            "optional: with a user token (" code { "auth_token" } " + " code { "access_token" }
+            ", or an OAuth 1.0 header) the call acts for that user, without one for the owner of the api key"
+        },
+        UserAuth::No => html! { "not required" },
     };
-    let _ = write!(
-        b,
-        "<h2 id=\"endpoint\">Endpoint</h2><pre>POST {base}/v{version}/{name}</pre>\
-<dl><dt>User authentication</dt><dd>{user}</dd><dt>SSL</dt><dd>{ssl}</dd>\
-<dt>Api key role</dt><dd>{role}</dd></dl>",
+    let host = base
+        .trim_start_matches("http://")
+        .trim_start_matches("https://");
+    let raw = format!(
+        "POST /v{version}/{name} HTTP/1.1\nHost: {host}\nUser-Agent: my-app/1.0\n\
+Content-Type: application/x-www-form-urlencoded\n\n{body}",
         name = m.name,
-        ssl = if m.ssl { "required" } else { "not required" },
-        role = if m.admin { "admin required" } else { "any" }
+        body = sample_body(m)
     );
-    try_it(&mut b, version, m);
-    parameters(&mut b, m);
-    errors(&mut b, m);
-    let sample_body = sample_body(m);
-    let _ = write!(
-        b,
-        "<h2 id=\"sample-request\">Sample request</h2><pre>POST /v{version}/{name} HTTP/1.1\nHost: {host}\nUser-Agent: my-app/1.0\n\
-Content-Type: application/x-www-form-urlencoded\n\n{body}</pre>",
-        name = m.name,
-        host = esc(base.trim_start_matches("http://").trim_start_matches("https://")),
-        body = esc(&sample_body),
-    );
-    b.push_str("<h3>Code</h3><p>Each program reads <code>PANTHERA_URL</code>, <code>PANTHERA_API_KEY</code> \
-and <code>PANTHERA_API_SECRET</code> from the environment");
-    if m.user_auth != UserAuth::No {
-        b.push_str(", and the user token from <code>PANTHERA_AUTH_TOKEN</code> and <code>PANTHERA_TOKEN_SECRET</code>");
-    }
-    b.push_str(".</p>");
-    for lang in Lang::ALL {
-        let _ = write!(
-            b,
-            "<details{open}><summary>{}</summary><pre><code>{}</code></pre></details>",
-            lang.title(),
-            esc(&code::sample(lang, m, version)),
-            open = if lang == Lang::Curl { " open" } else { "" }
-        );
-    }
-    if let Some(s) = samples.get(m) {
-        let _ = write!(
-            b,
-            "<h2 id=\"sample-answer\">Sample answer</h2><p>Produced by running the sample above against a fresh demo database.</p>\
-<h3>XML</h3><pre>HTTP/1.1 {status}\nContent-Type: text/xml;charset=UTF-8\n\n{xml}</pre>\
-<h3>JSON</h3><pre>HTTP/1.1 {status}\nContent-Type: application/json\n\n{json}</pre>",
-            status = s.status,
-            xml = esc(&s.xml),
-            json = esc(&pretty_json(&s.json))
-        );
-    }
-    b.push_str("</main>");
-    page(version, m.name, m.name, &b)
+    let b = html! {
+        (breadcrumb(version))
+        main {
+            h1 { (m.name) }
+            p .summary { (PreEscaped(prose(m.summary))) }
+            p { (PreEscaped(prose(m.description))) }
+            p {
+                "Since version " (m.since) "."
+                @if decls.len() > 1 {
+                    " Other versions:"
+                    @for d in decls.iter().filter(|d| !std::ptr::eq(**d, m)) {
+                        " " a href={ "/v" (d.since) "/" (d.name) } { "v" (d.since) }
+                    }
+                }
+            }
+            h2 #endpoint { "Endpoint" }
+            (pre(&format!("POST {base}/v{version}/{}", m.name)))
+            dl {
+                dt { "User authentication" } dd { (user) }
+                dt { "SSL" } dd { (if m.ssl { "required" } else { "not required" }) }
+                dt { "Api key role" } dd { (if m.admin { "admin required" } else { "any" }) }
+            }
+            (try_it(version, m))
+            (parameters(m))
+            (errors(m))
+            h2 #sample-request { "Sample request" }
+            (pre(&raw))
+            h3 { "Code" }
+            p {
+                "Each program reads " code { "PANTHERA_URL" } ", " code { "PANTHERA_API_KEY" } " and "
+                code { "PANTHERA_API_SECRET" } " from the environment"
+                @if m.user_auth != UserAuth::No {
+                    ", and the user token from " code { "PANTHERA_AUTH_TOKEN" } " and " code { "PANTHERA_TOKEN_SECRET" }
+                }
+                "."
+            }
+            @for lang in Lang::ALL {
+                details open[lang == Lang::Curl] {
+                    summary { (lang.title()) }
+                    pre tabindex="0" { code { (code::sample(lang, m, version)) } }
+                }
+            }
+            @if let Some(s) = samples.get(m) {
+                h2 #sample-answer { "Sample answer" }
+                p { "Produced by running the sample above against a fresh demo database." }
+                h3 { "XML" }
+                (pre(&format!("HTTP/1.1 {}\nContent-Type: text/xml;charset=UTF-8\n\n{}", s.status, s.xml)))
+                h3 { "JSON" }
+                (pre(&format!("HTTP/1.1 {}\nContent-Type: application/json\n\n{}", s.status, pretty_json(&s.json))))
+            }
+        }
+    };
+    page(version, m.name, m.name, b)
 }
 
 /// The parameter table: the user-token parameters of user methods first,
 /// then the method's own.
-fn parameters(b: &mut String, m: &Method) {
-    b.push_str("<h2 id=\"parameters\">Parameters</h2><p>Every call also carries the <a href=\"/guide/app-authentication\">app credentials</a> \
-<code>api_key</code>, <code>access_key</code>, <code>timestamp</code>, <code>nonce</code>, optional <code>algo</code> and <code>content_type</code>.</p>");
-    if m.params.is_empty() && m.user_auth == UserAuth::No {
-        b.push_str("<p>This method takes no other parameters.</p>");
-        return;
-    }
-    b.push_str("<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Type</th><th scope=\"col\">Values</th><th scope=\"col\">Default</th><th scope=\"col\">Description</th></tr></thead><tbody>");
-    let star = " <abbr title=\"required\">*</abbr>";
-    if m.user_auth != UserAuth::No {
-        let req = if m.user_auth == UserAuth::Required {
-            star
-        } else {
-            ""
-        };
-        let _ = write!(
-            b,
-            "<tr><td><code>auth_token</code>{req}</td><td>text</td><td></td><td></td><td>The user token the user approved (see <a href=\"/guide/user-authorization\">user authorization</a>).</td></tr>\
-<tr><td><code>access_token</code>{req}</td><td>text</td><td></td><td></td><td><code>hex(HMAC_algo(token_secret, timestamp + auth_token + nonce))</code>, with the <code>timestamp</code>, <code>nonce</code> and <code>algo</code> of the <code>access_key</code>. \
-Instead of both, an <code>Authorization: OAuth …</code> header with <code>oauth_token</code> (<a href=\"/guide/oauth\">OAuth 1.0</a>).</td></tr>"
-        );
-    }
-    for p in m.params {
-        let values = match p.kind {
-            crate::methods::Kind::Integer { min, max } => format!("{min} – {max}"),
-            _ => p.values.join(", "),
-        };
-        let _ = write!(
-            b,
-            "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            p.name,
-            if p.required { star } else { "" },
-            p.kind.name(),
-            esc(&values),
-            esc(p.default.unwrap_or("")),
-            prose(p.description)
-        );
-    }
-    b.push_str("</tbody></table>");
-    let required = m.params.iter().any(|p| p.required) || m.user_auth == UserAuth::Required;
-    if required {
-        b.push_str("<p>* required</p>");
-    }
-    if m.mutating {
-        b.push_str(
-            "<p>This method changes data. Send an optional <code>idempotency_key</code> \
-(1–255 printable characters) to make retries safe: a retry with the same key within 24 hours \
-returns the first answer and changes nothing; the same key with different parameters (or another \
-PUT body) is refused with 422; while the first call still runs, a retry gets 409. Keys are kept per \
-api key and per user the call acts for: another user's call with the same key runs on its own.</p>",
-        );
+fn parameters(m: &Method) -> Markup {
+    let star = html! { " " abbr title="required" { "*" } };
+    let token_required = m.user_auth == UserAuth::Required;
+    let required = m.params.iter().any(|p| p.required) || token_required;
+    let rows = html! {
+        @if m.user_auth != UserAuth::No {
+            tr {
+                td { code { "auth_token" } @if token_required { (star) } }
+                td { "text" } td {} td {}
+                td { "The user token the user approved (see " a href="/guide/user-authorization" { "user authorization" } ")." }
+            }
+            tr {
+                td { code { "access_token" } @if token_required { (star) } }
+                td { "text" } td {} td {}
+                td {
+                    code { "hex(HMAC_algo(token_secret, timestamp + auth_token + nonce))" } ", with the "
+                    code { "timestamp" } ", " code { "nonce" } " and " code { "algo" } " of the " code { "access_key" }
+                    ". Instead of both, an " code { "Authorization: OAuth …" } " header with " code { "oauth_token" }
+                    " (" a href="/guide/oauth" { "OAuth 1.0" } ")."
+                }
+            }
+        }
+        @for p in m.params {
+            tr {
+                td { code { (p.name) } @if p.required { (star) } }
+                td { (p.kind.name()) }
+                td {
+                    @match p.kind {
+                        crate::methods::Kind::Integer { min, max } => { (min) " – " (max) }
+                        _ => { (p.values.join(", ")) }
+                    }
+                }
+                td { (p.default.unwrap_or("")) }
+                td { (PreEscaped(prose(p.description))) }
+            }
+        }
+    };
+    html! {
+        h2 #parameters { "Parameters" }
+        p {
+            "Every call also carries the " a href="/guide/app-authentication" { "app credentials" } " "
+            code { "api_key" } ", " code { "access_key" } ", " code { "timestamp" } ", " code { "nonce" }
+            ", optional " code { "algo" } " and " code { "content_type" } "."
+        }
+        @if m.params.is_empty() && m.user_auth == UserAuth::No {
+            p { "This method takes no other parameters." }
+        } @else {
+            (table("Parameters", &["Name", "Type", "Values", "Default", "Description"], rows))
+            @if required { p { "* required" } }
+        }
+        @if m.mutating {
+            p {
+                "This method changes data. Send an optional " code { "idempotency_key" }
+                " (1–255 printable characters) to make retries safe: a retry with the same key within 24 hours \
+    returns the first answer and changes nothing; the same key with different parameters (or another \
+    PUT body) is refused with 422; while the first call still runs, a retry gets 409. Keys are kept per \
+    api key and per user the call acts for: another user's call with the same key runs on its own."
+            }
+        }
     }
 }
 
 /// The errors the method itself returns, one row per code, and one link to
 /// the errors every call can meet.
-fn errors(b: &mut String, m: &Method) {
+fn errors(m: &Method) -> Markup {
     let common: Vec<u16> = crate::methods::COMMON_ERRORS
         .iter()
         .map(|e| e.code)
@@ -327,33 +368,24 @@ fn errors(b: &mut String, m: &Method) {
         ));
     }
     rows.sort_by_key(|(c, _)| *c);
-    b.push_str("<h2 id=\"errors\">Errors</h2>");
-    if rows.is_empty() {
-        b.push_str("<p>This method has no errors of its own.</p>");
-    } else {
-        b.push_str("<table><thead><tr><th scope=\"col\">Code</th><th scope=\"col\">Meaning</th></tr></thead><tbody>");
-        for (code, meanings) in &rows {
-            let _ = write!(
-                b,
-                "<tr><td>{code}</td><td>{}</td></tr>",
-                meanings
-                    .iter()
-                    .map(|s| esc(s))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            );
+    let common = common
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    html! {
+        h2 #errors { "Errors" }
+        @if rows.is_empty() {
+            p { "This method has no errors of its own." }
+        } @else {
+            (table("Errors", &["Code", "Meaning"], html! {
+                @for (code, meanings) in &rows {
+                    tr { td { (code) } td { (meanings.join("; ")) } }
+                }
+            }))
         }
-        b.push_str("</tbody></table>");
+        p { "Every call can also meet the " a href="/guide/errors" { "common protocol errors" } " (" (common) ")." }
     }
-    let _ = write!(
-        b,
-        "<p>Every call can also meet the <a href=\"/guide/errors\">common protocol errors</a> ({}).</p>",
-        common
-            .iter()
-            .map(|c| c.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
 }
 
 fn pretty_json(s: &str) -> String {
@@ -362,75 +394,60 @@ fn pretty_json(s: &str) -> String {
         .unwrap_or_else(|_| s.to_string())
 }
 
-/// The try-it form; `tryit.js` signs and sends it (the only script of the docs).
-fn try_it(b: &mut String, version: Version, m: &Method) {
-    let field = |b: &mut String, id: &str, label: &str, input: &str| {
-        let _ = write!(
-            b,
-            "<div class=\"field\"><label for=\"{id}\">{label}</label>{input}</div>"
-        );
-    };
-    let _ = write!(
-        b,
-        "<section class=\"tryit\" aria-labelledby=\"try-it\"><h2 id=\"try-it\">Try it</h2><form id=\"tryit\" data-endpoint=\"/v{version}/{name}\">\
-<p class=\"note\">Signs in your browser (WebCrypto): the secrets never leave this page, only the signature does. Needs JavaScript.</p><div class=\"fields\">",
-        name = m.name
-    );
-    field(
-        b,
-        "t-api_key",
-        "api_key",
-        "<input id=\"t-api_key\" name=\"api_key\" autocomplete=\"off\" required>",
-    );
-    field(b, "t-api_secret", "api_secret", "<input id=\"t-api_secret\" name=\"api_secret\" type=\"password\" autocomplete=\"off\" required>");
-    if m.user_auth != UserAuth::No {
-        field(
-            b,
-            "t-auth_token",
-            "auth_token",
-            "<input id=\"t-auth_token\" name=\"auth_token\" autocomplete=\"off\">",
-        );
-        field(b, "t-token_secret", "token_secret", "<input id=\"t-token_secret\" name=\"token_secret\" type=\"password\" autocomplete=\"off\">");
-    }
+/// The try-it form; `tryit.js` signs and sends it.
+fn try_it(version: Version, m: &Method) -> Markup {
     let sample = m.sample_params();
-    for p in m.params {
-        let value = sample
+    let value = |name: &str| {
+        sample
             .iter()
-            .find(|(k, _)| *k == p.name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("");
-        field(
-            b,
-            &format!("t-p-{}", p.name),
-            &format!("{}{}", p.name, if p.required { " (required)" } else { "" }),
-            &format!(
-                "<input id=\"t-p-{n}\" name=\"p:{n}\" value=\"{v}\">",
-                n = p.name,
-                v = esc(value)
-            ),
-        );
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    html! {
+        section .tryit aria-labelledby="try-it" {
+            h2 #try-it { "Try it" }
+            form #tryit data-endpoint={ "/v" (version) "/" (m.name) } {
+                p .note { "Signs in your browser (WebCrypto): the secrets never leave this page, only the signature does. Needs JavaScript." }
+                div .fields {
+                    div .field { label for="t-api_key" { "api_key" } input #t-api_key name="api_key" autocomplete="off" required; }
+                    div .field { label for="t-api_secret" { "api_secret" } input #t-api_secret name="api_secret" type="password" autocomplete="off" required; }
+                    @if m.user_auth != UserAuth::No {
+                        div .field { label for="t-auth_token" { "auth_token" } input #t-auth_token name="auth_token" autocomplete="off"; }
+                        div .field { label for="t-token_secret" { "token_secret" } input #t-token_secret name="token_secret" type="password" autocomplete="off"; }
+                    }
+                    @for p in m.params {
+                        div .field {
+                            label for={ "t-p-" (p.name) } { (p.name) @if p.required { " (required)" } }
+                            input id={ "t-p-" (p.name) } name={ "p:" (p.name) } value=(value(p.name));
+                        }
+                    }
+                    div .field {
+                        label for="t-algo" { "algo" }
+                        select #t-algo name="algo" { option { "sha1" } option { "sha256" } option { "sha512" } }
+                    }
+                    div .field {
+                        label for="t-content_type" { "content_type" }
+                        select #t-content_type name="content_type" { option value="" { "text/xml" } option { "application/json" } }
+                    }
+                }
+                button type="submit" { "Send" }
+            }
+            h3 { "Raw request" } pre #tryit-request tabindex="0" {}
+            h3 { "Signed strings" } pre #tryit-signed tabindex="0" {}
+            h3 { "Raw answer" } pre #tryit-answer tabindex="0" aria-live="polite" {}
+        }
+        script src="/assets/tryit.js" defer {}
     }
-    field(b, "t-algo", "algo", "<select id=\"t-algo\" name=\"algo\"><option>sha1</option><option>sha256</option><option>sha512</option></select>");
-    field(
-        b,
-        "t-content_type",
-        "content_type",
-        "<select id=\"t-content_type\" name=\"content_type\">\
-<option value=\"\">text/xml</option><option>application/json</option></select>",
-    );
-    b.push_str("</div><button type=\"submit\">Send</button></form>\
-<h3>Raw request</h3><pre id=\"tryit-request\"></pre><h3>Signed strings</h3><pre id=\"tryit-signed\"></pre>\
-<h3>Raw answer</h3><pre id=\"tryit-answer\" aria-live=\"polite\"></pre></section><script src=\"/assets/tryit.js\" defer></script>");
 }
 
 /// A guide page.
 pub fn guide(version: Version, g: &super::guides::Guide) -> String {
-    let b = format!(
-        "{}<main>{}</main>",
-        breadcrumb(version),
-        super::guides::render(g.markdown)
-    );
-    page(version, g.title, g.stem, &b)
+    let b = html! {
+        (breadcrumb(version))
+        main { (PreEscaped(scrollable(&super::guides::render(g.markdown)))) }
+    };
+    page(version, g.title, g.stem, b)
 }
 
 fn sample_body(m: &Method) -> String {
@@ -451,30 +468,25 @@ fn sample_body(m: &Method) -> String {
 
 /// 404 page: the method exists in other versions.
 pub fn not_in_version(version: Version, name: &str, decls: &[&Method]) -> String {
-    let mut b = format!(
-        "<main><h1>{} is not in v{version}</h1><p>It exists in:</p><ul>",
-        esc(name)
-    );
-    for d in decls {
-        let _ = write!(
-            b,
-            "<li><a href=\"/v{v}/{n}\">v{v}</a></li>",
-            v = d.since,
-            n = d.name
-        );
-    }
-    let _ = write!(
-        b,
-        "</ul><p><a href=\"/v{version}/\">All methods of v{version}</a></p></main>"
-    );
-    page(version, "Not in this version", "", &b)
+    let b = html! {
+        main {
+            h1 { (name) " is not in v" (version) }
+            p { "It exists in:" }
+            ul { @for d in decls { li { a href={ "/v" (d.since) "/" (d.name) } { "v" (d.since) } } } }
+            p { a href={ "/v" (version) "/" } { "All methods of v" (version) } }
+        }
+    };
+    page(version, "Not in this version", "", b)
 }
 
 /// 404 page: no such method.
 pub fn unknown_method(version: Version, name: &str) -> String {
-    let b = format!(
-        "<main><h1>No method {}</h1><p>See <a href=\"/v{version}/\">the methods of v{version}</a>.</p></main>",
-        esc(&name.chars().take(64).collect::<String>())
-    );
-    page(version, "Unknown method", "", &b)
+    let name: String = name.chars().take(64).collect();
+    let b = html! {
+        main {
+            h1 { "No method " (name) }
+            p { "See " a href={ "/v" (version) "/" } { "the methods of v" (version) } "." }
+        }
+    };
+    page(version, "Unknown method", "", b)
 }
