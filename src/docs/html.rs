@@ -58,6 +58,9 @@ body{font:16px/1.5 system-ui,sans-serif;max-width:84rem;margin:0 auto;padding:0 
 .crumbs{display:flex;justify-content:space-between;gap:1rem}\
 @media (min-width:62rem){.layout{flex-direction:row;gap:2rem}.sidebar{order:0;flex:0 0 17rem;border-top:0;border-right:1px solid #ddd;\
 position:sticky;top:0;max-height:100vh;overflow-y:auto;padding-right:1rem}.content{flex:1;max-width:54rem}.to-menu{display:none}}\
+@media (min-width:88rem){body{max-width:120rem}.content{max-width:none}\
+.method{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:2rem;align-items:start}\
+.examples{background:#fafbfd;border-left:1px solid #ddd;padding-left:1.5rem}}\
 a{color:#0b57d0}code,pre{font-family:ui-monospace,monospace;font-size:.9em}\
 pre{background:#f4f4f4;padding:.75rem;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;border-radius:4px;max-width:100%}\
 .scroll{overflow-x:auto;max-width:100%;margin:0 0 1rem}\
@@ -237,6 +240,8 @@ Content-Type: application/x-www-form-urlencoded\n\n{body}",
                     }
                 }
             }
+            div .method {
+            div .reference {
             h2 #endpoint { "Endpoint" }
             (pre(&format!("POST {base}/v{version}/{}", m.name)))
             dl {
@@ -247,6 +252,8 @@ Content-Type: application/x-www-form-urlencoded\n\n{body}",
             (try_it(version, m))
             (parameters(m))
             (errors(m))
+            }
+            div .examples {
             h2 #sample-request { "Sample request" }
             (pre(&raw))
             h3 { "Code" }
@@ -271,6 +278,8 @@ Content-Type: application/x-www-form-urlencoded\n\n{body}",
                 (pre(&format!("HTTP/1.1 {}\nContent-Type: text/xml;charset=UTF-8\n\n{}", s.status, s.xml)))
                 h3 { "JSON" }
                 (pre(&format!("HTTP/1.1 {}\nContent-Type: application/json\n\n{}", s.status, pretty_json(&s.json))))
+            }
+            }
             }
         }
     };

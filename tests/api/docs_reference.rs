@@ -553,7 +553,15 @@ fn screenshots_pages_pass_axe_fit_a_phone_and_search_finds_methods() {
         let file = dir.path().join(p["file"].as_str().unwrap());
         assert!(std::fs::metadata(&file).unwrap().len() > 1000, "{file:?}");
     }
-    assert_eq!(v["pages"].as_array().unwrap().len(), 4);
+    let pages = v["pages"].as_array().unwrap();
+    assert_eq!(pages.len(), 5);
+    // the samples stand beside the reference on a wide screen, below it on a phone
+    let beside = |file: &str| {
+        pages.iter().find(|p| p["file"] == file).unwrap()["layout"]["samplesBeside"].clone()
+    };
+    assert_eq!(beside("docs-method-wide.png"), true);
+    assert_eq!(beside("docs-method.png"), false);
+    assert_eq!(beside("docs-phone.png"), false);
     let hits = v["search"].as_array().unwrap();
     assert_eq!(hits[0], "/v1.0/get-user-profile", "{hits:?}");
 }

@@ -15,6 +15,7 @@ const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const shots = [
   { file: 'docs-index.png', path: '/v1.0/', width: 1280, height: 900 },
   { file: 'docs-method.png', path: '/v1.0/get-user-profile', width: 1280, height: 900 },
+  { file: 'docs-method-wide.png', path: '/v1.0/get-user-profile', width: 1600, height: 1000 },
   { file: 'docs-guide.png', path: '/guide/user-authorization', width: 1280, height: 900 },
   { file: 'docs-phone.png', path: '/v1.2/search', width: 390, height: 844 },
 ];
@@ -34,10 +35,17 @@ try {
       // eslint-disable-next-line no-undef
       (await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] })).violations.map(
         (v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help })));
-    const layout = await page.evaluate(() => ({
-      scrollWidth: document.documentElement.scrollWidth,
-      clientWidth: document.documentElement.clientWidth,
-    }));
+    const layout = await page.evaluate(() => {
+      const examples = document.querySelector('.examples');
+      const reference = document.querySelector('.reference');
+      return {
+        scrollWidth: document.documentElement.scrollWidth,
+        clientWidth: document.documentElement.clientWidth,
+        // the code samples beside the reference (wide) or below it (narrow)
+        samplesBeside: examples && reference
+          ? examples.getBoundingClientRect().left > reference.getBoundingClientRect().left : null,
+      };
+    });
     await page.screenshot({ path: join(outDir, s.file) });
     result.pages.push({ file: s.file, path: s.path, width: s.width, axe, layout });
     await page.close();
