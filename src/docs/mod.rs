@@ -6,6 +6,7 @@ pub mod code;
 pub mod export;
 pub mod guides;
 mod html;
+mod layout;
 pub mod openapi;
 pub mod openapi_rest;
 pub mod samples;
@@ -22,6 +23,8 @@ use crate::methods::Lookup;
 use crate::protocol::version::Version;
 
 const TRYIT_JS: &str = include_str!("tryit.js");
+const FAVICON: &[u8] = include_bytes!("assets/favicon.ico");
+const SEARCH_JS: &str = include_str!("assets/search.js");
 
 /// The sample answers, run once per process on first use.
 pub fn samples(state: &AppState) -> &samples::Samples {
@@ -36,8 +39,14 @@ pub fn samples(state: &AppState) -> &samples::Samples {
         })
 }
 
-/// Answers a `GET` without credentials.
-pub fn serve_get(state: &AppState, version: Version, target: &Target<'_>) -> HttpResponse {
+/// Answers a `GET` without credentials; `base` is the request's base URL
+/// (`server.public_url`, or the scheme and host the client used).
+pub fn serve_get(
+    state: &AppState,
+    version: Version,
+    target: &Target<'_>,
+    base: &str,
+) -> HttpResponse {
     match target {
         Target::Index => respond::html(200, html::index(state, version)),
         Target::Method(name) => match state.registry.lookup(name, version) {
@@ -55,7 +64,24 @@ pub fn serve_get(state: &AppState, version: Version, target: &Target<'_>) -> Htt
         },
         Target::OpenApi => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "application/json"))
-            .body(openapi::document(state, samples(state)).to_string()),
+            .body(openapi::document(state, samples(state), base).to_string()),
+        Target::Postman => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"panthera-v{version}.postman_collection.json\""),
+            ))
+            .body(export::postman(version, base).to_string()),
+        Target::Asset("favicon.ico") => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "image/x-icon"))
+            .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+            .body(FAVICON),
+        Target::Asset("search.js") => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+            .body(SEARCH_JS),
+        Target::Asset("search-index.json") => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .body(layout::search_index(version).to_string()),
         Target::Asset("tryit.js") => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
             .body(TRYIT_JS),
