@@ -14,14 +14,20 @@ pub enum Lang {
     Python,
     JavaScript,
     Rust,
+    /// The same call through the Python SDK (`clients/python`).
+    PythonSdk,
+    /// The same call through the JavaScript SDK (`clients/js`).
+    JavaScriptSdk,
 }
 
 impl Lang {
-    pub const ALL: [Lang; 5] = [
+    pub const ALL: [Lang; 7] = [
         Lang::Curl,
         Lang::Php,
         Lang::Python,
+        Lang::PythonSdk,
         Lang::JavaScript,
+        Lang::JavaScriptSdk,
         Lang::Rust,
     ];
 
@@ -32,6 +38,8 @@ impl Lang {
             Lang::Python => "Python",
             Lang::JavaScript => "JavaScript (Node.js 18+)",
             Lang::Rust => "Rust",
+            Lang::PythonSdk => "Python SDK (panthera-client)",
+            Lang::JavaScriptSdk => "JavaScript SDK (panthera-client)",
         }
     }
 
@@ -43,6 +51,8 @@ impl Lang {
             Lang::Python => Some("python3"),
             Lang::JavaScript => Some("node"),
             Lang::Rust => None,
+            Lang::PythonSdk => Some("python3"),
+            Lang::JavaScriptSdk => Some("node"),
         }
     }
 
@@ -53,6 +63,8 @@ impl Lang {
             Lang::Python => "py",
             Lang::JavaScript => "mjs",
             Lang::Rust => "rs",
+            Lang::PythonSdk => "py",
+            Lang::JavaScriptSdk => "mjs",
         }
     }
 }
@@ -75,6 +87,8 @@ pub fn sample(lang: Lang, m: &Method, version: Version) -> String {
         Lang::Python => python(m, &path),
         Lang::JavaScript => javascript(m, &path),
         Lang::Rust => rust(m, &path),
+        Lang::PythonSdk => python_sdk(m, version),
+        Lang::JavaScriptSdk => javascript_sdk(m, version),
     }
 }
 
@@ -288,5 +302,61 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {{
     Ok(())
 }}
 "#
+    )
+}
+
+fn python_sdk(m: &Method, version: Version) -> String {
+    let (tok, _) = user_parts(
+        m,
+        "# with_token(): the SDK adds auth_token and access_token to every call\nclient = client.with_token(os.environ['PANTHERA_AUTH_TOKEN'], os.environ['PANTHERA_TOKEN_SECRET'])\n",
+        "",
+    );
+    let params: String = m
+        .sample_params()
+        .iter()
+        .map(|(k, v)| format!("'{}': '{}', ", sq(k), sq(v)))
+        .collect();
+    format!(
+        r#"# pip install ./clients/python   (from the Panthera repository)
+import json, os
+from panthera_client import Client
+
+client = Client(os.environ.get('PANTHERA_URL', 'http://127.0.0.1:8080'),
+                os.environ['PANTHERA_API_KEY'], os.environ['PANTHERA_API_SECRET'],
+                version='{version}')
+{tok}answer = client.call('{name}', {{{params}}})
+print(json.dumps(answer, indent=2, ensure_ascii=False))
+"#,
+        name = m.name,
+        params = params.trim_end_matches(", "),
+    )
+}
+
+fn javascript_sdk(m: &Method, version: Version) -> String {
+    let (tok, _) = user_parts(
+        m,
+        "// withToken(): the SDK adds auth_token and access_token to every call\nclient = client.withToken(process.env.PANTHERA_AUTH_TOKEN, process.env.PANTHERA_TOKEN_SECRET);\n",
+        "",
+    );
+    let params: String = m
+        .sample_params()
+        .iter()
+        .map(|(k, v)| format!("'{}': '{}', ", sq(k), sq(v)))
+        .collect();
+    format!(
+        r#"// npm install ./clients/js   (from the Panthera repository)
+import {{ Client }} from 'panthera-client';
+
+let client = new Client({{
+  url: process.env.PANTHERA_URL ?? 'http://127.0.0.1:8080',
+  apiKey: process.env.PANTHERA_API_KEY,
+  apiSecret: process.env.PANTHERA_API_SECRET,
+  version: '{version}',
+}});
+{tok}const answer = await client.call('{name}', {{ {params} }});
+console.log(JSON.stringify(answer, null, 2));
+"#,
+        name = m.name,
+        params = params.trim_end_matches(", "),
     )
 }
