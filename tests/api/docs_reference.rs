@@ -353,12 +353,18 @@ fn the_postman_collection_is_served_and_newman_runs_it_as_app_and_user() {
     let methods = panthera::methods::Registry::new().in_version(v1);
     let mut areas: Vec<&str> = methods.iter().map(|m| m.area.title()).collect();
     areas.dedup();
+    // and the REST users API last, in its own folder
+    areas.push("Users REST API (/v1/users)");
     assert_eq!(
         folders.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
         areas
     );
     let in_folders: usize = folders.iter().map(|(_, n)| n.len()).sum();
-    assert_eq!(in_folders, methods.len(), "methods in folders");
+    assert_eq!(
+        in_folders,
+        methods.len() + 5,
+        "methods and REST requests in folders"
+    );
 
     let file = tempfile::tempdir().unwrap();
     let path = file.path().join("panthera.postman_collection.json");
@@ -366,14 +372,15 @@ fn the_postman_collection_is_served_and_newman_runs_it_as_app_and_user() {
     let tls = s.tls_base.clone().unwrap();
     // the admin area with an admin key, everything else as the demo app and its user
     let admin = s.create_admin_key();
+    let rest_token = crate::rest_users::rest_token(&s, &admin.api_key);
     let admin_folders: Vec<&str> = folders
         .iter()
-        .filter(|(n, _)| n.starts_with("Accounts"))
+        .filter(|(n, _)| n.starts_with("Accounts") || n.starts_with("Users REST"))
         .map(|(n, _)| n.as_str())
         .collect();
     let other: Vec<&str> = folders
         .iter()
-        .filter(|(n, _)| !n.starts_with("Accounts"))
+        .filter(|(n, _)| !n.starts_with("Accounts") && !n.starts_with("Users REST"))
         .map(|(n, _)| n.as_str())
         .collect();
     let demo = s.demo.clone().unwrap();
@@ -388,6 +395,7 @@ fn the_postman_collection_is_served_and_newman_runs_it_as_app_and_user() {
                 ("api_secret", creds.api_secret.as_str()),
                 ("auth_token", user.auth_token.as_str()),
                 ("token_secret", user.token_secret.as_str()),
+                ("rest_token", rest_token.as_str()),
             ],
         );
         assert_eq!(report["run"]["stats"]["assertions"]["failed"], 0);
@@ -401,6 +409,8 @@ fn the_postman_collection_is_served_and_newman_runs_it_as_app_and_user() {
         "get-user-profile",
         "request-token",
         "get-users",
+        "Create a user",
+        "Delete a user",
     ] {
         assert!(ran.iter().any(|r| r == m), "{m} ran: {ran:?}");
     }
