@@ -24,3 +24,6 @@ pub mod server_key;
 pub mod store;
 pub mod tls;
 pub mod web;
+
+#[cfg(test)]
+mod layering_test;
