@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod answer;
+pub mod cidr;
 pub mod app;
 pub mod cli;
 pub mod client;
@@ -22,6 +23,7 @@ pub mod protocol;
 pub mod rest;
 pub mod server_key;
 pub mod store;
+pub mod swap;
 pub mod tls;
 pub mod web;
 

@@ -14,12 +14,11 @@ pub mod middleware;
 pub mod net;
 pub mod ratelimit;
 pub mod reload;
-pub mod swap;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-pub use swap::Swap;
+pub use crate::swap::Swap;
 
 use crate::config::Config;
 

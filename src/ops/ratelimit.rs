@@ -10,7 +10,7 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::bucket::{Buckets, Decision};
 use super::metrics::Rejection;
-use super::swap::Swap;
+use crate::swap::Swap;
 use crate::app::AppState;
 use crate::config::{RateLimitsConfig, RatePolicy};
 use crate::error::ApiError;

@@ -302,13 +302,8 @@ fn small_cache(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "cache_size", -2_000)
 }
 
-/// Seconds since the Unix epoch, for `created_at` columns.
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+/// Seconds since the Unix epoch, for `created_at` columns (the clock's).
+pub use crate::clock::now_unix;
 
 #[cfg(test)]
 pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
