@@ -175,11 +175,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "AppState is the hub: handlers take the wiring",
     ),
     (
-        "src/protocol/user_auth.rs",
-        "methods",
-        "protocol/user_auth -> methods::UserAuth",
-    ),
-    (
         "src/rest/auth.rs",
         "app",
         "AppState is the hub: handlers take the wiring",
