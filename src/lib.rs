@@ -4,8 +4,8 @@
 
 pub mod accounts;
 pub mod answer;
-pub mod cidr;
 pub mod app;
+pub mod cidr;
 pub mod cli;
 pub mod client;
 pub mod clock;
@@ -26,6 +26,7 @@ pub mod store;
 pub mod swap;
 pub mod tls;
 pub mod web;
+pub mod wire;
 
 #[cfg(test)]
 mod layering_test;

@@ -10,10 +10,10 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::bucket::{Buckets, Decision};
 use super::metrics::Rejection;
-use crate::swap::Swap;
 use crate::app::AppState;
 use crate::config::{RateLimitsConfig, RatePolicy};
 use crate::error::ApiError;
+use crate::swap::Swap;
 
 /// Whose calls a bucket counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
