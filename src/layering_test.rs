@@ -185,11 +185,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "AppState is the hub: handlers take the wiring",
     ),
     (
-        "src/store/media.rs",
-        "media",
-        "store/media -> media::query values and image::rgb",
-    ),
-    (
         "src/web/account.rs",
         "app",
         "AppState is the hub: handlers take the wiring",

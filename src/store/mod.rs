@@ -12,6 +12,7 @@ mod migrations;
 pub mod nonces;
 pub mod orders;
 pub mod rest_tokens;
+pub mod search;
 pub mod sessions;
 pub mod signin_failures;
 pub mod tokens;
