@@ -1,6 +1,8 @@
 //! Builds the running service from a [`Config`]: the shared state, the bound
 //! listeners and the background housekeeping.
 
+pub mod reload;
+
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -215,7 +217,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
         App::new()
             .app_data(app_data.clone())
             .app_data(web::PayloadConfig::new(max_body))
-            .wrap(from_fn(crate::ops::middleware::guard))
+            .wrap(from_fn(crate::http::guard::guard))
             .wrap(Compress::default())
             .wrap(from_fn(crate::http::headers::standard))
             .configure(crate::web::routes)

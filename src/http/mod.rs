@@ -1,7 +1,9 @@
 //! The HTTP face of the service: routing, the request pipeline, answers, headers.
 
 pub mod authenticate;
+pub mod endpoints;
 pub mod forwarded;
+pub mod guard;
 pub mod headers;
 pub mod pipeline;
 pub mod respond;

@@ -82,8 +82,8 @@ async fn run(
         Err(e) => return (Err(fatal(e)), None),
     };
     match route.target {
-        Target::Health => return (Ok(crate::ops::endpoints::health(state, req).await), None),
-        Target::Metrics => return (Ok(crate::ops::endpoints::metrics(state, req).await), None),
+        Target::Health => return (Ok(super::endpoints::health(state, req).await), None),
+        Target::Metrics => return (Ok(super::endpoints::metrics(state, req).await), None),
         _ => {}
     }
     let accept = req
@@ -252,7 +252,15 @@ async fn execute(
     let consumer_key = oauth
         .as_ref()
         .and_then(|o| o.header.get("oauth_consumer_key"));
-    let gate = Gate::enter(state, req, method.name, &params, consumer_key).map_err(fatal)?;
+    let gate = Gate::enter(
+        &state.ops,
+        &*state.clock,
+        req,
+        method.name,
+        &params,
+        consumer_key,
+    )
+    .map_err(fatal)?;
     let incoming = Incoming {
         params,
         oauth,
@@ -262,7 +270,7 @@ async fn execute(
     let mut quota = None;
     let outcome =
         authenticate_and_run(state, method, version, incoming, request_id, &mut quota).await;
-    gate.leave(state, &outcome);
+    gate.leave(&state.ops, &*state.clock, &outcome);
     if let Some(q) = quota {
         req.extensions_mut().insert(q);
     }
@@ -313,7 +321,13 @@ async fn authenticate_and_run(
         bad_format,
     } = incoming;
     let caller = authenticate::app(state, method, &params, oauth.as_ref(), request_id).await?;
-    ratelimit::charge_api_key(state, &caller.key.api_key, method.name, quota)?;
+    ratelimit::charge_api_key(
+        &state.ops,
+        &*state.clock,
+        &caller.key.api_key,
+        method.name,
+        quota,
+    )?;
     // From here on the caller is known: errors are normal answers.
     if let Some(e) = bad_format {
         return Err(e);
@@ -369,7 +383,7 @@ fn user_and_run(
         )
     })?;
     if let Some(token) = account.as_ref().and_then(|a| a.token.as_ref()) {
-        ratelimit::charge_user_token(state, &token.token, method.name, quota)?;
+        ratelimit::charge_user_token(&state.ops, &*state.clock, &token.token, method.name, quota)?;
     }
     let caller = Caller {
         key,

@@ -10,7 +10,8 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::bucket::{Buckets, Decision};
 use super::metrics::Rejection;
-use crate::app::AppState;
+use super::Ops;
+use crate::clock::Clock;
 use crate::config::{RateLimitsConfig, RatePolicy};
 use crate::error::ApiError;
 use crate::swap::Swap;
@@ -250,35 +251,38 @@ struct Charged {
 /// The quota lands in `slot` for the answer headers even when the call is
 /// refused with `429`.
 pub fn charge_api_key(
-    state: &AppState,
+    ops: &Ops,
+    clock: &dyn Clock,
     api_key: &str,
     method: &str,
     slot: &mut Option<Quota>,
 ) -> Result<(), ApiError> {
-    charge(state, Caller::ApiKey, api_key, method, slot)
+    charge(ops, clock, Caller::ApiKey, api_key, method, slot)
 }
 
 /// The same for a user token: the user-auth step calls it once the token is
 /// verified. With both charged, the headers show every window and the
 /// `X-RateLimit-*` ones the tightest.
 pub fn charge_user_token(
-    state: &AppState,
+    ops: &Ops,
+    clock: &dyn Clock,
     token: &str,
     method: &str,
     slot: &mut Option<Quota>,
 ) -> Result<(), ApiError> {
-    charge(state, Caller::UserToken, token, method, slot)
+    charge(ops, clock, Caller::UserToken, token, method, slot)
 }
 
 fn charge(
-    state: &AppState,
+    ops: &Ops,
+    clock: &dyn Clock,
     caller: Caller,
     who: &str,
     method: &str,
     slot: &mut Option<Quota>,
 ) -> Result<(), ApiError> {
-    let limiter = &state.ops.limiter;
-    let Some(c) = limiter.charge(caller, who, method, state.clock.now_millis()) else {
+    let limiter = &ops.limiter;
+    let Some(c) = limiter.charge(caller, who, method, clock.now_millis()) else {
         return Ok(());
     };
     match slot {
@@ -288,7 +292,7 @@ fn charge(
     if c.decision.allowed {
         return Ok(());
     }
-    state.ops.metrics.rejected(match caller {
+    ops.metrics.rejected(match caller {
         Caller::ApiKey => Rejection::ApiKey,
         Caller::UserToken => Rejection::UserToken,
     });
@@ -300,15 +304,19 @@ fn charge(
 
 /// Refuses a sign-in attempt early (fatal `429`) while `address` or `user`
 /// has failed too often; for the authorization page of user tokens.
-pub fn sign_in_gate(state: &AppState, address: Option<IpAddr>, user: &str) -> Result<(), ApiError> {
-    match state
-        .ops
+pub fn sign_in_gate(
+    ops: &Ops,
+    clock: &dyn Clock,
+    address: Option<IpAddr>,
+    user: &str,
+) -> Result<(), ApiError> {
+    match ops
         .limiter
-        .sign_in_blocked(address, user, state.clock.now_millis())
+        .sign_in_blocked(address, user, clock.now_millis())
     {
         None => Ok(()),
         Some(retry_after) => {
-            state.ops.metrics.rejected(Rejection::SignIn);
+            ops.metrics.rejected(Rejection::SignIn);
             Err(ApiError::TooManyFailures { retry_after })
         }
     }
@@ -586,7 +594,7 @@ mod tests {
 
     /// The hooks the user-token step calls, on an injected clock.
     #[test]
-    fn token_and_sign_in_hooks_on_the_app_state() {
+    fn token_and_sign_in_hooks_on_the_ops_state() {
         let dir = tempfile::tempdir().unwrap();
         let mut config = crate::config::Config {
             data_dir: dir.path().to_path_buf(),
@@ -595,38 +603,36 @@ mod tests {
         config.rate_limits.default = RatePolicy::new(2, 1.0, 0);
         config.rate_limits.failed_sign_in = RatePolicy::new(1, 0.5, 0);
         let clock = crate::clock::ManualClock::new(1_000);
-        let state = AppState::new(config, clock.clone()).unwrap();
+        let ops = super::super::Ops::new(&config, clock.now()).unwrap();
         let mut slot = None;
-        charge_api_key(&state, "key", "x", &mut slot).unwrap();
-        charge_user_token(&state, "tok", "x", &mut slot).unwrap();
-        charge_user_token(&state, "tok", "x", &mut slot.clone()).unwrap();
+        charge_api_key(&ops, &*clock, "key", "x", &mut slot).unwrap();
+        charge_user_token(&ops, &*clock, "tok", "x", &mut slot).unwrap();
+        charge_user_token(&ops, &*clock, "tok", "x", &mut slot.clone()).unwrap();
         let q = slot.unwrap();
         assert_eq!(
             q.policy_field(),
             "\"default\";q=2;w=2, \"token-default\";q=2;w=2"
         );
         let mut again = None;
-        let refused = charge_user_token(&state, "tok", "x", &mut again);
+        let refused = charge_user_token(&ops, &*clock, "tok", "x", &mut again);
         assert!(matches!(
             refused,
             Err(ApiError::RateLimited { retry_after: 1, .. })
         ));
         assert_eq!(again.unwrap().tightest().unwrap().remaining, 0);
         clock.advance(1);
-        assert!(charge_user_token(&state, "tok", "x", &mut None).is_ok());
+        assert!(charge_user_token(&ops, &*clock, "tok", "x", &mut None).is_ok());
 
         let addr: Option<IpAddr> = "192.0.2.1".parse().ok();
-        assert!(sign_in_gate(&state, addr, "alice").is_ok());
-        state
-            .ops
-            .limiter
+        assert!(sign_in_gate(&ops, &*clock, addr, "alice").is_ok());
+        ops.limiter
             .sign_in_failed(addr, "alice", clock.now_millis());
         assert!(matches!(
-            sign_in_gate(&state, None, "Alice"),
+            sign_in_gate(&ops, &*clock, None, "Alice"),
             Err(ApiError::TooManyFailures { retry_after: 2 })
         ));
         clock.advance(2);
-        assert!(sign_in_gate(&state, addr, "alice").is_ok());
+        assert!(sign_in_gate(&ops, &*clock, addr, "alice").is_ok());
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub async fn attempt(
         // The configured in-memory policy (`rate_limits.failed_sign_in`) first,
         // then the persistent backoff below; the stricter one wins.
         if let Err(crate::error::ApiError::TooManyFailures { retry_after }) =
-            crate::ops::ratelimit::sign_in_gate(&state, addr, &username)
+            crate::ops::ratelimit::sign_in_gate(&state.ops, &*state.clock, addr, &username)
         {
             return Ok(SignIn::Throttled(
                 i64::try_from(retry_after).unwrap_or(i64::MAX),
