@@ -13,8 +13,8 @@ use actix_web::{web, App, HttpServer};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::http::forwarded::Origin;
 use crate::methods::Registry;
+use crate::ops::forwarded::Origin;
 use crate::ops::{Ops, Swap};
 use crate::protocol::params::Limits;
 use crate::protocol::version::VersionTable;

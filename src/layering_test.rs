@@ -170,29 +170,14 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "AppState is the hub: handlers take the wiring",
     ),
     (
-        "src/web/account.rs",
-        "http",
-        "web handlers answer HTTP themselves",
-    ),
-    (
         "src/web/authorize.rs",
         "app",
         "AppState is the hub: handlers take the wiring",
     ),
     (
-        "src/web/authorize.rs",
-        "http",
-        "web handlers answer HTTP themselves",
-    ),
-    (
         "src/web/cookies.rs",
         "app",
         "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/web/cookies.rs",
-        "http",
-        "web handlers answer HTTP themselves",
     ),
     (
         "src/web/csrf.rs",
@@ -213,11 +198,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "src/web/transport.rs",
         "app",
         "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/web/transport.rs",
-        "http",
-        "web handlers answer HTTP themselves",
     ),
 ];
 

@@ -2,7 +2,6 @@
 
 pub mod authenticate;
 pub mod endpoints;
-pub mod forwarded;
 pub mod guard;
 pub mod headers;
 pub mod pipeline;

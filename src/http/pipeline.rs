@@ -15,7 +15,6 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 
 use super::authenticate;
-use super::forwarded;
 use super::headers::RequestId;
 use super::respond;
 use super::route::{parse_path, resolve_version, Resolved, Target};
@@ -24,6 +23,7 @@ use crate::answer::{Format, Wanted};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::methods::{idempotency, Args, Ctx, Lookup, Method, Verb};
+use crate::ops::forwarded;
 use crate::ops::gate::Gate;
 use crate::ops::ratelimit::{self, Quota};
 use crate::protocol::caller::{self, OAuthRequest};

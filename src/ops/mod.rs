@@ -5,6 +5,7 @@
 
 pub mod bucket;
 pub mod conns;
+pub mod forwarded;
 pub mod gate;
 pub mod inflight;
 pub mod lifecycle;

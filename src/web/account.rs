@@ -12,7 +12,7 @@ use super::texts::Lang;
 use super::{cookies, csrf, session};
 use crate::app::AppState;
 use crate::docs::esc;
-use crate::http::forwarded;
+use crate::ops::forwarded;
 use crate::protocol::timestamp::Timestamp;
 use crate::store::{tokens, users};
 

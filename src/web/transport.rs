@@ -20,7 +20,7 @@ use super::page;
 use super::texts::Lang;
 use crate::app::AppState;
 use crate::docs::esc;
-use crate::http::forwarded;
+use crate::ops::forwarded;
 
 /// Wraps each page: plain HTTP requests go to HTTPS when it is available.
 pub async fn guard(
