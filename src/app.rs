@@ -43,7 +43,7 @@ pub struct AppState {
     /// The HTTPS addresses actually bound (empty without a TLS listener).
     pub bound_tls: OnceLock<Vec<SocketAddr>>,
     /// The documentation's sample answers, made on first use.
-    pub docs_samples: OnceLock<crate::docs::samples::Samples>,
+    pub docs_samples: OnceLock<crate::methods::samples::Samples>,
     /// Rate limits, per-address caps, metrics.
     pub ops: Ops,
     /// Rendered picture files on disk and the bounds on rendering them.

@@ -8,7 +8,8 @@ pub mod guides;
 mod html;
 pub mod openapi;
 pub mod openapi_rest;
-pub mod samples;
+/// The sample answers are made by running the methods (`methods::samples`).
+pub use crate::methods::samples;
 
 pub use html::esc;
 

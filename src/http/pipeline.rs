@@ -22,7 +22,8 @@ use crate::answer::tree::Answer;
 use crate::answer::{Format, Wanted};
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::methods::{idempotency, Args, Ctx, Lookup, Method, Verb};
+use crate::methods::run::{run_method, Principal};
+use crate::methods::{Lookup, Method, Verb};
 use crate::ops::forwarded;
 use crate::ops::gate::Gate;
 use crate::ops::ratelimit::{self, Quota};
@@ -30,9 +31,7 @@ use crate::protocol::caller::{self, OAuthRequest};
 use crate::protocol::oauth1;
 use crate::protocol::params::{self, Params, RAW_BODY};
 use crate::protocol::user_auth;
-use crate::protocol::user_auth::Account;
 use crate::protocol::version::Version;
-use crate::store::keys::ApiKey;
 
 /// The one handler behind every path.
 pub async fn handle(
@@ -333,7 +332,7 @@ async fn authenticate_and_run(
         return Err(e);
     }
     if method.inline {
-        let caller = Caller {
+        let caller = Principal {
             key: &caller.key,
             account: None,
             base_url: &base_url,
@@ -385,57 +384,12 @@ fn user_and_run(
     if let Some(token) = account.as_ref().and_then(|a| a.token.as_ref()) {
         ratelimit::charge_user_token(&state.ops, &*state.clock, &token.token, method.name, quota)?;
     }
-    let caller = Caller {
+    let caller = Principal {
         key,
         account: account.as_ref(),
         base_url,
     };
     run_method(state, method, version, &caller, params, request_id)
-}
-
-/// Who a method runs for, once authenticated.
-pub struct Caller<'a> {
-    pub key: &'a ApiKey,
-    /// The user the call acts for (see [`Ctx::account`]).
-    pub account: Option<&'a Account>,
-    /// `scheme://host` the client reached us at (or `server.public_url`).
-    pub base_url: &'a str,
-}
-
-/// Runs a method for an authenticated caller: role check, validation, then
-/// the handler (under the idempotency rules). The docs' sample answers come
-/// through here too.
-pub fn run_method(
-    state: &Arc<AppState>,
-    method: &'static Method,
-    version: Version,
-    caller: &Caller<'_>,
-    params: Params,
-    request_id: &str,
-) -> Result<Answer, ApiError> {
-    method.authorize(caller.key)?;
-    let args = Args::validate(method, params)?;
-    idempotency::execute(
-        state,
-        method,
-        caller.key,
-        caller.account,
-        &args,
-        request_id,
-        |claim| {
-            (method.handler)(&Ctx {
-                state,
-                method,
-                version,
-                key: caller.key,
-                request_id,
-                args: &args,
-                account: caller.account,
-                base_url: caller.base_url,
-                idempotency: claim,
-            })
-        },
-    )
 }
 
 /// Reads the body up to `max` bytes; more is `413` (early, from Content-Length

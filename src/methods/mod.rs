@@ -8,6 +8,8 @@ pub mod downloads;
 pub mod idempotency;
 pub mod inbox;
 pub mod media;
+pub mod run;
+pub mod samples;
 pub mod service;
 pub mod tokens;
 

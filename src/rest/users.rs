@@ -28,7 +28,7 @@ use crate::answer::tree::{Answer, Node};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::http::headers::RequestId;
-use crate::http::pipeline::{run_method, Caller};
+use crate::methods::run::{run_method, Principal};
 use crate::methods::{self, Lookup, Method};
 use crate::ops::forwarded;
 use crate::ops::gate::Gate;
@@ -223,7 +223,7 @@ fn run(state: &Arc<AppState>, r: &Incoming, quota: &mut Option<Quota>) -> Result
     let method = r.op.method(state)?;
     ratelimit::charge_api_key(&state.ops, &*state.clock, &key.api_key, method.name, quota)?;
     let params = params_of(state, r)?;
-    let caller = Caller {
+    let caller = Principal {
         key: &key,
         account: None,
         base_url: &r.base_url,
