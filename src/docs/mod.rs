@@ -13,12 +13,7 @@ pub use crate::methods::samples;
 
 pub use html::esc;
 
-use actix_web::http::header;
-use actix_web::HttpResponse;
-
 use crate::app::AppState;
-use crate::http::respond;
-use crate::http::route::Target;
 use crate::methods::Lookup;
 use crate::protocol::version::Version;
 
@@ -37,34 +32,56 @@ pub fn samples(state: &AppState) -> &samples::Samples {
         })
 }
 
-/// Answers a `GET` without credentials.
-pub fn serve_get(state: &AppState, version: Version, target: &Target<'_>) -> HttpResponse {
-    match target {
-        Target::Index => respond::html(200, html::index(state, version)),
-        Target::Method(name) => match state.registry.lookup(name, version) {
-            Lookup::Found(m) => {
-                respond::html(200, html::method_page(state, version, m, samples(state)))
-            }
-            Lookup::OtherVersions(decls) => {
-                respond::html(404, html::not_in_version(version, name, &decls))
-            }
-            Lookup::Unknown => respond::html(404, html::unknown_method(version, name)),
-        },
-        Target::Guide(stem) => match guides::find(stem) {
-            Some(g) => respond::html(200, html::guide(version, g)),
-            None => respond::html(404, html::unknown_method(version, stem)),
-        },
-        Target::OpenApi => HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "application/json"))
-            .body(openapi::document(state, samples(state)).to_string()),
-        Target::Asset("tryit.js") => HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
-            .body(TRYIT_JS),
-        Target::Asset(name) => respond::html(404, html::unknown_method(version, name)),
-        // answered by the pipeline before documentation is considered
-        Target::Health => respond::html(404, html::unknown_method(version, "health")),
-        Target::Metrics => respond::html(404, html::unknown_method(version, "metrics")),
-        // served by the pipeline before it gets here
-        Target::Media(kind, _) => respond::html(404, html::unknown_method(version, kind)),
+/// A documentation page as a value; `http` turns it into a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    /// An HTML page with its status (404 for what does not exist).
+    Html(u16, String),
+    /// `openapi.json`.
+    Json(String),
+    /// A script of the pages (`/assets/tryit.js`).
+    Script(&'static str),
+}
+
+/// The index of the methods in `version`.
+pub fn index(state: &AppState, version: Version) -> Page {
+    Page::Html(200, html::index(state, version))
+}
+
+/// The page of method `name` in `version`; 404 pages name the versions
+/// that do have it.
+pub fn method(state: &AppState, version: Version, name: &str) -> Page {
+    match state.registry.lookup(name, version) {
+        Lookup::Found(m) => Page::Html(200, html::method_page(state, version, m, samples(state))),
+        Lookup::OtherVersions(decls) => {
+            Page::Html(404, html::not_in_version(version, name, &decls))
+        }
+        Lookup::Unknown => not_found(version, name),
     }
+}
+
+/// A guide page, by its stem.
+pub fn guide(version: Version, stem: &str) -> Page {
+    match guides::find(stem) {
+        Some(g) => Page::Html(200, html::guide(version, g)),
+        None => not_found(version, stem),
+    }
+}
+
+/// The OpenAPI document of every version.
+pub fn openapi(state: &AppState) -> Page {
+    Page::Json(openapi::document(state, samples(state)).to_string())
+}
+
+/// A static file of the pages.
+pub fn asset(version: Version, name: &str) -> Page {
+    match name {
+        "tryit.js" => Page::Script(TRYIT_JS),
+        _ => not_found(version, name),
+    }
+}
+
+/// The 404 page for a path naming nothing the docs know.
+pub fn not_found(version: Version, name: &str) -> Page {
+    Page::Html(404, html::unknown_method(version, name))
 }

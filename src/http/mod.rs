@@ -1,6 +1,7 @@
 //! The HTTP face of the service: routing, the request pipeline, answers, headers.
 
 pub mod authenticate;
+pub mod docs;
 pub mod endpoints;
 pub mod guard;
 pub mod headers;

@@ -132,7 +132,7 @@ async fn run(
         && !query_has_credentials(req.query_string())
         && oauth_header(req).is_none()
     {
-        return with_version(Ok(crate::docs::serve_get(state, version, &route.target)));
+        return with_version(Ok(super::docs::serve_get(state, version, &route.target)));
     }
     let name = match route.target {
         Target::Method(m) => m,
