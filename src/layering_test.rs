@@ -45,158 +45,6 @@ const FLOORS: &[&[&str]] = &[
     ],
 ];
 
-/// Known imports against the floors, each with the knot of issue 14 it is
-/// part of: `(file, module it names, why)`. The list only shrinks; an entry that
-/// no longer matches an import fails the test, so fixed knots leave it.
-const KNOWN: &[(&str, &str, &str)] = &[
-    ("src/http/docs.rs", "app", "AppState is the hub: handlers take the wiring"),
-    (
-        "src/methods/samples.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/methods/run.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/http/guard.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/http/endpoints.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/docs/export.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/docs/html.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/docs/mod.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/docs/openapi.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/http/authenticate.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/http/headers.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/http/pipeline.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/media/files.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/media/files.rs",
-        "http",
-        "media handlers answer HTTP themselves",
-    ),
-    (
-        "src/media/test_download.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/media/test_download.rs",
-        "http",
-        "media handlers answer HTTP themselves",
-    ),
-    (
-        "src/media/worker.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/media/worker.rs",
-        "methods",
-        "media/worker -> methods::downloads::download_url",
-    ),
-    (
-        "src/methods/downloads.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/methods/idempotency.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/methods/mod.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/rest/auth.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/rest/users.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/web/account.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/web/authorize.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/web/cookies.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/web/csrf.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/web/session.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/web/signin.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-    (
-        "src/web/transport.rs",
-        "app",
-        "AppState is the hub: handlers take the wiring",
-    ),
-];
-
 fn floor_of(module: &str) -> Option<usize> {
     let from_top = FLOORS.iter().position(|f| f.contains(&module))?;
     Some(FLOORS.len() - from_top)
@@ -364,7 +212,6 @@ fn every_module_has_a_floor() {
 #[test]
 fn imports_point_down() {
     let mut upward = Vec::new();
-    let mut used = BTreeSet::new();
     // same-floor imports, for the cycle check
     let mut sideways: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for import in imports() {
@@ -372,13 +219,6 @@ fn imports_point_down() {
             // a path that is not a module of ours (`crate::Foo` from lib.rs)
             continue;
         };
-        let known = KNOWN
-            .iter()
-            .any(|(file, to, _)| (*file, *to) == (import.file.as_str(), import.to.as_str()));
-        if known {
-            used.insert((import.file.clone(), import.to.clone()));
-            continue;
-        }
         if to > from {
             upward.push(format!(
                 "{}:{}: `{}` names the higher `{}`",
@@ -395,15 +235,6 @@ fn imports_point_down() {
         upward.is_empty(),
         "imports up a floor:\n{}",
         upward.join("\n")
-    );
-
-    let stale: Vec<_> = KNOWN
-        .iter()
-        .filter(|(file, to, _)| !used.contains(&(file.to_string(), to.to_string())))
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "KNOWN entries no longer needed: {stale:?}"
     );
 
     // within a floor: no circle (a depth-first search for a back edge)

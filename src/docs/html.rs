@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::code::{self, Lang};
 use super::samples::Samples;
-use crate::app::AppState;
+use crate::methods::AppState;
 use crate::methods::{Method, UserAuth};
 use crate::protocol::version::Version;
 

@@ -13,7 +13,7 @@ pub use crate::methods::samples;
 
 pub use html::esc;
 
-use crate::app::AppState;
+use crate::methods::AppState;
 use crate::methods::Lookup;
 use crate::protocol::version::Version;
 

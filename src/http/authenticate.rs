@@ -15,8 +15,8 @@
 
 use std::sync::Arc;
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::methods::AppState;
 use crate::methods::Method;
 use crate::protocol::auth::replay_digest;
 use crate::protocol::caller::{self, Caller, Lookup, OAuthRequest};

@@ -6,8 +6,8 @@ use actix_web::HttpResponse;
 
 use super::respond;
 use super::route::Target;
-use crate::app::AppState;
 use crate::docs::{self, Page};
+use crate::methods::AppState;
 use crate::protocol::version::Version;
 
 /// Answers a `GET` without credentials.

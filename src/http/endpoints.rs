@@ -9,7 +9,7 @@ use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 
 use crate::answer::FATAL_CONTENT_TYPE;
-use crate::app::AppState;
+use crate::methods::AppState;
 use crate::ops::metrics::Gauges;
 use crate::ops::{ClientAddr, MethodLabel};
 

@@ -20,9 +20,9 @@ use super::respond;
 use super::route::{parse_path, resolve_version, Resolved, Target};
 use crate::answer::tree::Answer;
 use crate::answer::{Format, Wanted};
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::methods::run::{run_method, Principal};
+use crate::methods::AppState;
 use crate::methods::{Lookup, Method, Verb};
 use crate::ops::forwarded;
 use crate::ops::gate::Gate;
@@ -120,10 +120,9 @@ async fn run(
             return with_version(Err(fatal(e)));
         }
         let resp = if kind == crate::media::test_download::SEGMENT {
-            crate::media::test_download::serve(Arc::clone(state), file.into(), request_id).await
+            super::files::serve_test(Arc::clone(state), file.into(), request_id).await
         } else {
-            crate::media::files::serve(Arc::clone(state), req, kind.into(), file.into(), request_id)
-                .await
+            super::files::serve(Arc::clone(state), req, kind.into(), file.into(), request_id).await
         };
         return with_version(Ok(resp));
     }

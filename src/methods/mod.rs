@@ -11,13 +11,15 @@ pub mod media;
 pub mod run;
 pub mod samples;
 pub mod service;
+pub mod state;
 pub mod tokens;
+
+pub use state::AppState;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use crate::answer::tree::Answer;
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::protocol::params::Params;
 use crate::protocol::user_auth::Account;

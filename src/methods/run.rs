@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use super::{idempotency, Args, Ctx, Method};
 use crate::answer::tree::Answer;
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::methods::AppState;
 use crate::protocol::params::Params;
 use crate::protocol::user_auth::Account;
 use crate::protocol::version::Version;

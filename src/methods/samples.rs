@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use super::run::{run_method, Principal};
 use crate::answer::Format;
-use crate::app::AppState;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::methods::AppState;
 use crate::methods::{self, Method, UserAuth};
 use crate::protocol::params::{ParamValue, Params};
 use crate::protocol::user_auth::Account;

@@ -8,7 +8,7 @@
 use actix_web::http::header;
 use actix_web::HttpRequest;
 
-use crate::app::AppState;
+use crate::methods::AppState;
 use crate::ops::forwarded;
 
 /// The prefix of cookies set over HTTPS.

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponseBuilder};
 
 use super::cookies;
-use crate::app::AppState;
+use crate::methods::AppState;
 use crate::store::{sessions, users};
 
 /// The cookie holding the session id (`__Host-` prefixed over HTTPS).

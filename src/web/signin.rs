@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use actix_web::web;
 
 use super::throttle;
-use crate::app::AppState;
+use crate::methods::AppState;
 use crate::store::users::{self, User};
 
 /// The outcome of a sign-in attempt.
