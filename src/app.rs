@@ -40,7 +40,7 @@ pub enum StartError {
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
     #[error(transparent)]
-    Nonces(#[from] crate::store::nonces::StartError),
+    Nonces(#[from] crate::store::nonces::WriterStartError),
 }
 
 impl AppState {

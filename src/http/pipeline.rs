@@ -362,7 +362,7 @@ fn user_and_run(
     state: &Arc<AppState>,
     method: &'static Method,
     version: Version,
-    caller: caller::Caller,
+    caller: caller::AuthenticatedApp,
     params: Params,
     base_url: &str,
     request_id: &str,

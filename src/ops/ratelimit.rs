@@ -18,14 +18,14 @@ use crate::swap::Swap;
 
 /// Whose calls a bucket counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Caller {
+enum QuotaOwner {
     ApiKey,
     UserToken,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct CallKey {
-    caller: Caller,
+    caller: QuotaOwner,
     /// The method whose own policy applies; `None` for the default policy.
     method: Option<Box<str>>,
     id: Box<str>,
@@ -96,7 +96,7 @@ impl RateLimiter {
 
     /// Charges a call: the quota for the answer headers, and whether it may go
     /// on. `None` when rate limits are off.
-    fn charge(&self, caller: Caller, who: &str, method: &str, now_ms: i64) -> Option<Charged> {
+    fn charge(&self, caller: QuotaOwner, who: &str, method: &str, now_ms: i64) -> Option<Charged> {
         let p = self.policies.load();
         if !p.enabled {
             return None;
@@ -112,8 +112,8 @@ impl RateLimiter {
         };
         let d = self.calls.take(key, &policy, now_ms);
         let prefix = match caller {
-            Caller::ApiKey => "",
-            Caller::UserToken => "token-",
+            QuotaOwner::ApiKey => "",
+            QuotaOwner::UserToken => "token-",
         };
         Some(Charged {
             quota: Quota::from_decision(&format!("{prefix}{name}"), &policy, &d, now_ms / 1000),
@@ -257,7 +257,7 @@ pub fn charge_api_key(
     method: &str,
     slot: &mut Option<Quota>,
 ) -> Result<(), ApiError> {
-    charge(ops, clock, Caller::ApiKey, api_key, method, slot)
+    charge(ops, clock, QuotaOwner::ApiKey, api_key, method, slot)
 }
 
 /// The same for a user token: the user-auth step calls it once the token is
@@ -270,13 +270,13 @@ pub fn charge_user_token(
     method: &str,
     slot: &mut Option<Quota>,
 ) -> Result<(), ApiError> {
-    charge(ops, clock, Caller::UserToken, token, method, slot)
+    charge(ops, clock, QuotaOwner::UserToken, token, method, slot)
 }
 
 fn charge(
     ops: &Ops,
     clock: &dyn Clock,
-    caller: Caller,
+    caller: QuotaOwner,
     who: &str,
     method: &str,
     slot: &mut Option<Quota>,
@@ -293,8 +293,8 @@ fn charge(
         return Ok(());
     }
     ops.metrics.rejected(match caller {
-        Caller::ApiKey => Rejection::ApiKey,
-        Caller::UserToken => Rejection::UserToken,
+        QuotaOwner::ApiKey => Rejection::ApiKey,
+        QuotaOwner::UserToken => Rejection::UserToken,
     });
     Err(ApiError::RateLimited {
         policy: c.policy_name,
@@ -453,7 +453,7 @@ mod tests {
     fn keys_have_their_own_buckets_and_methods_their_own_policy() {
         let l = RateLimiter::new(&config());
         let now = 5_000;
-        let a = l.charge(Caller::ApiKey, "a", "host-info", now).unwrap();
+        let a = l.charge(QuotaOwner::ApiKey, "a", "host-info", now).unwrap();
         assert!(a.decision.allowed);
         assert_eq!(
             a.quota.policy_field(),
@@ -464,32 +464,34 @@ mod tests {
             "\"default\";r=1;t=1, \"default-daily\";r=2;t=86395"
         );
         assert!(
-            l.charge(Caller::ApiKey, "a", "host-info", now)
+            l.charge(QuotaOwner::ApiKey, "a", "host-info", now)
                 .unwrap()
                 .decision
                 .allowed
         );
-        let refused = l.charge(Caller::ApiKey, "a", "host-info", now).unwrap();
+        let refused = l.charge(QuotaOwner::ApiKey, "a", "host-info", now).unwrap();
         assert!(!refused.decision.allowed);
         assert_eq!(refused.decision.retry_after_secs, 1);
         // another key, the same key as a user token, and a method policy are apart
         assert!(
-            l.charge(Caller::ApiKey, "b", "host-info", now)
+            l.charge(QuotaOwner::ApiKey, "b", "host-info", now)
                 .unwrap()
                 .decision
                 .allowed
         );
         assert!(
-            l.charge(Caller::UserToken, "a", "host-info", now)
+            l.charge(QuotaOwner::UserToken, "a", "host-info", now)
                 .unwrap()
                 .decision
                 .allowed
         );
-        let rt = l.charge(Caller::ApiKey, "a", "request-token", now).unwrap();
+        let rt = l
+            .charge(QuotaOwner::ApiKey, "a", "request-token", now)
+            .unwrap();
         assert!(rt.decision.allowed);
         assert_eq!(rt.quota.policy_field(), "\"request-token\";q=1;w=10");
         assert!(
-            !l.charge(Caller::ApiKey, "a", "request-token", now)
+            !l.charge(QuotaOwner::ApiKey, "a", "request-token", now)
                 .unwrap()
                 .decision
                 .allowed
@@ -502,12 +504,12 @@ mod tests {
         let mut last = None;
         for i in 0..3 {
             // one per 10 s: the bucket is always full again
-            last = l.charge(Caller::ApiKey, "a", "x", 10_000 * i);
+            last = l.charge(QuotaOwner::ApiKey, "a", "x", 10_000 * i);
         }
         let q = last.unwrap().quota;
         let t = q.tightest().unwrap();
         assert_eq!((t.name.as_str(), t.remaining), ("default-daily", 0));
-        let refused = l.charge(Caller::ApiKey, "a", "x", 40_000).unwrap();
+        let refused = l.charge(QuotaOwner::ApiKey, "a", "x", 40_000).unwrap();
         assert!(!refused.decision.allowed);
         assert_eq!(refused.decision.retry_after_secs, 86_400 - 40);
     }
@@ -581,7 +583,7 @@ mod tests {
             enabled: false,
             ..config()
         });
-        assert!(l.charge(Caller::ApiKey, "a", "x", 0).is_none());
+        assert!(l.charge(QuotaOwner::ApiKey, "a", "x", 0).is_none());
         for _ in 0..10 {
             l.auth_failed(Some("192.0.2.1".parse().unwrap()), Some("k"), 0);
         }
@@ -638,8 +640,8 @@ mod tests {
     #[test]
     fn reload_swaps_policies_and_sweep_forgets() {
         let l = RateLimiter::new(&config());
-        l.charge(Caller::ApiKey, "a", "request-token", 0);
-        l.charge(Caller::ApiKey, "a", "x", 0);
+        l.charge(QuotaOwner::ApiKey, "a", "request-token", 0);
+        l.charge(QuotaOwner::ApiKey, "a", "x", 0);
         assert_eq!(l.buckets(), 2);
         let mut c = config();
         c.methods.clear();
