@@ -45,19 +45,15 @@ pub async fn attempt(
                 i64::try_from(retry_after).unwrap_or(i64::MAX),
             ));
         }
+        if let Some(wait) =
+            throttle::check(&state.store, &username, addr, now).map_err(|e| e.to_string())?
+        {
+            return Ok(SignIn::Throttled(wait));
+        }
         let found = state
             .store
-            .with(|c| {
-                if let Some(wait) = throttle::check(c, &username, addr, now)? {
-                    return Ok(Err(wait));
-                }
-                users::find_for_login(c, &username).map(Ok)
-            })
+            .with(|c| users::find_for_login(c, &username))
             .map_err(|e| e.to_string())?;
-        let found = match found {
-            Err(wait) => return Ok(SignIn::Throttled(wait)),
-            Ok(f) => f,
-        };
         // The expensive part runs without holding the store.
         // An account without a password (created by the REST users API)
         // takes the same time and never signs in.
@@ -69,9 +65,7 @@ pub async fn attempt(
         let store = &state.store;
         match found {
             Some((user, _)) if ok => {
-                store
-                    .with(|c| throttle::succeeded(c, &username))
-                    .map_err(|e| e.to_string())?;
+                throttle::succeeded(store, &username).map_err(|e| e.to_string())?;
                 Ok(if user.status == "active" {
                     SignIn::Ok(user)
                 } else {
@@ -83,9 +77,7 @@ pub async fn attempt(
                     .ops
                     .limiter
                     .sign_in_failed(addr, &username, state.clock.now_millis());
-                store
-                    .with(|c| throttle::failed(c, &username, addr, now))
-                    .map_err(|e| e.to_string())?;
+                throttle::failed(store, &username, addr, now).map_err(|e| e.to_string())?;
                 Ok(SignIn::Wrong)
             }
         }
