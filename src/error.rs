@@ -252,12 +252,6 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        ApiError::Internal(format!("store: {e}"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

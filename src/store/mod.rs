@@ -82,6 +82,14 @@ impl From<StoreError> for crate::error::ApiError {
     }
 }
 
+/// The same for the backend's own error, while callers still hold one (the
+/// seam's groups return `StoreError`).
+impl From<rusqlite::Error> for crate::error::ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        crate::error::ApiError::Internal(format!("store: {e}"))
+    }
+}
+
 /// A handle on the store shared by all workers. SQLite serialises writers
 /// anyway; one connection behind a mutex keeps that explicit and cheap.
 ///
