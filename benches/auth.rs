@@ -73,6 +73,47 @@ fn refusals(c: &mut Criterion) {
         });
     }
     g.finish();
+    interleaved(&rt, &state, method, &form(&key.api_key), &form(&unknown));
+}
+
+/// The two cases alternated batch by batch, so a busy machine slows both
+/// alike; prints each case's median batch time per call.
+fn interleaved(
+    rt: &tokio::runtime::Runtime,
+    state: &AppState,
+    method: &'static Method,
+    known: &Params,
+    unknown: &Params,
+) {
+    let bench = std::env::args().any(|a| a == "--bench");
+    let (batches, per_batch) = if bench { (400, 200) } else { (4, 2) };
+    let mut times = [Vec::new(), Vec::new()];
+    for _ in 0..batches {
+        for (i, params) in [known, unknown].into_iter().enumerate() {
+            let start = std::time::Instant::now();
+            for _ in 0..per_batch {
+                let refused = rt.block_on(panthera::http::authenticate::app(
+                    state,
+                    method,
+                    black_box(params),
+                    None,
+                    "bench",
+                ));
+                assert!(refused.is_err());
+            }
+            times[i].push(start.elapsed().as_nanos() as f64 / per_batch as f64 / 1000.0);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (k, u) = (median(&mut times[0]), median(&mut times[1]));
+    println!(
+        "auth_refusal interleaved ({batches} x {per_batch} each): known key, wrong signature \
+         {k:.2} µs; unknown key {u:.2} µs; ratio {:.3}",
+        u / k
+    );
 }
 
 criterion_group!(benches, refusals);

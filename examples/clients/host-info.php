@@ -1,14 +1,7 @@
 <?php
 // A signed host-info call the way the original service's PHP clients make it:
-// gmdate(DATE_RSS) with "+0000" replaced by "UTC", a random nonce, hash_hmac and curl.
+// gmdate(DATE_RSS) with "+0000" replaced by "UTC", a random nonce (random_bytes), hash_hmac and curl.
 // Usage: PANTHERA_URL=http://127.0.0.1:8080 PANTHERA_API_KEY=... PANTHERA_API_SECRET=... php host-info.php
-
-function str_random($len = 8, $allowed_charset = null) {
-    if ($allowed_charset === null) {
-        $allowed_charset = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-    }
-    return substr(str_shuffle($allowed_charset), 0, $len);
-}
 
 $url = getenv('PANTHERA_URL') ?: 'http://127.0.0.1:8080';
 $api_key = getenv('PANTHERA_API_KEY');
@@ -16,7 +9,7 @@ $api_secret = getenv('PANTHERA_API_SECRET');
 
 function call($url, $method, $api_key, $api_secret, $params, $multipart) {
     $timestamp = str_replace('+0000', 'UTC', gmdate(DATE_RSS));
-    $nonce = str_random();
+    $nonce = bin2hex(random_bytes(8));
     $access_key = hash_hmac('sha1', $timestamp . $api_key . $nonce, $api_secret);
     $fields = array_merge(array(
         'api_key' => $api_key,

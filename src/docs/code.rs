@@ -79,14 +79,14 @@ pub fn sample(lang: Lang, m: &Method, version: Version) -> String {
 }
 
 /// The user-token pieces of a sample: the lines that sign with the token and
-/// the parameters that carry it, for methods that require a user (the sample
+/// the parameters that carry it, for methods that take a user (the sample
 /// then reads `PANTHERA_AUTH_TOKEN` and `PANTHERA_TOKEN_SECRET`); empty otherwise.
 fn user_parts(
     m: &Method,
     sign: &'static str,
     params: &'static str,
 ) -> (&'static str, &'static str) {
-    if m.user_auth == UserAuth::Required {
+    if m.user_auth != UserAuth::No {
         (sign, params)
     } else {
         ("", "")

@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use super::code::{self, Lang};
 use super::samples::Samples;
 use crate::methods::AppState;
-use crate::methods::COMMON_ERRORS;
+use crate::methods::{Method, UserAuth, COMMON_ERRORS};
+use crate::protocol::version::Version;
 
 /// Writes `reference.md`, `openapi.json` and `postman_collection.json` into `dir`.
 pub fn export(state: &AppState, samples: &Samples, dir: &Path) -> std::io::Result<Vec<String>> {
@@ -18,12 +19,20 @@ pub fn export(state: &AppState, samples: &Samples, dir: &Path) -> std::io::Resul
         ("reference.md", markdown(state, samples)),
         (
             "openapi.json",
-            serde_json::to_string_pretty(&super::openapi::document(state, samples))
-                .unwrap_or_default(),
+            serde_json::to_string_pretty(&super::openapi::document(
+                state,
+                samples,
+                &state.public_url(),
+            ))
+            .unwrap_or_default(),
         ),
         (
             "postman_collection.json",
-            serde_json::to_string_pretty(&postman(state)).unwrap_or_default(),
+            serde_json::to_string_pretty(&postman(
+                state.versions.load().default,
+                &state.public_url(),
+            ))
+            .unwrap_or_default(),
         ),
     ];
     let mut written = Vec::new();
@@ -89,65 +98,126 @@ pub fn markdown(state: &AppState, samples: &Samples) -> String {
     out
 }
 
-/// A Postman v2.1 collection; a pre-request script signs every call with the
-/// collection variables `api_key` and `api_secret`.
-pub fn postman(state: &AppState) -> Value {
-    let version = state.versions.load().default;
-    let items: Vec<Value> = state
-        .registry
-        .in_version(version)
-        .into_iter()
-        .map(|m| {
-            let mut form = vec![
-                json!({"key": "api_key", "value": "{{api_key}}"}),
-                json!({"key": "access_key", "value": "{{access_key}}"}),
-                json!({"key": "timestamp", "value": "{{timestamp}}"}),
-                json!({"key": "nonce", "value": "{{nonce}}"}),
-            ];
-            let sample = m.sample_params();
-            form.extend(m.params.iter().map(|p| {
-                let value = sample
-                    .iter()
-                    .find(|(k, _)| *k == p.name)
-                    .map(|(_, v)| v.as_str())
-                    .or(p.default)
-                    .unwrap_or("");
-                json!({"key": p.name, "value": value, "disabled": !p.required && value.is_empty(),
-                       "description": p.description})
-            }));
-            json!({
-                "name": m.name,
-                "request": {
-                    "method": "POST",
-                    "header": [],
-                    "body": {"mode": "urlencoded", "urlencoded": form},
-                    "url": {"raw": format!("{{{{base_url}}}}/v{version}/{}", m.name),
-                            "host": ["{{base_url}}"], "path": [format!("v{version}"), m.name]},
-                    "description": m.summary
-                }
-            })
-        })
+/// The pre-request script of the collection: signs every call as the app
+/// (`access_key`) and, when `auth_token` is set, as the user (`access_token`).
+/// It runs in Postman's sandbox, where CryptoJS is available.
+const POSTMAN_SIGN: &[&str] = &[
+    "// Signs the call: access_key = hex(HMAC_algo(api_secret, timestamp + api_key + nonce)),",
+    "// and, with a user token, access_token = hex(HMAC_algo(token_secret, timestamp + auth_token + nonce)).",
+    "const hmacs = { sha1: CryptoJS.HmacSHA1, sha256: CryptoJS.HmacSHA256, sha512: CryptoJS.HmacSHA512 };",
+    "const algo = pm.variables.get('algo') || 'sha1';",
+    "const hmac = hmacs[algo] || CryptoJS.HmacSHA1;",
+    "const ts = new Date().toUTCString().replace('GMT', 'UTC');",
+    "const nonce = Date.now().toString(36) + Math.random().toString(36).slice(2, 10);",
+    "const apiKey = pm.variables.get('api_key') || '';",
+    "const sign = (msg, secret) => hmac(msg, secret || '').toString(CryptoJS.enc.Hex);",
+    "pm.variables.set('timestamp', ts);",
+    "pm.variables.set('nonce', nonce);",
+    "pm.variables.set('algo', algo);",
+    "pm.variables.set('access_key', sign(ts + apiKey + nonce, pm.variables.get('api_secret')));",
+    "const token = pm.variables.get('auth_token') || '';",
+    "const form = pm.request.body && pm.request.body.urlencoded;",
+    "if (token) {",
+    "  pm.variables.set('access_token', sign(ts + token + nonce, pm.variables.get('token_secret')));",
+    "} else if (form) {",
+    "  // no user token: the call acts for the key's owner (or is refused where a user is required)",
+    "  form.remove((p) => p.key === 'auth_token' || p.key === 'access_token');",
+    "}",
+];
+
+/// The test script of the collection: each answer is a success.
+const POSTMAN_TEST: &[&str] = &[
+    "pm.test('answers stat=ok', () => {",
+    "  pm.response.to.have.status(200);",
+    "  pm.expect(pm.response.text()).to.match(/<rsp stat=\"ok\">|\"stat\":\"ok\"/);",
+    "});",
+];
+
+/// A Postman v2.1 collection of the methods of `version`, one folder per
+/// area, calling `base`: set the variables `api_key` and `api_secret` (and
+/// `auth_token`, `token_secret` for user methods); the pre-request script
+/// signs every call.
+pub fn postman(version: Version, base: &str) -> Value {
+    // In declaration order, where a sample may rely on an earlier one (an
+    // account created before it is shown, changed and deleted), as the
+    // sample answers are made; folders in the order of the method list.
+    let mut methods: Vec<&Method> = crate::methods::all()
+        .iter()
+        .filter(|m| m.serves(version))
         .collect();
-    let script = [
-        "const ts = new Date().toUTCString();",
-        "const nonce = Math.random().toString(36).slice(2) + Date.now().toString(36);",
-        "const key = pm.collectionVariables.get('api_key');",
-        "const sig = CryptoJS.HmacSHA1(ts + key + nonce, pm.collectionVariables.get('api_secret')).toString(CryptoJS.enc.Hex);",
-        "pm.collectionVariables.set('timestamp', ts);",
-        "pm.collectionVariables.set('nonce', nonce);",
-        "pm.collectionVariables.set('access_key', sig);",
-    ];
+    methods.sort_by_key(|m| m.area);
+    let mut folders: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    for m in methods {
+        let mut form = vec![
+            json!({"key": "api_key", "value": "{{api_key}}"}),
+            json!({"key": "access_key", "value": "{{access_key}}"}),
+            json!({"key": "timestamp", "value": "{{timestamp}}"}),
+            json!({"key": "nonce", "value": "{{nonce}}"}),
+            json!({"key": "algo", "value": "{{algo}}"}),
+        ];
+        if m.user_auth != UserAuth::No {
+            form.push(json!({"key": "auth_token", "value": "{{auth_token}}",
+                "description": "The user token (collection variable auth_token)."}));
+            form.push(json!({"key": "access_token", "value": "{{access_token}}",
+                "description": "Made by the pre-request script from token_secret."}));
+        }
+        let sample = m.sample_params();
+        form.extend(m.params.iter().map(|p| {
+            let value = sample
+                .iter()
+                .find(|(k, _)| *k == p.name)
+                .map(|(_, v)| v.as_str())
+                .or(p.default)
+                .unwrap_or("");
+            json!({"key": p.name, "value": value, "disabled": !p.required && value.is_empty(),
+                   "description": p.description})
+        }));
+        let description = format!(
+            "{}\n\nUser authentication: {}. Documentation: {base}/v{version}/{}",
+            m.summary,
+            m.user_auth.as_str(),
+            m.name
+        );
+        let item = json!({
+            "name": m.name,
+            "request": {
+                "method": "POST",
+                "header": [],
+                "body": {"mode": "urlencoded", "urlencoded": form},
+                "url": {"raw": format!("{{{{base_url}}}}/v{version}/{}", m.name),
+                        "host": ["{{base_url}}"], "path": [format!("v{version}"), m.name]},
+                "description": description
+            }
+        });
+        let area = m.area.title();
+        match folders.iter_mut().find(|(a, _)| *a == area) {
+            Some((_, items)) => items.push(item),
+            None => folders.push((area, vec![item])),
+        }
+    }
+    let items: Vec<Value> = folders
+        .into_iter()
+        .map(|(name, item)| json!({"name": name, "item": item}))
+        .collect();
     json!({
         "info": {
-            "name": "Panthera API",
+            "name": format!("Panthera API v{version}"),
             "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json",
-            "description": "Set api_key and api_secret; every request is signed by the pre-request script."
+            "description": format!("Set the collection variables api_key and api_secret (and auth_token and \
+    token_secret for the methods that act for a user); the pre-request script signs every request. \
+    Documentation: {base}/v{version}/")
         },
-        "event": [{"listen": "prerequest", "script": {"type": "text/javascript", "exec": script}}],
+        "event": [
+            {"listen": "prerequest", "script": {"type": "text/javascript", "exec": POSTMAN_SIGN}},
+            {"listen": "test", "script": {"type": "text/javascript", "exec": POSTMAN_TEST}}
+        ],
         "variable": [
-            {"key": "base_url", "value": state.public_url()},
+            {"key": "base_url", "value": base},
             {"key": "api_key", "value": ""},
-            {"key": "api_secret", "value": ""}
+            {"key": "api_secret", "value": ""},
+            {"key": "auth_token", "value": ""},
+            {"key": "token_secret", "value": ""},
+            {"key": "algo", "value": "sha1"}
         ],
         "item": items
     })

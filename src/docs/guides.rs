@@ -69,8 +69,13 @@ pub const GUIDES: &[Guide] = &[
     },
     Guide {
         stem: "versions",
-        title: "Versions and changelog",
+        title: "Versions",
         markdown: include_str!("../../docs/guides/versions.md"),
+    },
+    Guide {
+        stem: "changelog",
+        title: "API changelog, per version",
+        markdown: include_str!("../../docs/guides/changelog.md"),
     },
 ];
 

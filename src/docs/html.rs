@@ -1,6 +1,12 @@
-//! HTML rendering of the docs: small, no JavaScript, readable on a phone.
+//! HTML rendering of the docs: small, no JavaScript (but try-it and the
+//! search box), readable on a phone. The pages are maud templates: every
+//! value is escaped unless wrapped in `PreEscaped` (only the declarations'
+//! prose, escaped by [`prose`], and the guides' Markdown rendered by
+//! pulldown-cmark with raw HTML turned into text).
 
 use std::fmt::Write;
+
+use maud::{html, Markup, PreEscaped};
 
 use super::code::{self, Lang};
 use super::samples::Samples;
@@ -37,208 +43,358 @@ fn prose(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:50rem;margin:0 auto;padding:1rem;color:#1b1b1b}\
+/// The one style sheet, inline: long lines wrap, tables scroll inside their
+/// own box, nothing is wider than a 390 px phone.
+const STYLE: &str = "*,*::before,*::after{box-sizing:border-box}\
+body{font:16px/1.5 system-ui,sans-serif;max-width:84rem;margin:0 auto;padding:0 1rem;color:#1b1b1b;overflow-wrap:anywhere}\
+.layout{display:flex;flex-direction:column}.content{order:1;min-width:0;padding:1rem 0}\
+.sidebar{order:2;border-top:1px solid #ccc;padding:1rem 0;font-size:.95em}\
+.sidebar h2{font-size:.8em;text-transform:uppercase;letter-spacing:.04em;color:#444;margin:1.2rem 0 .3rem}\
+.sidebar ul{list-style:none;margin:0;padding:0}.sidebar li{margin:.15rem 0}\
+.sidebar a[aria-current]{font-weight:700;color:#1b1b1b}.brand{font-weight:700;font-size:1.1em;margin:0 0 .5rem}\
+.search label{display:block;font-weight:600;font-size:.9em}.search input{width:100%;padding:.35rem .45rem;border:1px solid #8a94a6;border-radius:4px;font:inherit}\
+.search-status{font-size:.85em;color:#444;margin:.25rem 0}.search li small{display:block;color:#444}\
+.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:.5rem;background:#fff;padding:.25rem .5rem}\
+.crumbs{display:flex;justify-content:space-between;gap:1rem}\
+@media (min-width:62rem){.layout{flex-direction:row;gap:2rem}.sidebar{order:0;flex:0 0 17rem;border-top:0;border-right:1px solid #ddd;\
+position:sticky;top:0;max-height:100vh;overflow-y:auto;padding-right:1rem}.content{flex:1;max-width:54rem}.to-menu{display:none}}\
+@media (min-width:88rem){body{max-width:120rem}.content{max-width:none}\
+.method{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:2rem;align-items:start}\
+.examples{background:#fafbfd;border-left:1px solid #ddd;padding-left:1.5rem}}\
 a{color:#0b57d0}code,pre{font-family:ui-monospace,monospace;font-size:.9em}\
-pre{background:#f4f4f4;padding:.75rem;overflow-x:auto;border-radius:4px}\
-table{border-collapse:collapse;width:100%;display:block;overflow-x:auto}\
-th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}\
-th{background:#eee}nav{margin-bottom:1rem}dt{font-weight:600}dd{margin:0 0 .5rem 1rem}";
+pre{background:#f4f4f4;padding:.75rem;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;border-radius:4px;max-width:100%}\
+.scroll{overflow-x:auto;max-width:100%;margin:0 0 1rem}\
+table{border-collapse:collapse;width:100%}\
+th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:normal;word-break:normal}\
+td:last-child{min-width:14rem}th{background:#eee}nav{margin-bottom:1rem}dt{font-weight:600}dd{margin:0 0 .5rem 1rem}\
+.summary{font-size:1.1em}\
+.tryit{border:1px solid #b8c4e0;border-radius:8px;background:#f6f8fd;padding:.75rem 1rem;margin:1rem 0}\
+.tryit h2{margin-top:0}.tryit .note{font-size:.9em;color:#444}\
+.fields{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:.5rem 1rem}\
+.field label{display:block;font-weight:600;font-size:.9em}\
+.field input,.field select{width:100%;max-width:100%;padding:.35rem .45rem;border:1px solid #8a94a6;border-radius:4px;font:inherit;background:#fff}\
+.field input:focus,.field select:focus{outline:2px solid #0b57d0;outline-offset:1px}\
+.tryit button{margin-top:.75rem;padding:.45rem 1.4rem;border:0;border-radius:4px;background:#0b57d0;color:#fff;font:inherit;font-weight:600;cursor:pointer}\
+.tryit button:hover{background:#0842a0}.tryit h3{font-size:1em;margin:.75rem 0 .25rem}\
+.tryit pre:empty{display:none}";
 
-fn page(title: &str, body: &str) -> String {
-    // Scrollable blocks must be reachable by keyboard (WCAG 2.1.1).
-    let body = body
-        .replace("<pre>", "<pre tabindex=\"0\">")
-        .replace("<pre id=", "<pre tabindex=\"0\" id=")
-        .replace("<table>", "<table tabindex=\"0\">");
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{} · Panthera API</title><style>{STYLE}</style></head>\
-<body>{body}</body></html>\n",
-        esc(title)
-    )
+/// A whole page in the one layout.
+fn page(version: Version, title: &str, current: &str, body: Markup) -> String {
+    super::layout::page(version, title, current, &body.into_string(), STYLE)
+}
+
+/// Pulldown's HTML made keyboard-reachable (WCAG 2.1.1) and phone-sized:
+/// blocks scroll inside their own box, never the page.
+fn scrollable(html: &str) -> String {
+    html.replace("<pre>", "<pre tabindex=\"0\">")
+        .replace(
+            "<table>",
+            "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Table\"><table>",
+        )
+        .replace("</table>", "</table></div>")
+}
+
+/// The line above a page's title: home, and a way to the sidebar on a phone.
+fn breadcrumb(version: Version) -> Markup {
+    html! {
+        nav .crumbs aria-label="Breadcrumb" {
+            a href={ "/v" (version) "/" } { "Panthera API v" (version) }
+            " "
+            a .to-menu href="#sidebar" { "Methods and guides" }
+        }
+    }
+}
+
+/// A table that scrolls inside its own box on a narrow screen.
+fn table(label: &str, head: &[&str], rows: Markup) -> Markup {
+    html! {
+        div .scroll tabindex="0" role="region" aria-label=(label) {
+            table {
+                thead { tr { @for h in head { th scope="col" { (h) } } } }
+                tbody { (rows) }
+            }
+        }
+    }
+}
+
+/// A preformatted block, reachable by keyboard.
+fn pre(text: &str) -> Markup {
+    html! { pre tabindex="0" { (text) } }
 }
 
 /// The documentation index of one version.
 pub fn index(state: &AppState, version: Version) -> String {
-    let mut b = String::new();
-    let _ = write!(
-        b,
-        "<header><h1>Panthera API v{version}</h1><p>A signed form-POST REST service, \
-wire-compatible with the PantherMedia web-service. Open any method URL in a browser to \
-read its documentation; POST to it (signed) to call it.</p></header><main>"
-    );
-    b.push_str("<h2>Get started</h2><ol><li>Get an api key and secret (<code>panthera keys create --name myapp</code>; a demo key is printed at first start).</li>\
-<li>Sign: <code>access_key = hex(HMAC_sha1(api_secret, timestamp + api_key + nonce))</code>, with <code>timestamp</code> like <code>Thu, 26 Jul 2012 14:53:44 UTC</code> (±300 s) and a fresh <code>nonce</code>.</li>\
-<li>POST <code>api_key</code>, <code>access_key</code>, <code>timestamp</code>, <code>nonce</code> (and <code>algo</code>: sha1, sha256 or sha512) urlencoded to <a href=\"host-info\">host-info</a>.</li>\
-<li>Answers are XML (<code>&lt;rsp stat=\"ok\"&gt;</code>), or JSON with <code>content_type=application/json</code>.</li></ol>");
-    b.push_str("<h2>Guides</h2><ul>");
-    for g in super::guides::GUIDES {
-        let _ = write!(
-            b,
-            "<li><a href=\"/guide/{}\">{}</a></li>",
-            g.stem,
-            esc(g.title)
-        );
-    }
-    b.push_str(
-        "</ul><p>Machine-readable: <a href=\"/openapi.json\">OpenAPI 3.1</a> \
-(also <code>panthera docs export</code> for Markdown and a Postman collection) and the \
-<a href=\"get-method-info\">get-method-info</a> method.</p>",
-    );
-    b.push_str("<h2 id=\"user-authorization\">User authorization</h2>\
-<pre>App ──request-token (HTTPS)──▶ Panthera ──token, auth_url──▶ App
-App ──opens auth_url──▶ Browser ──sign in, Allow / Deny──▶ Panthera
-Panthera ──303 app_callback?token=…&amp;status=authorized──▶ Browser
-App ──get-user-profile + auth_token + access_token──▶ Panthera</pre>\
-<p>Sign user calls with <code>auth_token</code> and <code>access_token = hex(HMAC_algo(token_secret, timestamp + auth_token + nonce))</code>. \
-Pending tokens live 10 minutes; an approved token used with less than 30 minutes left gains 60; <a href=\"token-valid-until\">token-valid-until</a> sets up to 90 days. \
-Users revoke apps at <a href=\"/account/apps\">/account/apps</a>.</p>\
-<h2 id=\"oauth\">OAuth 1.0</h2><p>Instead of form credentials a call may carry an RFC 5849 <code>Authorization: OAuth …</code> header \
-(<code>oauth_consumer_key</code> = api key, <code>oauth_token</code> = auth_token; HMAC-SHA1, HMAC-SHA256 or HMAC-SHA512; Unix <code>oauth_timestamp</code>), \
-signed with <code>enc(api_secret)&amp;enc(token_secret)</code> over the method, URL, query, urlencoded body and oauth parameters. Never both schemes in one request.</p>");
-    let mut area = None;
-    for m in state.registry.in_version(version) {
-        if area != Some(m.area) {
-            if area.is_some() {
-                b.push_str("</ul>");
-            }
-            let _ = write!(b, "<h2>{}</h2><ul>", esc(m.area.title()));
-            area = Some(m.area);
+    let b = html! {
+        header {
+            h1 { "Panthera API v" (version) }
+            p { "A signed form-POST REST service, wire-compatible with the PantherMedia web-service. \
+    Open any method URL in a browser to read its documentation; POST to it (signed) to call it." }
         }
-        let _ = write!(
-            b,
-            "<li><a href=\"/v{version}/{n}\">{n}</a> — {}</li>",
-            prose(m.summary),
-            n = m.name
-        );
+        main {
+            h2 { "Get started" }
+            ol {
+                li { "Get an api key and secret (" code { "panthera keys create --name myapp" } "; a demo key is printed at first start)." }
+                li { "Sign: " code { "access_key = hex(HMAC_sha1(api_secret, timestamp + api_key + nonce))" } ", with "
+                     code { "timestamp" } " like " code { "Thu, 26 Jul 2012 14:53:44 UTC" } " (±300 s) and a fresh " code { "nonce" } "." }
+                li { "POST " code { "api_key" } ", " code { "access_key" } ", " code { "timestamp" } ", " code { "nonce" }
+                     " (and " code { "algo" } ": sha1, sha256 or sha512) urlencoded to " a href="host-info" { "host-info" } "." }
+                li { "Answers are XML (" code { "<rsp stat=\"ok\">" } "), or JSON with " code { "content_type=application/json" } "." }
+            }
+            h2 { "Guides" }
+            ul { @for g in super::guides::GUIDES { li { a href={ "/guide/" (g.stem) } { (g.title) } } } }
+            p {
+                "Machine-readable: " a href="/openapi.json" { "OpenAPI 3.1" } ", the "
+                a href={ "/v" (version) "/postman.json" } { "Postman collection" }
+                " (import it, set " code { "api_key" } ", " code { "api_secret" } " and for user methods "
+                code { "auth_token" } ", " code { "token_secret" } ": it signs every call), "
+                code { "panthera docs export" } " (Markdown) and the " a href="get-method-info" { "get-method-info" } " method."
+            }
+            h2 #user-authorization { "User authorization" }
+            (pre("App ──request-token (HTTPS)──▶ Panthera ──token, auth_url──▶ App\n\
+    App ──opens auth_url──▶ Browser ──sign in, Allow / Deny──▶ Panthera\n\
+    Panthera ──303 app_callback?token=…&status=authorized──▶ Browser\n\
+    App ──get-user-profile + auth_token + access_token──▶ Panthera"))
+            p {
+                "Sign user calls with " code { "auth_token" } " and "
+                code { "access_token = hex(HMAC_algo(token_secret, timestamp + auth_token + nonce))" } ". \
+    Pending tokens live 10 minutes; an approved token used with less than 30 minutes left gains 60; "
+                a href="token-valid-until" { "token-valid-until" } " sets up to 90 days. Users revoke apps at "
+                a href="/account/apps" { "/account/apps" } "."
+            }
+            h2 #oauth { "OAuth 1.0" }
+            p {
+                "Instead of form credentials a call may carry an RFC 5849 " code { "Authorization: OAuth …" } " header ("
+                code { "oauth_consumer_key" } " = api key, " code { "oauth_token" } " = auth_token; HMAC-SHA1, HMAC-SHA256 or HMAC-SHA512; Unix "
+                code { "oauth_timestamp" } "), signed with " code { "enc(api_secret)&enc(token_secret)" }
+                " over the method, URL, query, urlencoded body and oauth parameters. Never both schemes in one request."
+            }
+            @for (area, list) in areas(state, version) {
+                h2 { (area.title()) }
+                ul {
+                    @for m in list {
+                        li { a href={ "/v" (version) "/" (m.name) } { (m.name) } " — " (PreEscaped(prose(m.summary))) }
+                    }
+                }
+            }
+            h2 #versions { "Versions" }
+            p { "What each version added or changed: the " a href="/guide/changelog" { "API changelog" }
+                "; choosing a version: " a href="/guide/versions" { "Versions" } "." }
+            ul {
+                @for (v, st) in &state.versions.load().versions {
+                    li { a href={ "/v" (v) "/" } { "v" (v) } ": " (st.as_str()) }
+                }
+            }
+        }
+    };
+    page(version, &format!("API v{version}"), "", b)
+}
+
+/// The methods of `version` grouped by area, in the list's order.
+fn areas(state: &AppState, version: Version) -> Vec<(crate::methods::Area, Vec<&'static Method>)> {
+    let mut groups: Vec<(crate::methods::Area, Vec<&Method>)> = Vec::new();
+    for m in state.registry.in_version(version) {
+        match groups.last_mut() {
+            Some((a, list)) if *a == m.area => list.push(m),
+            _ => groups.push((m.area, vec![m])),
+        }
     }
-    if area.is_some() {
-        b.push_str("</ul>");
-    }
-    b.push_str("<h2>Versions</h2><ul>");
-    for (v, s) in &state.versions.load().versions {
-        let _ = write!(b, "<li><a href=\"/v{v}/\">v{v}</a>: {}</li>", s.as_str());
-    }
-    b.push_str("</ul></main>");
-    page(&format!("API v{version}"), &b)
+    groups
 }
 
 /// The page of one method in one version.
 pub fn method_page(state: &AppState, version: Version, m: &Method, samples: &Samples) -> String {
     let base = state.public_url();
-    let mut b = String::new();
-    let _ = write!(
-        b,
-        "<nav><a href=\"/v{version}/\">Panthera API v{version}</a></nav><main><h1>{name}</h1>\
-<p>{summary}</p><p>{desc}</p>",
-        name = m.name,
-        summary = prose(m.summary),
-        desc = prose(m.description)
-    );
     let decls = state.registry.declarations(m.name);
-    let _ = write!(b, "<p>Since version {}.", m.since);
-    if decls.len() > 1 {
-        b.push_str(" Other versions:");
-        for d in decls.iter().filter(|d| !std::ptr::eq(**d, m)) {
-            let _ = write!(
-                b,
-                " <a href=\"/v{v}/{n}\">v{v}</a>",
-                v = d.since,
-                n = d.name
-            );
+    let user = match m.user_auth {
+        UserAuth::Required => html! {
+            "required: sign with a user token (" code { "auth_token" } " + " code { "access_token" }
+            ", or an OAuth 1.0 header), see " a href="/guide/user-authorization" { "user authorization" }
+        },
+        UserAuth::Optional => html! {
+            "optional: with a user token (" code { "auth_token" } " + " code { "access_token" }
+            ", or an OAuth 1.0 header) the call acts for that user, without one for the owner of the api key"
+        },
+        UserAuth::No => html! { "not required" },
+    };
+    let host = base
+        .trim_start_matches("http://")
+        .trim_start_matches("https://");
+    let raw = format!(
+        "POST /v{version}/{name} HTTP/1.1\nHost: {host}\nUser-Agent: my-app/1.0\n\
+Content-Type: application/x-www-form-urlencoded\n\n{body}",
+        name = m.name,
+        body = sample_body(m)
+    );
+    let b = html! {
+        (breadcrumb(version))
+        main {
+            h1 { (m.name) }
+            p .summary { (PreEscaped(prose(m.summary))) }
+            p { (PreEscaped(prose(m.description))) }
+            p {
+                "Since version " (m.since) "."
+                @if decls.len() > 1 {
+                    " Other versions:"
+                    @for d in decls.iter().filter(|d| !std::ptr::eq(**d, m)) {
+                        " " a href={ "/v" (d.since) "/" (d.name) } { "v" (d.since) }
+                    }
+                }
+            }
+            div .method {
+            div .reference {
+            h2 #endpoint { "Endpoint" }
+            (pre(&format!("POST {base}/v{version}/{}", m.name)))
+            dl {
+                dt { "User authentication" } dd { (user) }
+                dt { "SSL" } dd { (if m.ssl { "required" } else { "not required" }) }
+                dt { "Api key role" } dd { (if m.admin { "admin required" } else { "any" }) }
+            }
+            (try_it(version, m))
+            (parameters(m))
+            (errors(m))
+            }
+            div .examples {
+            h2 #sample-request { "Sample request" }
+            (pre(&raw))
+            h3 { "Code" }
+            p {
+                "Each program reads " code { "PANTHERA_URL" } ", " code { "PANTHERA_API_KEY" } " and "
+                code { "PANTHERA_API_SECRET" } " from the environment"
+                @if m.user_auth != UserAuth::No {
+                    ", and the user token from " code { "PANTHERA_AUTH_TOKEN" } " and " code { "PANTHERA_TOKEN_SECRET" }
+                }
+                "."
+            }
+            @for lang in Lang::ALL {
+                details open[lang == Lang::Curl] {
+                    summary { (lang.title()) }
+                    pre tabindex="0" { code { (code::sample(lang, m, version)) } }
+                }
+            }
+            @if let Some(s) = samples.get(m) {
+                h2 #sample-answer { "Sample answer" }
+                p { "Produced by running the sample above against a fresh demo database." }
+                h3 { "XML" }
+                (pre(&format!("HTTP/1.1 {}\nContent-Type: text/xml;charset=UTF-8\n\n{}", s.status, s.xml)))
+                h3 { "JSON" }
+                (pre(&format!("HTTP/1.1 {}\nContent-Type: application/json\n\n{}", s.status, pretty_json(&s.json))))
+            }
+            }
+            }
+        }
+    };
+    page(version, m.name, m.name, b)
+}
+
+/// The parameter table: the user-token parameters of user methods first,
+/// then the method's own.
+fn parameters(m: &Method) -> Markup {
+    let star = html! { " " abbr title="required" { "*" } };
+    let token_required = m.user_auth == UserAuth::Required;
+    let required = m.params.iter().any(|p| p.required) || token_required;
+    let rows = html! {
+        @if m.user_auth != UserAuth::No {
+            tr {
+                td { code { "auth_token" } @if token_required { (star) } }
+                td { "text" } td {} td {}
+                td { "The user token the user approved (see " a href="/guide/user-authorization" { "user authorization" } ")." }
+            }
+            tr {
+                td { code { "access_token" } @if token_required { (star) } }
+                td { "text" } td {} td {}
+                td {
+                    code { "hex(HMAC_algo(token_secret, timestamp + auth_token + nonce))" } ", with the "
+                    code { "timestamp" } ", " code { "nonce" } " and " code { "algo" } " of the " code { "access_key" }
+                    ". Instead of both, an " code { "Authorization: OAuth …" } " header with " code { "oauth_token" }
+                    " (" a href="/guide/oauth" { "OAuth 1.0" } ")."
+                }
+            }
+        }
+        @for p in m.params {
+            tr {
+                td { code { (p.name) } @if p.required { (star) } }
+                td { (p.kind.name()) }
+                td {
+                    @match p.kind {
+                        crate::methods::Kind::Integer { min, max } => { (min) " – " (max) }
+                        _ => { (p.values.join(", ")) }
+                    }
+                }
+                td { (p.default.unwrap_or("")) }
+                td { (PreEscaped(prose(p.description))) }
+            }
+        }
+    };
+    html! {
+        h2 #parameters { "Parameters" }
+        p {
+            "Every call also carries the " a href="/guide/app-authentication" { "app credentials" } " "
+            code { "api_key" } ", " code { "access_key" } ", " code { "timestamp" } ", " code { "nonce" }
+            ", optional " code { "algo" } " and " code { "content_type" } "."
+        }
+        @if m.params.is_empty() && m.user_auth == UserAuth::No {
+            p { "This method takes no other parameters." }
+        } @else {
+            (table("Parameters", &["Name", "Type", "Values", "Default", "Description"], rows))
+            @if required { p { "* required" } }
+        }
+        @if m.mutating {
+            p {
+                "This method changes data. Send an optional " code { "idempotency_key" }
+                " (1–255 printable characters) to make retries safe: a retry with the same key within 24 hours \
+    returns the first answer and changes nothing; the same key with different parameters (or another \
+    PUT body) is refused with 422; while the first call still runs, a retry gets 409. Keys are kept per \
+    api key and per user the call acts for: another user's call with the same key runs on its own."
+            }
         }
     }
-    b.push_str("</p>");
-    let _ = write!(
-        b,
-        "<h2>Endpoint</h2><pre>POST {base}/v{version}/{name}</pre>\
-<dl><dt>User authentication</dt><dd>{user}</dd><dt>SSL</dt><dd>{ssl}</dd>\
-<dt>Api key role</dt><dd>{role}</dd></dl>",
-        name = m.name,
-        user = m.user_auth.as_str(),
-        ssl = if m.ssl { "required" } else { "not required" },
-        role = if m.admin { "admin required" } else { "any" }
-    );
-    b.push_str("<h2>Parameters</h2><p>Every call also carries the <a href=\"/guide/app-authentication\">app credentials</a> \
-<code>api_key</code>, <code>access_key</code>, <code>timestamp</code>, <code>nonce</code>, optional <code>algo</code> and <code>content_type</code>.</p>");
-    if m.params.is_empty() {
-        b.push_str("<p>This method takes no other parameters.</p>");
-    } else {
-        b.push_str("<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Type</th><th scope=\"col\">Values</th><th scope=\"col\">Default</th><th scope=\"col\">Description</th></tr></thead><tbody>");
-        for p in m.params {
-            let values = match p.kind {
-                crate::methods::Kind::Integer { min, max } => format!("{min} – {max}"),
-                _ => p.values.join(", "),
-            };
-            let _ =
-                write!(
-                b,
-                "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                p.name,
-                if p.required { " <abbr title=\"required\">*</abbr>" } else { "" },
-                p.kind.name(),
-                esc(&values),
-                esc(p.default.unwrap_or("")),
-                prose(p.description)
-            );
+}
+
+/// The errors the method itself returns, one row per code, and one link to
+/// the errors every call can meet.
+fn errors(m: &Method) -> Markup {
+    let common: Vec<u16> = crate::methods::COMMON_ERRORS
+        .iter()
+        .map(|e| e.code)
+        .collect();
+    let mut rows: Vec<(u16, Vec<&str>)> = Vec::new();
+    // error_docs() ends with the common errors: keep what comes before them
+    let all: Vec<_> = m.error_docs().collect();
+    let own = &all[..all.len().saturating_sub(common.len())];
+    for e in own {
+        match rows.iter_mut().find(|(c, _)| *c == e.code) {
+            Some((_, meanings)) => meanings.push(e.meaning),
+            None => rows.push((e.code, vec![e.meaning])),
         }
-        b.push_str("</tbody></table><p>* required</p>");
     }
-    if m.mutating {
-        b.push_str(
-            "<p>This method changes data. Send an optional <code>idempotency_key</code> \
-(1–255 printable characters) to make retries safe: a retry with the same key within 24 hours \
-returns the first answer and changes nothing; the same key with different parameters (or another \
-PUT body) is refused with 422; while the first call still runs, a retry gets 409. Keys are kept per \
-api key and per user the call acts for: another user's call with the same key runs on its own.</p>",
-        );
+    if m.user_auth != UserAuth::No && !rows.iter().any(|(c, _)| *c == 401) {
+        rows.push((401, vec!["the user token is missing (where required), unknown, pending, denied, revoked or expired, or the access_token is wrong"]));
     }
-    b.push_str("<h2>Errors</h2><table><thead><tr><th scope=\"col\">Code</th><th scope=\"col\">Meaning</th></tr></thead><tbody>");
-    for e in m.error_docs() {
-        let _ = write!(b, "<tr><td>{}</td><td>{}</td></tr>", e.code, esc(e.meaning));
+    if m.ssl && !rows.iter().any(|(c, _)| *c == 403) {
+        rows.push((
+            403,
+            vec!["Forbidden (SSL is required): the call came over plain HTTP"],
+        ));
     }
-    b.push_str("</tbody></table>");
-    let sample_body = sample_body(m);
-    let _ = write!(
-        b,
-        "<h2>Sample request</h2><pre>POST /v{version}/{name} HTTP/1.1\nHost: {host}\nUser-Agent: my-app/1.0\n\
-Content-Type: application/x-www-form-urlencoded\n\n{body}</pre>\
-<h3>curl</h3><pre>curl -A my-app/1.0 {base}/v{version}/{name} \\\n  --data-urlencode \"api_key=$API_KEY\" \\\n  \
---data-urlencode \"timestamp=$TS\" --data-urlencode \"nonce=$NONCE\" \\\n  --data-urlencode \"access_key=$ACCESS_KEY\"{extra}</pre>",
-        name = m.name,
-        host = esc(base.trim_start_matches("http://").trim_start_matches("https://")),
-        body = esc(&sample_body),
-        extra = m
-            .sample_params()
-            .iter()
-            .map(|(k, v)| format!(" \\\n  --data-urlencode \"{}={}\"", esc(k), esc(v)))
-            .collect::<String>()
-    );
-    b.push_str("<h3>Code</h3><p>Each program reads <code>PANTHERA_URL</code>, <code>PANTHERA_API_KEY</code> \
-and <code>PANTHERA_API_SECRET</code> from the environment.</p>");
-    for lang in Lang::ALL {
-        let _ = write!(
-            b,
-            "<details><summary>{}</summary><pre><code>{}</code></pre></details>",
-            lang.title(),
-            esc(&code::sample(lang, m, version))
-        );
+    rows.sort_by_key(|(c, _)| *c);
+    let common = common
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    html! {
+        h2 #errors { "Errors" }
+        @if rows.is_empty() {
+            p { "This method has no errors of its own." }
+        } @else {
+            (table("Errors", &["Code", "Meaning"], html! {
+                @for (code, meanings) in &rows {
+                    tr { td { (code) } td { (meanings.join("; ")) } }
+                }
+            }))
+        }
+        p { "Every call can also meet the " a href="/guide/errors" { "common protocol errors" } " (" (common) ")." }
     }
-    if let Some(s) = samples.get(m) {
-        let _ = write!(
-            b,
-            "<h2>Sample answer</h2><p>Produced by running the sample above against a fresh demo database.</p>\
-<h3>XML</h3><pre>HTTP/1.1 {status}\nContent-Type: text/xml;charset=UTF-8\n\n{xml}</pre>\
-<h3>JSON</h3><pre>HTTP/1.1 {status}\nContent-Type: application/json\n\n{json}</pre>",
-            status = s.status,
-            xml = esc(&s.xml),
-            json = esc(&pretty_json(&s.json))
-        );
-    }
-    try_it(&mut b, version, m);
-    b.push_str("</main>");
-    page(m.name, &b)
 }
 
 fn pretty_json(s: &str) -> String {
@@ -247,50 +403,60 @@ fn pretty_json(s: &str) -> String {
         .unwrap_or_else(|_| s.to_string())
 }
 
-/// The try-it form; `tryit.js` signs and sends it (the only script of the docs).
-fn try_it(b: &mut String, version: Version, m: &Method) {
-    let _ = write!(
-        b,
-        "<h2 id=\"try-it\">Try it</h2><form id=\"tryit\" data-endpoint=\"/v{version}/{name}\">\
-<p>Signs in your browser (WebCrypto): the secrets never leave this page, only the signature does. Needs JavaScript.</p>\
-<p><label for=\"t-api_key\">api_key</label><br><input id=\"t-api_key\" name=\"api_key\" autocomplete=\"off\" size=\"40\" required></p>\
-<p><label for=\"t-api_secret\">api_secret</label><br><input id=\"t-api_secret\" name=\"api_secret\" type=\"password\" autocomplete=\"off\" size=\"40\" required></p>\
-<p><label for=\"t-algo\">algo</label><br><select id=\"t-algo\" name=\"algo\"><option>sha1</option><option>sha256</option><option>sha512</option></select></p>",
-        name = m.name
-    );
-    if m.user_auth != UserAuth::No {
-        b.push_str("<p><label for=\"t-auth_token\">auth_token</label><br><input id=\"t-auth_token\" name=\"auth_token\" autocomplete=\"off\" size=\"40\"></p>\
-<p><label for=\"t-token_secret\">token_secret</label><br><input id=\"t-token_secret\" name=\"token_secret\" type=\"password\" autocomplete=\"off\" size=\"40\"></p>");
-    }
+/// The try-it form; `tryit.js` signs and sends it.
+fn try_it(version: Version, m: &Method) -> Markup {
     let sample = m.sample_params();
-    for p in m.params {
-        let value = sample
+    let value = |name: &str| {
+        sample
             .iter()
-            .find(|(k, _)| *k == p.name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("");
-        let _ = write!(
-            b,
-            "<p><label for=\"t-p-{n}\">{n}{req}</label><br><input id=\"t-p-{n}\" name=\"p:{n}\" value=\"{v}\" size=\"40\"></p>",
-            n = p.name,
-            req = if p.required { " (required)" } else { "" },
-            v = esc(value)
-        );
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    html! {
+        section .tryit aria-labelledby="try-it" {
+            h2 #try-it { "Try it" }
+            form #tryit data-endpoint={ "/v" (version) "/" (m.name) } {
+                p .note { "Signs in your browser (WebCrypto): the secrets never leave this page, only the signature does. Needs JavaScript." }
+                div .fields {
+                    div .field { label for="t-api_key" { "api_key" } input #t-api_key name="api_key" autocomplete="off" required; }
+                    div .field { label for="t-api_secret" { "api_secret" } input #t-api_secret name="api_secret" type="password" autocomplete="off" required; }
+                    @if m.user_auth != UserAuth::No {
+                        div .field { label for="t-auth_token" { "auth_token" } input #t-auth_token name="auth_token" autocomplete="off"; }
+                        div .field { label for="t-token_secret" { "token_secret" } input #t-token_secret name="token_secret" type="password" autocomplete="off"; }
+                    }
+                    @for p in m.params {
+                        div .field {
+                            label for={ "t-p-" (p.name) } { (p.name) @if p.required { " (required)" } }
+                            input id={ "t-p-" (p.name) } name={ "p:" (p.name) } value=(value(p.name));
+                        }
+                    }
+                    div .field {
+                        label for="t-algo" { "algo" }
+                        select #t-algo name="algo" { option { "sha1" } option { "sha256" } option { "sha512" } }
+                    }
+                    div .field {
+                        label for="t-content_type" { "content_type" }
+                        select #t-content_type name="content_type" { option value="" { "text/xml" } option { "application/json" } }
+                    }
+                }
+                button type="submit" { "Send" }
+            }
+            h3 { "Raw request" } pre #tryit-request tabindex="0" {}
+            h3 { "Signed strings" } pre #tryit-signed tabindex="0" {}
+            h3 { "Raw answer" } pre #tryit-answer tabindex="0" aria-live="polite" {}
+        }
+        script src="/assets/tryit.js" defer {}
     }
-    b.push_str("<p><label for=\"t-content_type\">content_type</label><br><select id=\"t-content_type\" name=\"content_type\">\
-<option value=\"\">text/xml</option><option>application/json</option></select></p>\
-<p><button type=\"submit\">Send</button></p></form>\
-<h3>Raw request</h3><pre id=\"tryit-request\"></pre><h3>Signed string</h3><pre id=\"tryit-signed\"></pre>\
-<h3>Raw answer</h3><pre id=\"tryit-answer\" aria-live=\"polite\"></pre><script src=\"/assets/tryit.js\" defer></script>");
 }
 
 /// A guide page.
 pub fn guide(version: Version, g: &super::guides::Guide) -> String {
-    let b = format!(
-        "<nav><a href=\"/v{version}/\">Panthera API v{version}</a></nav><main>{}</main>",
-        super::guides::render(g.markdown)
-    );
-    page(g.title, &b)
+    let b = html! {
+        (breadcrumb(version))
+        main { (PreEscaped(scrollable(&super::guides::render(g.markdown)))) }
+    };
+    page(version, g.title, g.stem, b)
 }
 
 fn sample_body(m: &Method) -> String {
@@ -301,36 +467,35 @@ fn sample_body(m: &Method) -> String {
         ("nonce", "Im ar andomS tring".to_string()),
         ("algo", "sha1".to_string()),
     ];
+    if m.user_auth != UserAuth::No {
+        pairs.push(("auth_token", "YOUR_AUTH_TOKEN".to_string()));
+        pairs.push(("access_token", "HMAC_HEX_OF_THE_TOKEN".to_string()));
+    }
     pairs.extend(m.sample_params());
     serde_urlencoded::to_string(&pairs).unwrap_or_default()
 }
 
 /// 404 page: the method exists in other versions.
 pub fn not_in_version(version: Version, name: &str, decls: &[&Method]) -> String {
-    let mut b = format!(
-        "<main><h1>{} is not in v{version}</h1><p>It exists in:</p><ul>",
-        esc(name)
-    );
-    for d in decls {
-        let _ = write!(
-            b,
-            "<li><a href=\"/v{v}/{n}\">v{v}</a></li>",
-            v = d.since,
-            n = d.name
-        );
-    }
-    let _ = write!(
-        b,
-        "</ul><p><a href=\"/v{version}/\">All methods of v{version}</a></p></main>"
-    );
-    page("Not in this version", &b)
+    let b = html! {
+        main {
+            h1 { (name) " is not in v" (version) }
+            p { "It exists in:" }
+            ul { @for d in decls { li { a href={ "/v" (d.since) "/" (d.name) } { "v" (d.since) } } } }
+            p { a href={ "/v" (version) "/" } { "All methods of v" (version) } }
+        }
+    };
+    page(version, "Not in this version", "", b)
 }
 
 /// 404 page: no such method.
 pub fn unknown_method(version: Version, name: &str) -> String {
-    let b = format!(
-        "<main><h1>No method {}</h1><p>See <a href=\"/v{version}/\">the methods of v{version}</a>.</p></main>",
-        esc(&name.chars().take(64).collect::<String>())
-    );
-    page("Unknown method", &b)
+    let name: String = name.chars().take(64).collect();
+    let b = html! {
+        main {
+            h1 { "No method " (name) }
+            p { "See " a href={ "/v" (version) "/" } { "the methods of v" (version) } "." }
+        }
+    };
+    page(version, "Unknown method", "", b)
 }

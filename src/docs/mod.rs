@@ -6,6 +6,7 @@ pub mod code;
 pub mod export;
 pub mod guides;
 mod html;
+mod layout;
 pub mod openapi;
 pub mod openapi_rest;
 /// The sample answers are made by running the methods (`methods::samples`).
@@ -18,6 +19,8 @@ use crate::methods::Lookup;
 use crate::protocol::version::Version;
 
 const TRYIT_JS: &str = include_str!("tryit.js");
+const FAVICON: &[u8] = include_bytes!("assets/favicon.ico");
+const SEARCH_JS: &str = include_str!("assets/search.js");
 
 /// The sample answers, run once per process on first use.
 pub fn samples(state: &AppState) -> &samples::Samples {
@@ -37,10 +40,14 @@ pub fn samples(state: &AppState) -> &samples::Samples {
 pub enum Page {
     /// An HTML page with its status (404 for what does not exist).
     Html(u16, String),
-    /// `openapi.json`.
+    /// A JSON document (`openapi.json`, the search index).
     Json(String),
-    /// A script of the pages (`/assets/tryit.js`).
+    /// A JSON document offered under a file name (the Postman collection).
+    JsonFile { body: String, file_name: String },
+    /// A script of the pages.
     Script(&'static str),
+    /// The favicon, cached for a day.
+    Icon(&'static [u8]),
 }
 
 /// The index of the methods in `version`.
@@ -68,14 +75,26 @@ pub fn guide(version: Version, stem: &str) -> Page {
     }
 }
 
-/// The OpenAPI document of every version.
-pub fn openapi(state: &AppState) -> Page {
-    Page::Json(openapi::document(state, samples(state)).to_string())
+/// The OpenAPI document of every version; `base` is the request's base URL
+/// (`server.public_url`, or the scheme and host the client used).
+pub fn openapi(state: &AppState, base: &str) -> Page {
+    Page::Json(openapi::document(state, samples(state), base).to_string())
+}
+
+/// The Postman collection of `version`, for the base URL `base`.
+pub fn postman(version: Version, base: &str) -> Page {
+    Page::JsonFile {
+        body: export::postman(version, base).to_string(),
+        file_name: format!("panthera-v{version}.postman_collection.json"),
+    }
 }
 
 /// A static file of the pages.
 pub fn asset(version: Version, name: &str) -> Page {
     match name {
+        "favicon.ico" => Page::Icon(FAVICON),
+        "search.js" => Page::Script(SEARCH_JS),
+        "search-index.json" => Page::Json(layout::search_index(version).to_string()),
         "tryit.js" => Page::Script(TRYIT_JS),
         _ => not_found(version, name),
     }

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::samples::Samples;
 use crate::methods::AppState;
-use crate::methods::{Kind, Method, Param, Verb, COMMON_ERRORS};
+use crate::methods::{Area, Kind, Method, Param, UserAuth, Verb, COMMON_ERRORS};
 use crate::protocol::version::VersionState;
 
 /// Parameter schema from its declaration.
@@ -105,6 +105,7 @@ fn operation(m: &Method, version: &str, samples: &Samples) -> Value {
         "summary": m.summary,
         "description": m.description,
         "tags": [m.area.title()],
+        "security": security(m),
         "requestBody": {
             "required": true,
             "content": {
@@ -134,8 +135,70 @@ fn put_operation(m: &Method, version: &str, samples: &Samples) -> Value {
     op
 }
 
-/// The whole document.
-pub fn document(state: &AppState, samples: &Samples) -> Value {
+/// The ways a call of `m` may authenticate: the signed form parameters (with
+/// the user token where the method takes one) or the OAuth 1.0 header.
+fn security(m: &Method) -> Value {
+    match m.user_auth {
+        UserAuth::No => json!([{"AppSignature": []}, {"OAuth1": []}]),
+        UserAuth::Optional => json!([
+            {"AppSignature": []},
+            {"AppSignature": [], "UserToken": []},
+            {"OAuth1": []}
+        ]),
+        UserAuth::Required => json!([{"AppSignature": [], "UserToken": []}, {"OAuth1": []}]),
+    }
+}
+
+/// The security schemes of the signed methods. OpenAPI cannot express an
+/// HMAC over form fields, so the form signing is an `apiKey`-style scheme
+/// whose description says how the other fields are made.
+fn security_schemes() -> Value {
+    json!({
+        "AppSignature": {
+            "type": "apiKey",
+            "in": "query",
+            "name": "api_key",
+            "description": "The app signature, sent as form fields of the POST body (or, for a GET call, of the query): \
+    `api_key`, `timestamp` (`Thu, 26 Jul 2012 14:53:44 UTC`, within the server's tolerance, 300 s by default), a fresh `nonce`, \
+    optional `algo` (`sha1` default, `sha256`, `sha512`) and `access_key = lowercase_hex(HMAC_algo(key = api_secret, msg = timestamp || api_key || nonce))`. \
+    A (api_key, timestamp, nonce) triple is accepted once. See /guide/app-authentication."
+        },
+        "UserToken": {
+            "type": "apiKey",
+            "in": "query",
+            "name": "auth_token",
+            "description": "The user token (approved by the user at its auth_url, see /guide/user-authorization), sent with the app signature as form fields: \
+    `auth_token` and `access_token = lowercase_hex(HMAC_algo(key = token_secret, msg = timestamp || auth_token || nonce))`, \
+    with the timestamp, nonce and algo of the access_key."
+        },
+        "OAuth1": {
+            "type": "http",
+            "scheme": "OAuth",
+            "description": "RFC 5849 `Authorization: OAuth ...` header instead of the form fields: oauth_consumer_key = api key, \
+    oauth_token = auth_token (for user calls), oauth_signature_method HMAC-SHA1, HMAC-SHA256 or HMAC-SHA512, oauth_timestamp in Unix seconds; \
+    key `enc(api_secret)&enc(token_secret)`; the base string covers the method, the URL, the query, an urlencoded body and the oauth parameters. \
+    Never mixed with the form fields in one request. See /guide/oauth."
+        }
+    })
+}
+
+/// What a tag (an area of the method list) is about.
+fn area_description(a: Area) -> &'static str {
+    match a {
+        Area::Service => {
+            "The service itself: host information, method list and method descriptions."
+        }
+        Area::Tokens => "User tokens (request, lifetime) and the signed-in user's profile.",
+        Area::Accounts => "User accounts, for api keys with the admin role.",
+        Area::Media => "Search and describe the media catalogue.",
+        Area::Downloads => "Buy and download media, the deposit and past downloads.",
+        Area::Contributor => "Media the user contributes, and the upload inbox.",
+    }
+}
+
+/// The whole document, its server the base URL `base` (`server.public_url`,
+/// or the one the request used).
+pub fn document(state: &AppState, samples: &Samples, base: &str) -> Value {
     let mut paths = Map::new();
     for (version, vstate) in &state.versions.load().versions {
         if *vstate == VersionState::Gone {
@@ -162,7 +225,7 @@ pub fn document(state: &AppState, samples: &Samples) -> Value {
     access_key = hex(HMAC_algo(api_secret, timestamp || api_key || nonce)). Answers are XML by default, \
     JSON with content_type=application/json. See /guide/app-authentication."
         },
-        "servers": [{"url": state.public_url()}],
+        "servers": [{"url": base}],
         "paths": paths,
         "components": {"schemas": {
             "AppCredentials": {
@@ -208,5 +271,47 @@ pub fn document(state: &AppState, samples: &Samples) -> Value {
         }}
     });
     super::openapi_rest::add(&mut doc);
+    if let (Some(schemes), Some(ours)) = (
+        doc["components"]["securitySchemes"].as_object_mut(),
+        security_schemes().as_object(),
+    ) {
+        for (k, v) in ours {
+            schemes.insert(k.clone(), v.clone());
+        }
+    } else {
+        doc["components"]["securitySchemes"] = security_schemes();
+    }
+    doc["tags"] = tags(&doc);
     doc
+}
+
+/// One tag per area (in the order of the method list), then the tags of the
+/// other operations (the REST users API).
+fn tags(doc: &Value) -> Value {
+    let mut tags: Vec<Value> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for m in crate::methods::all() {
+        let name = m.area.title();
+        if !seen.iter().any(|s| s == name) {
+            seen.push(name.to_string());
+            tags.push(json!({"name": name, "description": area_description(m.area)}));
+        }
+    }
+    for item in doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+            for t in op["tags"].as_array().into_iter().flatten() {
+                if let Some(t) = t.as_str() {
+                    if !seen.iter().any(|s| s == t) {
+                        seen.push(t.to_string());
+                        tags.push(json!({"name": t, "description": "Plain JSON REST access to the user accounts, with an X-API-Key token."}));
+                    }
+                }
+            }
+        }
+    }
+    Value::Array(tags)
 }

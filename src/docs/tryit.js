@@ -46,10 +46,16 @@
     if (contentType) params.set('content_type', contentType);
     const endpoint = form.dataset.endpoint;
     const body = params.toString();
+    // what the browser sends: it sets User-Agent itself (a page may not)
     out('tryit-request').textContent =
       'POST ' + endpoint + ' HTTP/1.1\nHost: ' + location.host +
-      '\nContent-Type: application/x-www-form-urlencoded\n\n' + body;
-    out('tryit-signed').textContent = signed.join('\n');
+      '\nUser-Agent: ' + navigator.userAgent +
+      '\nContent-Type: application/x-www-form-urlencoded' +
+      '\nContent-Length: ' + new TextEncoder().encode(body).length +
+      '\nOrigin: ' + location.origin + '\n\n' + body;
+    const labels = ['access_key = HMAC_' + algo + '(api_secret, timestamp + api_key + nonce) over:',
+      'access_token = HMAC_' + algo + '(token_secret, timestamp + auth_token + nonce) over:'];
+    out('tryit-signed').textContent = signed.map((s, i) => labels[i] + '\n' + s).join('\n\n');
     answer.textContent = 'Sending…';
     try {
       const response = await fetch(endpoint, {

@@ -10,13 +10,20 @@ use crate::docs::{self, Page};
 use crate::methods::AppState;
 use crate::protocol::version::Version;
 
-/// Answers a `GET` without credentials.
-pub fn serve_get(state: &AppState, version: Version, target: &Target<'_>) -> HttpResponse {
+/// Answers a `GET` without credentials; `base` is the request's base URL
+/// (`server.public_url`, or the scheme and host the client used).
+pub fn serve_get(
+    state: &AppState,
+    version: Version,
+    target: &Target<'_>,
+    base: &str,
+) -> HttpResponse {
     let page = match target {
         Target::Index => docs::index(state, version),
         Target::Method(name) => docs::method(state, version, name),
         Target::Guide(stem) => docs::guide(version, stem),
-        Target::OpenApi => docs::openapi(state),
+        Target::OpenApi => docs::openapi(state, base),
+        Target::Postman => docs::postman(version, base),
         Target::Asset(name) => docs::asset(version, name),
         // answered by the pipeline before documentation is considered
         Target::Health => docs::not_found(version, "health"),
@@ -33,8 +40,19 @@ fn respond_page(page: Page) -> HttpResponse {
         Page::Json(body) => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "application/json"))
             .body(body),
+        Page::JsonFile { body, file_name } => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{file_name}\""),
+            ))
+            .body(body),
         Page::Script(body) => HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+            .body(body),
+        Page::Icon(body) => HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "image/x-icon"))
+            .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
             .body(body),
     }
 }

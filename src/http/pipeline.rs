@@ -97,6 +97,7 @@ async fn run(
                 Target::Method(m) => m.to_string(),
                 Target::Guide(g) => format!("guide/{g}"),
                 Target::OpenApi => "openapi.json".into(),
+                Target::Postman => "postman.json".into(),
                 Target::Asset(a) => format!("assets/{a}"),
                 Target::Health => "health".into(),
                 Target::Metrics => "metrics".into(),
@@ -131,7 +132,13 @@ async fn run(
         && !query_has_credentials(req.query_string())
         && oauth_header(req).is_none()
     {
-        return with_version(Ok(super::docs::serve_get(state, version, &route.target)));
+        let base = state.base_url_for(&forwarded::origin(req, &state.ops.trusted_proxies));
+        return with_version(Ok(super::docs::serve_get(
+            state,
+            version,
+            &route.target,
+            &base,
+        )));
     }
     let name = match route.target {
         Target::Method(m) => m,

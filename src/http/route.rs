@@ -15,6 +15,8 @@ pub enum Target<'a> {
     Guide(&'a str),
     /// `/openapi.json`.
     OpenApi,
+    /// `/postman.json`: the Postman collection of the version.
+    Postman,
     /// A static file of the docs: `/assets/<name>`.
     Asset(&'a str),
     /// `/health`: liveness and a store check.
@@ -50,6 +52,8 @@ pub fn parse_path(path: &str) -> Result<Route<'_>, ApiError> {
         },
         (None, _) => Target::Index,
         (Some("openapi.json"), None) => Target::OpenApi,
+        (Some("postman.json"), None) => Target::Postman,
+        (Some("favicon.ico"), None) if version.is_none() => Target::Asset("favicon.ico"),
         (Some("health"), None) if version.is_none() => Target::Health,
         (Some("metrics"), None) if version.is_none() => Target::Metrics,
         (Some("guide"), Some(stem)) => Target::Guide(stem),
@@ -134,6 +138,8 @@ mod tests {
         assert!(parse_path("/guide/a/b").is_err());
         assert_eq!(r("/guide/errors").target, Target::Guide("errors"));
         assert_eq!(r("/openapi.json").target, Target::OpenApi);
+        assert_eq!(r("/v1.0/postman.json").target, Target::Postman);
+        assert_eq!(r("/favicon.ico").target, Target::Asset("favicon.ico"));
         assert_eq!(r("/assets/tryit.js").target, Target::Asset("tryit.js"));
         assert_eq!(r("/health").target, Target::Health);
         assert_eq!(r("/metrics/").target, Target::Metrics);

@@ -14,6 +14,7 @@ use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::media::embed::{self, Which};
+use crate::media::render_cache::{RenderKey, Unavailable};
 use crate::media::{files, image, test_download};
 use crate::methods::AppState;
 use crate::protocol::timestamp::Timestamp;
@@ -442,6 +443,48 @@ fn file_metadata(m: &media::Media) -> embed::Metadata {
     }
 }
 
+/// The bytes of a purchased file, from the render cache: rendered at most
+/// once and within the render bound like a download link's file (issue 12),
+/// so repeated free re-downloads cannot make the server render again.
+fn purchased_file(ctx: &Ctx<'_>, m: &media::Media, w: u16, h: u16) -> Result<Vec<u8>, ApiError> {
+    let key = RenderKey {
+        id: m.id,
+        color: m.color.clone(),
+        width: w,
+        height: h,
+        watermark: false,
+    };
+    let renders = &ctx.state.renders;
+    for _ in 0..2 {
+        let path = match renders.cached(&key) {
+            Some(p) => p,
+            None => {
+                // Handlers run on the blocking pool, inside the runtime; the
+                // render runs on a thread of its own. Without a runtime (the
+                // docs' sample answers, the CLI) nothing serves requests: the
+                // file is simply rendered here.
+                let Ok(rt) = tokio::runtime::Handle::try_current() else {
+                    return Ok(image::render(m.id, &m.color, w, h, false));
+                };
+                match rt.block_on(renders.file(&key)) {
+                    Ok(p) => p,
+                    Err(Unavailable::Busy(_)) => return Err(ApiError::Unavailable),
+                    Err(Unavailable::Failed) => {
+                        return Err(ApiError::Internal("rendering a picture file failed".into()))
+                    }
+                }
+            }
+        };
+        match std::fs::read(&path) {
+            Ok(bytes) => return Ok(bytes),
+            // deleted under the index: rendered again, once
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => renders.forget(&key),
+            Err(e) => return Err(ApiError::Internal(format!("render file: {e}"))),
+        }
+    }
+    Err(ApiError::Internal("render file vanished".into()))
+}
+
 fn download_image(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let id = media_id(ctx.args.get("id_media"))?;
     let which = ctx
@@ -465,7 +508,7 @@ fn download_image(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
         // the purchased size, like the download link serves it
         let o = &p.order;
         let (w, h) = image::fit(o.width, o.height, o.width.max(o.height));
-        let jpeg = image::render(m.id, &m.color, w, h, false);
+        let jpeg = purchased_file(ctx, &m, w, h)?;
         let items = vec![
             api_key_echo(ctx),
             infos_node(&p),

@@ -7,9 +7,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::helpers::{get, parse_reply, Server, BIN};
+use crate::helpers::{eventually, get, parse_reply, Server, BIN};
 
 /// The per-address cap of these tests, with idle connections kept long.
 fn config(per_address: u32, extra: &str) -> String {
@@ -81,18 +81,6 @@ fn read_until_closed(stream: &mut TcpStream) -> String {
         "the connection was neither answered nor closed: {r:?}"
     );
     String::from_utf8_lossy(&buf).into_owned()
-}
-
-/// Polls until `f` holds, for up to `secs`.
-fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < until {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
 }
 
 fn metric(page: &str, name: &str) -> f64 {

@@ -337,10 +337,12 @@ fn docs_export_writes_reference_openapi_and_postman() {
         &std::fs::read_to_string(dir.path().join("postman_collection.json")).unwrap(),
     )
     .unwrap();
+    // one folder per area
     let names: Vec<&str> = postman["item"]
         .as_array()
         .unwrap()
         .iter()
+        .flat_map(|f| f["item"].as_array().unwrap())
         .map(|i| i["name"].as_str().unwrap())
         .collect();
     assert!(names.contains(&"host-info"));
@@ -375,6 +377,23 @@ fn try_it(s: &Server, page: &str, fields: &[String]) -> serde_json::Value {
         v["axe"],
         serde_json::json!([]),
         "accessibility violations on {page}"
+    );
+    // complete raw request; a 390 px phone never scrolls sideways, long lines
+    // wrap, and try-it comes before the parameter table
+    assert!(
+        v["request"].as_str().unwrap().contains("\nUser-Agent: "),
+        "{}",
+        v["request"]
+    );
+    let l = &v["layout"];
+    assert!(
+        l["scrollWidth"].as_i64().unwrap() <= l["clientWidth"].as_i64().unwrap(),
+        "horizontal scroll at 390 px on {page}: {l}"
+    );
+    assert_eq!(l["preWhiteSpace"], "pre-wrap", "{page}");
+    assert!(
+        l["tryitTop"].as_f64().unwrap() < l["parametersTop"].as_f64().unwrap(),
+        "try-it near the top of {page}: {l}"
     );
     v
 }

@@ -13,7 +13,7 @@ use panthera::store::now_unix;
 use serde_json::Value;
 
 use crate::browser::Browser;
-use crate::helpers::{get, Server};
+use crate::helpers::{metric, Server};
 
 const TOKEN_SECRET: &str = "hardening secret";
 const PASSWORD: &str = "Correct-Horse-42";
@@ -252,16 +252,6 @@ fn a_put_body_is_part_of_the_idempotency_fingerprint() {
     assert!(!body.contains("Second title"), "{body}");
 }
 
-fn metric(s: &Server, line_start: &str) -> f64 {
-    let page = get(&s.addr, "/metrics");
-    page.body
-        .lines()
-        .find(|l| l.starts_with(line_start))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
 #[test]
 fn oauth_failures_are_counted_and_throttled_like_form_failures() {
     let s = Server::start_with(
@@ -461,4 +451,46 @@ fn the_download_link_key_is_sealed_resealed_and_checked() {
     let path = panthera::media::files::download_path(&clear_key, id, now_unix() + 600);
     assert_eq!(fetch(&format!("{}{path}", s.base)), 200);
     cli_ok(&s, &["check"]);
+}
+
+fn rendered_files(s: &Server) -> usize {
+    std::fs::read_dir(s.dir.join("renders"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".jpg"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn download_image_takes_purchased_files_from_the_render_cache() {
+    let s = Server::start();
+    let c = s.client();
+    let fetch = || {
+        let r = c
+            .call(
+                None,
+                "download-image",
+                &[
+                    ("id_media", "1"),
+                    ("id_article", "1"),
+                    ("metadata", "none"),
+                    ("content_type", "application/octet-stream"),
+                ],
+            )
+            .unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    assert_eq!(rendered_files(&s), 0);
+    fetch();
+    assert_eq!(rendered_files(&s), 1, "rendered once, into the cache");
+    for _ in 0..3 {
+        fetch();
+    }
+    assert_eq!(
+        rendered_files(&s),
+        1,
+        "free re-downloads render nothing new"
+    );
 }

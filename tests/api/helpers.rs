@@ -410,3 +410,28 @@ pub fn same_triple(creds: &Credentials) -> impl Fn(&str) -> Vec<(String, String)
         form
     }
 }
+
+/// Polls until `f` holds, for up to `secs`.
+pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + Duration::from_secs(secs);
+    while std::time::Instant::now() < until {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// The value of the first `/metrics` line starting with `line_start` (0 when
+/// there is none).
+pub fn metric(s: &Server, line_start: &str) -> f64 {
+    let page = get(&s.addr, "/metrics");
+    assert_eq!(page.status, 200, "{}", page.body);
+    page.body
+        .lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}

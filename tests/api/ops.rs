@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use panthera::client::{random_nonce, sign_params, Client, Credentials, Reply};
 use panthera::store::now_unix;
 
-use crate::helpers::{get, parse_reply, signed_body, Server};
+use crate::helpers::{eventually, get, metric, parse_reply, signed_body, Server};
 
 fn host_info(s: &Server, creds: &Credentials, extra: &[(&str, &str)]) -> Reply {
     Client::new(&s.base, creds.clone())
@@ -68,29 +68,6 @@ impl SlowRequest {
         let _ = self.stream.read_to_end(&mut buf);
         parse_reply(&buf)
     }
-}
-
-/// Polls until `f` holds, for up to `secs`.
-fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < until {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
-fn metric(s: &Server, line_start: &str) -> f64 {
-    let page = get(&s.addr, "/metrics");
-    assert_eq!(page.status, 200, "{}", page.body);
-    page.body
-        .lines()
-        .find(|l| l.starts_with(line_start))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[test]

@@ -3,24 +3,12 @@
 //! ones; `/health` reports the store's write state; the first-start banner
 //! keeps the demo secret out of the service log.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use panthera::client::Client;
 
-use crate::helpers::{get, Server};
+use crate::helpers::{eventually, get, Server};
 use crate::media::{demo_signed_in, put};
-
-/// Polls until `f` holds, for up to `secs`.
-fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < until {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
 
 #[test]
 fn json_bodies_naming_a_key_twice_are_refused_like_xml() {

@@ -1,5 +1,6 @@
 // Drives a docs page in Debian's headless Chromium: fills the try-it form,
-// clicks Send, prints the answer shown; runs axe-core on the page.
+// clicks Send, prints the answer shown; runs axe-core on the page and measures
+// its width on a 390 px phone (no horizontal scroll).
 // Usage: node tryit.mjs URL API_KEY API_SECRET [SCREENSHOT.png] [name=value ...]
 // Fields: name=value fills the form field `name` (method parameters as p:name).
 import { chromium } from 'playwright-core';
@@ -16,7 +17,7 @@ const browser = await chromium.launch({
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 try {
-  const page = await browser.newPage({ viewport: { width: 420, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
   await page.goto(url);
   // accessibility: axe-core's WCAG 2 A/AA rules
   await page.addScriptTag({ content: axeSource });
@@ -36,7 +37,15 @@ try {
   const signed = await page.textContent('#tryit-signed');
   const request = await page.textContent('#tryit-request');
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: false });
-  console.log(JSON.stringify({ answer, signed, request, axe }));
+  // the page itself never scrolls sideways; long lines wrap
+  const layout = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
+    preWhiteSpace: getComputedStyle(document.querySelector('pre')).whiteSpace,
+    tryitTop: document.getElementById('try-it').getBoundingClientRect().top + window.scrollY,
+    parametersTop: document.getElementById('parameters').getBoundingClientRect().top + window.scrollY,
+  }));
+  console.log(JSON.stringify({ answer, signed, request, axe, layout }));
 } finally {
   await browser.close();
 }
