@@ -17,7 +17,8 @@ const FLOORS: &[&[&str]] = &[
     &["http", "rest"],
     // pages as values
     &["docs", "web"],
-    // the registry, handlers, running one method
+    // the registry, handlers, running one method, and the state they share
+    // (`methods::state::AppState`, which holds the registry)
     &["methods"],
     // domain rules and plain mechanisms; `demo` seeds domain data (a user,
     // a catalogue), so it sits beside the rules it calls
@@ -29,10 +30,10 @@ const FLOORS: &[&[&str]] = &[
     // key and certificate files on disk: they only write through
     // `private_file` and are read by the wiring and the pages
     &["tls", "server_key"],
-    // the ground
-    // the ground; `swap` (a value replaced whole on reload) and `cidr`
-    // (address ranges) and `wire` (versions) are small values the
-    // configuration, the key ring and the error type read
+    // the ground; `swap` (a value replaced whole on reload), `cidr` (address
+    // ranges) and `wire` (versions, the timestamp, the refusals `ApiError`
+    // wraps) are small values the configuration, the key ring and the error
+    // type read
     &[
         "config",
         "clock",
