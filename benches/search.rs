@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use panthera::answer::Format;
 use panthera::app::AppState;
 use panthera::config::Config;
-use panthera::http::pipeline::{run_method, Caller};
+use panthera::methods::run::{run_method, Principal};
 use panthera::methods::{self, Method};
 use panthera::protocol::params::{ParamValue, Params};
 use panthera::protocol::version::Version;
@@ -209,7 +209,7 @@ fn measure(
                 .expect("param");
         }
         let t = Instant::now();
-        let caller = Caller {
+        let caller = Principal {
             key,
             account: None,
             base_url: "",

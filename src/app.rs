@@ -1,6 +1,9 @@
 //! Builds the running service from a [`Config`]: the shared state, the bound
 //! listeners and the background housekeeping.
 
+pub mod reload;
+pub mod worker;
+
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -11,7 +14,6 @@ use actix_web::{web, App, HttpServer};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::http::forwarded::Origin;
 use crate::methods::Registry;
 use crate::ops::{Ops, Swap};
 use crate::protocol::params::Limits;
@@ -21,32 +23,8 @@ use crate::store::keys::KeyCache;
 use crate::store::nonces::NonceWriter;
 use crate::store::{idempotency, Store};
 
-/// Everything a request may read, shared by all workers.
-pub struct AppState {
-    pub config: Config,
-    /// Swapped whole on reload (SIGHUP, `panthera reload`).
-    pub versions: Swap<VersionTable>,
-    pub store: Store,
-    /// Claims request nonces with group commit (store/nonces.rs).
-    pub nonces: NonceWriter,
-    /// Api keys of recent requests, valid per nonce-writer epoch.
-    pub key_cache: KeyCache,
-    pub registry: Registry,
-    pub clock: Arc<dyn Clock>,
-    pub param_limits: Limits,
-    /// Seals token secrets and signs CSRF tokens.
-    pub server_key: ServerKey,
-    /// The addresses actually bound (known once the server started).
-    pub bound: OnceLock<Vec<SocketAddr>>,
-    /// The HTTPS addresses actually bound (empty without a TLS listener).
-    pub bound_tls: OnceLock<Vec<SocketAddr>>,
-    /// The documentation's sample answers, made on first use.
-    pub docs_samples: OnceLock<crate::docs::samples::Samples>,
-    /// Rate limits, per-address caps, metrics.
-    pub ops: Ops,
-    /// Rendered picture files on disk and the bounds on rendering them.
-    pub renders: Arc<crate::media::render_cache::Renders>,
-}
+/// The shared state lives on the methods floor, beside the registry it holds.
+pub use crate::methods::state::AppState;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +40,7 @@ pub enum StartError {
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
     #[error(transparent)]
-    Nonces(#[from] crate::store::nonces::StartError),
+    Nonces(#[from] crate::store::nonces::WriterStartError),
 }
 
 impl AppState {
@@ -102,36 +80,6 @@ impl AppState {
             ops,
             renders: Arc::new(renders),
         })
-    }
-
-    /// The base URL clients use: configured, else the first bound address.
-    pub fn public_url(&self) -> String {
-        if let Some(configured) = self.configured_public_url() {
-            return configured.to_string();
-        }
-        match self.bound.get().and_then(|a| a.first()) {
-            Some(addr) => format!("http://{addr}"),
-            None => format!(
-                "http://{}",
-                self.config
-                    .server
-                    .listen
-                    .first()
-                    .map_or("127.0.0.1:8080", String::as_str)
-            ),
-        }
-    }
-
-    /// The base URL of one request: `server.public_url` when configured, else
-    /// what the client used (scheme and `Host`, or a trusted proxy's word).
-    pub fn base_url_for(&self, origin: &Origin) -> String {
-        self.configured_public_url()
-            .map_or_else(|| origin.base_url(), str::to_string)
-    }
-
-    /// `server.public_url` without a trailing slash, when set.
-    fn configured_public_url(&self) -> Option<&str> {
-        Some(self.config.server.public_url.trim_end_matches('/')).filter(|u| !u.is_empty())
     }
 
     /// The state on the real clock (moved by `testing.clock_offset_file` when set).
@@ -206,7 +154,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
     let data = web::Data::new(state);
     spawn_idempotency_pruner(data.clone().into_inner());
     spawn_bucket_sweeper(data.clone().into_inner());
-    crate::media::worker::spawn(data.clone().into_inner());
+    worker::spawn(data.clone().into_inner());
     warm_docs(data.clone().into_inner());
     let max_body = data.config.limits.max_body_bytes;
     let app_data = data.clone();
@@ -215,7 +163,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
         App::new()
             .app_data(app_data.clone())
             .app_data(web::PayloadConfig::new(max_body))
-            .wrap(from_fn(crate::ops::middleware::guard))
+            .wrap(from_fn(crate::http::guard::guard))
             .wrap(Compress::default())
             .wrap(from_fn(crate::http::headers::standard))
             .configure(crate::web::routes)

@@ -454,7 +454,7 @@ fn serve(
     actix_web::rt::System::new().block_on(async move {
         let running = app::start(state).map_err(|e| e.to_string())?;
         // Before announcing: until SIGHUP is watched it would end the process.
-        crate::ops::reload::listen(std::sync::Arc::clone(&running.state), reload)?;
+        crate::app::reload::listen(std::sync::Arc::clone(&running.state), reload)?;
         let _pid_file = crate::ops::reload::PidFile::create(&data_dir)
             .map_err(|e| format!("writing the pid file in {}: {e}", data_dir.display()))?;
         for addr in &running.tls_addrs {

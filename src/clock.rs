@@ -14,13 +14,21 @@ pub trait Clock: Send + Sync + 'static {
     }
 }
 
+/// Seconds since the Unix epoch by the system clock.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// The real clock.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> i64 {
-        crate::store::now_unix()
+        now_unix()
     }
     fn now_millis(&self) -> i64 {
         system_millis()
@@ -55,7 +63,7 @@ impl OffsetClock {
 
 impl Clock for OffsetClock {
     fn now(&self) -> i64 {
-        crate::store::now_unix().saturating_add(self.offset())
+        now_unix().saturating_add(self.offset())
     }
     fn now_millis(&self) -> i64 {
         system_millis().saturating_add(self.offset().saturating_mul(1000))
@@ -104,10 +112,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("offset");
         let clock = OffsetClock::new(path.clone());
-        assert!((clock.now() - crate::store::now_unix()).abs() <= 1);
+        assert!((clock.now() - now_unix()).abs() <= 1);
         std::fs::write(&path, "3600\n").unwrap();
-        assert!((clock.now() - crate::store::now_unix() - 3600).abs() <= 1);
+        assert!((clock.now() - now_unix() - 3600).abs() <= 1);
         std::fs::write(&path, "junk").unwrap();
-        assert!((clock.now() - crate::store::now_unix()).abs() <= 1);
+        assert!((clock.now() - now_unix()).abs() <= 1);
     }
 }

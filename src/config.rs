@@ -8,7 +8,7 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::version::{Version, VersionState};
+use crate::wire::{Version, VersionState};
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -520,7 +520,7 @@ impl Config {
             ("server.trusted_proxies", &self.server.trusted_proxies),
             ("metrics.allow", &self.metrics.allow),
         ] {
-            if let Err(e) = crate::ops::net::Cidr::parse_all(list) {
+            if let Err(e) = crate::cidr::Cidr::parse_all(list) {
                 return bad(format!("{name}: {e}"));
             }
         }

@@ -18,7 +18,7 @@ use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::ops::Swap;
+use crate::swap::Swap;
 
 /// The environment variable that carries the master key (wins over the file).
 pub const ENV_VAR: &str = "PANTHERA_MASTER_KEY";

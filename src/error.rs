@@ -2,9 +2,7 @@
 //! whether it is *fatal* (plain `text/html`, before the caller is known) or a
 //! normal `<rsp stat="fail">` answer (protocol.md §6).
 
-use crate::protocol::params::ParamError;
-use crate::protocol::timestamp::{Timestamp, TimestampError};
-use crate::protocol::version::Version;
+use crate::wire::{OAuthError, ParamError, Timestamp, TimestampError, Version};
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +53,7 @@ pub enum ApiError {
     #[error("invalid oauth_signature{}", base_suffix(.0))]
     BadOAuthSignature(Option<String>),
     #[error("{0}")]
-    BadOAuth(#[from] crate::protocol::oauth1::OAuthError),
+    BadOAuth(#[from] OAuthError),
     #[error(
         "send credentials either in the OAuth Authorization header or as form parameters, not both"
     )]
@@ -251,12 +249,6 @@ pub fn reason(status: u16) -> &'static str {
         501 => "Not Implemented",
         503 => "Service Unavailable",
         _ => "Error",
-    }
-}
-
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        ApiError::Internal(format!("store: {e}"))
     }
 }
 

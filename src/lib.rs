@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod answer;
 pub mod app;
+pub mod cidr;
 pub mod cli;
 pub mod client;
 pub mod clock;
@@ -22,5 +23,10 @@ pub mod protocol;
 pub mod rest;
 pub mod server_key;
 pub mod store;
+pub mod swap;
 pub mod tls;
 pub mod web;
+pub mod wire;
+
+#[cfg(test)]
+mod layering_test;

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::code::{self, Lang};
 use super::samples::Samples;
-use crate::app::AppState;
+use crate::methods::AppState;
 use crate::methods::{Method, UserAuth, COMMON_ERRORS};
 use crate::protocol::version::Version;
 

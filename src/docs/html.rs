@@ -10,7 +10,7 @@ use maud::{html, Markup, PreEscaped};
 
 use super::code::{self, Lang};
 use super::samples::Samples;
-use crate::app::AppState;
+use crate::methods::AppState;
 use crate::methods::{Method, UserAuth};
 use crate::protocol::version::Version;
 

@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::samples::Samples;
-use crate::app::AppState;
+use crate::methods::AppState;
 use crate::methods::{Area, Kind, Method, Param, UserAuth, Verb, COMMON_ERRORS};
 use crate::protocol::version::VersionState;
 

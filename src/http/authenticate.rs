@@ -15,11 +15,11 @@
 
 use std::sync::Arc;
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::methods::AppState;
 use crate::methods::Method;
 use crate::protocol::auth::replay_digest;
-use crate::protocol::caller::{self, Caller, Lookup, OAuthRequest};
+use crate::protocol::caller::{self, AuthenticatedApp, KeyLookup, OAuthRequest};
 use crate::protocol::params::Params;
 use crate::protocol::user_auth::{self, Presented};
 use crate::store::keys::{self, ApiKey};
@@ -32,7 +32,7 @@ pub async fn app(
     params: &Params,
     oauth: Option<&OAuthRequest>,
     request_id: &str,
-) -> Result<Caller, ApiError> {
+) -> Result<AuthenticatedApp, ApiError> {
     // Lets the nonce writer hold its next commit for this claim.
     let coming = state.nonces.announce();
     let epoch = state.nonces.epoch();
@@ -62,7 +62,7 @@ fn identify(
     epoch: u64,
     params: &Params,
     oauth: Option<&OAuthRequest>,
-) -> Result<Caller, ApiError> {
+) -> Result<AuthenticatedApp, ApiError> {
     let mut lookup = StoreLookup::new(state, epoch, true);
     let now = lookup.now;
     match caller::identify(&mut lookup, now, tolerance(state), params, oauth) {
@@ -76,7 +76,7 @@ fn identify_from_store(
     epoch: u64,
     params: &Params,
     oauth: Option<&OAuthRequest>,
-) -> Result<Caller, ApiError> {
+) -> Result<AuthenticatedApp, ApiError> {
     let mut lookup = StoreLookup::new(state, epoch, false);
     let now = lookup.now;
     caller::identify(&mut lookup, now, tolerance(state), params, oauth)
@@ -89,7 +89,7 @@ fn tolerance(state: &AppState) -> u64 {
 /// Claims the caller's replay identity and waits for its group commit.
 async fn claim(
     state: &AppState,
-    caller: &Caller,
+    caller: &AuthenticatedApp,
     method: &'static Method,
     params: &Params,
     request_id: &str,
@@ -135,7 +135,7 @@ impl<'a> StoreLookup<'a> {
     }
 }
 
-impl Lookup for StoreLookup<'_> {
+impl KeyLookup for StoreLookup<'_> {
     fn key(&mut self, api_key: &str) -> Result<Option<Arc<ApiKey>>, ApiError> {
         let cache = &self.state.key_cache;
         if self.use_cache {

@@ -32,7 +32,7 @@ pub async fn standard(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let id = new_request_id();
     let default_version = req
-        .app_data::<actix_web::web::Data<crate::app::AppState>>()
+        .app_data::<actix_web::web::Data<crate::methods::AppState>>()
         .map(|s| s.versions.load().default);
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = std::time::Instant::now();

@@ -15,24 +15,23 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 
 use super::authenticate;
-use super::forwarded;
 use super::headers::RequestId;
 use super::respond;
 use super::route::{parse_path, resolve_version, Resolved, Target};
 use crate::answer::tree::Answer;
 use crate::answer::{Format, Wanted};
-use crate::app::AppState;
 use crate::error::ApiError;
-use crate::methods::{idempotency, Args, Ctx, Lookup, Method, Verb};
+use crate::methods::run::{run_method, Principal};
+use crate::methods::AppState;
+use crate::methods::{Lookup, Method, Verb};
+use crate::ops::forwarded;
 use crate::ops::gate::Gate;
 use crate::ops::ratelimit::{self, Quota};
 use crate::protocol::caller::{self, OAuthRequest};
 use crate::protocol::oauth1;
 use crate::protocol::params::{self, Params, RAW_BODY};
 use crate::protocol::user_auth;
-use crate::protocol::user_auth::Account;
 use crate::protocol::version::Version;
-use crate::store::keys::ApiKey;
 
 /// The one handler behind every path.
 pub async fn handle(
@@ -82,8 +81,8 @@ async fn run(
         Err(e) => return (Err(fatal(e)), None),
     };
     match route.target {
-        Target::Health => return (Ok(crate::ops::endpoints::health(state, req).await), None),
-        Target::Metrics => return (Ok(crate::ops::endpoints::metrics(state, req).await), None),
+        Target::Health => return (Ok(super::endpoints::health(state, req).await), None),
+        Target::Metrics => return (Ok(super::endpoints::metrics(state, req).await), None),
         _ => {}
     }
     let accept = req
@@ -122,10 +121,9 @@ async fn run(
             return with_version(Err(fatal(e)));
         }
         let resp = if kind == crate::media::test_download::SEGMENT {
-            crate::media::test_download::serve(Arc::clone(state), file.into(), request_id).await
+            super::files::serve_test(Arc::clone(state), file.into(), request_id).await
         } else {
-            crate::media::files::serve(Arc::clone(state), req, kind.into(), file.into(), request_id)
-                .await
+            super::files::serve(Arc::clone(state), req, kind.into(), file.into(), request_id).await
         };
         return with_version(Ok(resp));
     }
@@ -135,7 +133,7 @@ async fn run(
         && oauth_header(req).is_none()
     {
         let base = state.base_url_for(&forwarded::origin(req, &state.ops.trusted_proxies));
-        return with_version(Ok(crate::docs::serve_get(
+        return with_version(Ok(super::docs::serve_get(
             state,
             version,
             &route.target,
@@ -259,7 +257,15 @@ async fn execute(
     let consumer_key = oauth
         .as_ref()
         .and_then(|o| o.header.get("oauth_consumer_key"));
-    let gate = Gate::enter(state, req, method.name, &params, consumer_key).map_err(fatal)?;
+    let gate = Gate::enter(
+        &state.ops,
+        &*state.clock,
+        req,
+        method.name,
+        &params,
+        consumer_key,
+    )
+    .map_err(fatal)?;
     let incoming = Incoming {
         params,
         oauth,
@@ -269,7 +275,7 @@ async fn execute(
     let mut quota = None;
     let outcome =
         authenticate_and_run(state, method, version, incoming, request_id, &mut quota).await;
-    gate.leave(state, &outcome);
+    gate.leave(&state.ops, &*state.clock, &outcome);
     if let Some(q) = quota {
         req.extensions_mut().insert(q);
     }
@@ -320,13 +326,19 @@ async fn authenticate_and_run(
         bad_format,
     } = incoming;
     let caller = authenticate::app(state, method, &params, oauth.as_ref(), request_id).await?;
-    ratelimit::charge_api_key(state, &caller.key.api_key, method.name, quota)?;
+    ratelimit::charge_api_key(
+        &state.ops,
+        &*state.clock,
+        &caller.key.api_key,
+        method.name,
+        quota,
+    )?;
     // From here on the caller is known: errors are normal answers.
     if let Some(e) = bad_format {
         return Err(e);
     }
     if method.inline {
-        let caller = Caller {
+        let caller = Principal {
             key: &caller.key,
             account: None,
             base_url: &base_url,
@@ -357,7 +369,7 @@ fn user_and_run(
     state: &Arc<AppState>,
     method: &'static Method,
     version: Version,
-    caller: caller::Caller,
+    caller: caller::AuthenticatedApp,
     params: Params,
     base_url: &str,
     request_id: &str,
@@ -376,59 +388,14 @@ fn user_and_run(
         )
     })?;
     if let Some(token) = account.as_ref().and_then(|a| a.token.as_ref()) {
-        ratelimit::charge_user_token(state, &token.token, method.name, quota)?;
+        ratelimit::charge_user_token(&state.ops, &*state.clock, &token.token, method.name, quota)?;
     }
-    let caller = Caller {
+    let caller = Principal {
         key,
         account: account.as_ref(),
         base_url,
     };
     run_method(state, method, version, &caller, params, request_id)
-}
-
-/// Who a method runs for, once authenticated.
-pub struct Caller<'a> {
-    pub key: &'a ApiKey,
-    /// The user the call acts for (see [`Ctx::account`]).
-    pub account: Option<&'a Account>,
-    /// `scheme://host` the client reached us at (or `server.public_url`).
-    pub base_url: &'a str,
-}
-
-/// Runs a method for an authenticated caller: role check, validation, then
-/// the handler (under the idempotency rules). The docs' sample answers come
-/// through here too.
-pub fn run_method(
-    state: &Arc<AppState>,
-    method: &'static Method,
-    version: Version,
-    caller: &Caller<'_>,
-    params: Params,
-    request_id: &str,
-) -> Result<Answer, ApiError> {
-    method.authorize(caller.key)?;
-    let args = Args::validate(method, params)?;
-    idempotency::execute(
-        state,
-        method,
-        caller.key,
-        caller.account,
-        &args,
-        request_id,
-        |claim| {
-            (method.handler)(&Ctx {
-                state,
-                method,
-                version,
-                key: caller.key,
-                request_id,
-                args: &args,
-                account: caller.account,
-                base_url: caller.base_url,
-                idempotency: claim,
-            })
-        },
-    )
 }
 
 /// Reads the body up to `max` bytes; more is `413` (early, from Content-Length

@@ -58,22 +58,8 @@ pub fn fit(w: i64, h: i64, long_side: i64) -> (u16, u16) {
     (scale(w), scale(h))
 }
 
-/// The RGB of a colour name (see `query::COLORS`); grey when unknown.
-pub fn rgb(color: &str) -> [u8; 3] {
-    match color {
-        "red" => [196, 48, 43],
-        "orange" => [230, 126, 34],
-        "yellow" => [241, 196, 15],
-        "green" => [46, 139, 87],
-        "blue" => [41, 98, 180],
-        "purple" => [125, 60, 152],
-        "pink" => [232, 120, 160],
-        "brown" => [121, 85, 61],
-        "black" => [30, 30, 34],
-        "white" => [236, 236, 230],
-        _ => [128, 128, 128],
-    }
-}
+/// The RGB of a colour name; the store ranks colour searches by it.
+pub use crate::store::search::rgb;
 
 /// A JPEG of `width`×`height` for item `id` in `color`.
 pub fn render(id: i64, color: &str, width: u16, height: u16, watermark: bool) -> Vec<u8> {

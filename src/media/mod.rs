@@ -14,7 +14,6 @@ pub mod inbox;
 pub mod query;
 pub mod render_cache;
 pub mod test_download;
-pub mod worker;
 
 /// A username as methods.md §C defines it: 3–32 of `[a-z0-9_.-]`.
 pub fn valid_username(s: &str) -> bool {

@@ -3,26 +3,10 @@
 //! types, so it never has to re-check raw input.
 
 use crate::error::ApiError;
+pub use crate::store::search::{fts_all, fts_any, Color, Filters, People, Query, Sort, Word};
 
 /// At most this many words are used from `q`; more would only slow the index.
 pub const MAX_WORDS: usize = 32;
-
-/// One searched word; `prefix` when it ended in `*` (`sun*` finds `sunset`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Word {
-    pub text: String,
-    pub prefix: bool,
-}
-
-/// The parsed `q`: words every hit must contain, numeric words naming media
-/// ids, and the excluded words (`-word` excludes it and every word after).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Query {
-    pub words: Vec<Word>,
-    pub ids: Vec<i64>,
-    pub excluded: Vec<Word>,
-    pub excluded_ids: Vec<i64>,
-}
 
 impl Query {
     /// Splits `q` on white space. Words are reduced to letters, digits and
@@ -67,42 +51,6 @@ impl Query {
     pub fn is_empty(&self) -> bool {
         self.words.is_empty() && self.ids.is_empty()
     }
-}
-
-/// An FTS5 expression AND-ing `words` (each quoted, so it is a literal).
-pub fn fts_all(words: &[Word]) -> String {
-    join_fts(words, " AND ")
-}
-
-/// An FTS5 expression OR-ing `words`.
-pub fn fts_any(words: &[Word]) -> String {
-    join_fts(words, " OR ")
-}
-
-fn join_fts(words: &[Word], op: &str) -> String {
-    words
-        .iter()
-        .map(|w| {
-            let quoted = format!("\"{}\"", w.text.replace('"', "\"\""));
-            if w.prefix {
-                quoted + "*"
-            } else {
-                quoted
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(op)
-}
-
-/// The order of search results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Sort {
-    /// Best match first (newest first when there is no `q`).
-    #[default]
-    Relevance,
-    Newest,
-    Oldest,
-    Popular,
 }
 
 /// A text in every content language, in the order of `LANGS`.
@@ -852,43 +800,6 @@ pub const FILTERS: &[FilterDef] = &[
 pub const DEFAULT_COLOR_TOLERANCE: i64 = 64;
 /// The largest RGB distance (black to white); larger tolerances are capped.
 pub const MAX_COLOR_TOLERANCE: i64 = 442;
-
-/// A wanted number of people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum People {
-    Exactly(i64),
-    AtLeast(i64),
-}
-
-/// A wanted colour: a tag name (exact) or an RGB value (within tolerance).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Color {
-    Named(&'static str),
-    Rgb(u32),
-}
-
-/// The parsed `filters` parameter. Empty lists mean "no restriction".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filters {
-    pub sort: Sort,
-    /// Stored media types: `photo`, `illustration`, `vector`.
-    pub types: Vec<&'static str>,
-    /// Canonical ids: `vertical`, `horizontal`, `square`, `panorama`.
-    pub orientation: Vec<&'static str>,
-    /// `commercial`, `editorial`.
-    pub license: Vec<&'static str>,
-    pub people: Vec<People>,
-    /// `m`, `f`.
-    pub gender: Vec<&'static str>,
-    /// Codes of 1–4 letters.
-    pub ethnicity: Vec<String>,
-    pub color: Vec<Color>,
-    /// RGB distance for [`Color::Rgb`], 0..=442.
-    pub color_tolerance: i64,
-    pub model_release: Option<bool>,
-    /// Usernames (lower-cased, a comma list); unknown ones match nothing.
-    pub authors: Vec<String>,
-}
 
 /// Longest accepted `author` value (usernames are at most 32).
 const MAX_AUTHOR: usize = 64;

@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 
 use super::{Args, Ctx, ErrorDoc, Method};
 use crate::answer::tree::Answer;
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::methods::AppState;
 use crate::protocol::params::RAW_BODY;
 use crate::protocol::user_auth::Account;
 use crate::store::idempotency as store;

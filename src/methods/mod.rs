@@ -8,14 +8,18 @@ pub mod downloads;
 pub mod idempotency;
 pub mod inbox;
 pub mod media;
+pub mod run;
+pub mod samples;
 pub mod service;
+pub mod state;
 pub mod tokens;
+
+pub use state::AppState;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use crate::answer::tree::Answer;
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::protocol::params::Params;
 use crate::protocol::user_auth::Account;
@@ -46,24 +50,8 @@ impl Area {
     }
 }
 
-/// Whether a method needs a signed-in user (protocol.md §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserAuth {
-    Required,
-    /// Without a token the method acts for the account owning the api key.
-    Optional,
-    No,
-}
-
-impl UserAuth {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UserAuth::Required => "required",
-            UserAuth::Optional => "optional",
-            UserAuth::No => "not required",
-        }
-    }
-}
+/// Whether a method needs a signed-in user: a wire rule, read here.
+pub use crate::protocol::user_auth::UserAuth;
 
 /// The type of a parameter, which drives validation and the docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

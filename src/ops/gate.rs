@@ -7,8 +7,9 @@ use std::net::IpAddr;
 use actix_web::{HttpMessage, HttpRequest};
 
 use super::metrics::{AuthFailure, Rejection};
+use super::Ops;
 use super::{ClientAddr, MethodLabel};
-use crate::app::AppState;
+use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::protocol::params::Params;
 
@@ -24,7 +25,8 @@ impl Gate {
     /// `oauth_consumer_key` is the key named by an OAuth header, if any:
     /// both schemes are throttled alike.
     pub fn enter(
-        state: &AppState,
+        ops: &Ops,
+        clock: &dyn Clock,
         req: &HttpRequest,
         method: &'static str,
         params: &Params,
@@ -36,18 +38,16 @@ impl Gate {
             .or_else(|| params.get("api_key"))
             .or_else(|| params.get("consumer_key"))
             .map(str::to_string);
-        let blocked =
-            state
-                .ops
-                .limiter
-                .auth_blocked(address, api_key.as_deref(), state.clock.now_millis());
+        let blocked = ops
+            .limiter
+            .auth_blocked(address, api_key.as_deref(), clock.now_millis());
         if let Some(retry_after) = blocked {
             tracing::warn!(
                 client = ?address,
                 retry_after,
                 "too many failed authentications: refused before verifying"
             );
-            state.ops.metrics.rejected(Rejection::FailedAuth);
+            ops.metrics.rejected(Rejection::FailedAuth);
             return Err(ApiError::TooManyFailures { retry_after });
         }
         Ok(Gate { address, api_key })
@@ -55,14 +55,14 @@ impl Gate {
 
     /// Counts the outcome: authentication failures feed the throttle and the
     /// metrics. A wrong signature counts against the key too (it exists).
-    pub fn leave<T>(&self, state: &AppState, outcome: &Result<T, ApiError>) {
+    pub fn leave<T>(&self, ops: &Ops, clock: &dyn Clock, outcome: &Result<T, ApiError>) {
         let Err(e) = outcome else { return };
         let Some(why) = AuthFailure::of(e) else {
             return;
         };
-        state.ops.metrics.auth_failed(why);
-        let now = state.clock.now_millis();
-        let limiter = &state.ops.limiter;
+        ops.metrics.auth_failed(why);
+        let now = clock.now_millis();
+        let limiter = &ops.limiter;
         match why {
             AuthFailure::UnknownKey | AuthFailure::RevokedKey => {
                 limiter.auth_failed(self.address, None, now)

@@ -1,25 +1,23 @@
 //! Running the service in production (issue 7): rate limits, per-address
-//! caps, failed-authentication throttles, metrics, health, configuration
-//! reload, backups. The request pipeline calls in at a few marked places;
-//! the logic lives here.
+//! caps, failed-authentication throttles, metrics, configuration reload,
+//! backups, as plain mechanisms. Their HTTP face (the middleware, `/health`,
+//! `/metrics`) is in `http`.
 
 pub mod bucket;
 pub mod conns;
-pub mod endpoints;
+pub mod forwarded;
 pub mod gate;
 pub mod inflight;
 pub mod lifecycle;
 pub mod metrics;
-pub mod middleware;
 pub mod net;
 pub mod ratelimit;
 pub mod reload;
-pub mod swap;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-pub use swap::Swap;
+pub use crate::swap::Swap;
 
 use crate::config::Config;
 

@@ -10,21 +10,22 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::bucket::{Buckets, Decision};
 use super::metrics::Rejection;
-use super::swap::Swap;
-use crate::app::AppState;
+use super::Ops;
+use crate::clock::Clock;
 use crate::config::{RateLimitsConfig, RatePolicy};
 use crate::error::ApiError;
+use crate::swap::Swap;
 
 /// Whose calls a bucket counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Caller {
+enum QuotaOwner {
     ApiKey,
     UserToken,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct CallKey {
-    caller: Caller,
+    caller: QuotaOwner,
     /// The method whose own policy applies; `None` for the default policy.
     method: Option<Box<str>>,
     id: Box<str>,
@@ -95,7 +96,7 @@ impl RateLimiter {
 
     /// Charges a call: the quota for the answer headers, and whether it may go
     /// on. `None` when rate limits are off.
-    fn charge(&self, caller: Caller, who: &str, method: &str, now_ms: i64) -> Option<Charged> {
+    fn charge(&self, caller: QuotaOwner, who: &str, method: &str, now_ms: i64) -> Option<Charged> {
         let p = self.policies.load();
         if !p.enabled {
             return None;
@@ -111,8 +112,8 @@ impl RateLimiter {
         };
         let d = self.calls.take(key, &policy, now_ms);
         let prefix = match caller {
-            Caller::ApiKey => "",
-            Caller::UserToken => "token-",
+            QuotaOwner::ApiKey => "",
+            QuotaOwner::UserToken => "token-",
         };
         Some(Charged {
             quota: Quota::from_decision(&format!("{prefix}{name}"), &policy, &d, now_ms / 1000),
@@ -250,35 +251,38 @@ struct Charged {
 /// The quota lands in `slot` for the answer headers even when the call is
 /// refused with `429`.
 pub fn charge_api_key(
-    state: &AppState,
+    ops: &Ops,
+    clock: &dyn Clock,
     api_key: &str,
     method: &str,
     slot: &mut Option<Quota>,
 ) -> Result<(), ApiError> {
-    charge(state, Caller::ApiKey, api_key, method, slot)
+    charge(ops, clock, QuotaOwner::ApiKey, api_key, method, slot)
 }
 
 /// The same for a user token: the user-auth step calls it once the token is
 /// verified. With both charged, the headers show every window and the
 /// `X-RateLimit-*` ones the tightest.
 pub fn charge_user_token(
-    state: &AppState,
+    ops: &Ops,
+    clock: &dyn Clock,
     token: &str,
     method: &str,
     slot: &mut Option<Quota>,
 ) -> Result<(), ApiError> {
-    charge(state, Caller::UserToken, token, method, slot)
+    charge(ops, clock, QuotaOwner::UserToken, token, method, slot)
 }
 
 fn charge(
-    state: &AppState,
-    caller: Caller,
+    ops: &Ops,
+    clock: &dyn Clock,
+    caller: QuotaOwner,
     who: &str,
     method: &str,
     slot: &mut Option<Quota>,
 ) -> Result<(), ApiError> {
-    let limiter = &state.ops.limiter;
-    let Some(c) = limiter.charge(caller, who, method, state.clock.now_millis()) else {
+    let limiter = &ops.limiter;
+    let Some(c) = limiter.charge(caller, who, method, clock.now_millis()) else {
         return Ok(());
     };
     match slot {
@@ -288,9 +292,9 @@ fn charge(
     if c.decision.allowed {
         return Ok(());
     }
-    state.ops.metrics.rejected(match caller {
-        Caller::ApiKey => Rejection::ApiKey,
-        Caller::UserToken => Rejection::UserToken,
+    ops.metrics.rejected(match caller {
+        QuotaOwner::ApiKey => Rejection::ApiKey,
+        QuotaOwner::UserToken => Rejection::UserToken,
     });
     Err(ApiError::RateLimited {
         policy: c.policy_name,
@@ -300,15 +304,19 @@ fn charge(
 
 /// Refuses a sign-in attempt early (fatal `429`) while `address` or `user`
 /// has failed too often; for the authorization page of user tokens.
-pub fn sign_in_gate(state: &AppState, address: Option<IpAddr>, user: &str) -> Result<(), ApiError> {
-    match state
-        .ops
+pub fn sign_in_gate(
+    ops: &Ops,
+    clock: &dyn Clock,
+    address: Option<IpAddr>,
+    user: &str,
+) -> Result<(), ApiError> {
+    match ops
         .limiter
-        .sign_in_blocked(address, user, state.clock.now_millis())
+        .sign_in_blocked(address, user, clock.now_millis())
     {
         None => Ok(()),
         Some(retry_after) => {
-            state.ops.metrics.rejected(Rejection::SignIn);
+            ops.metrics.rejected(Rejection::SignIn);
             Err(ApiError::TooManyFailures { retry_after })
         }
     }
@@ -445,7 +453,7 @@ mod tests {
     fn keys_have_their_own_buckets_and_methods_their_own_policy() {
         let l = RateLimiter::new(&config());
         let now = 5_000;
-        let a = l.charge(Caller::ApiKey, "a", "host-info", now).unwrap();
+        let a = l.charge(QuotaOwner::ApiKey, "a", "host-info", now).unwrap();
         assert!(a.decision.allowed);
         assert_eq!(
             a.quota.policy_field(),
@@ -456,32 +464,34 @@ mod tests {
             "\"default\";r=1;t=1, \"default-daily\";r=2;t=86395"
         );
         assert!(
-            l.charge(Caller::ApiKey, "a", "host-info", now)
+            l.charge(QuotaOwner::ApiKey, "a", "host-info", now)
                 .unwrap()
                 .decision
                 .allowed
         );
-        let refused = l.charge(Caller::ApiKey, "a", "host-info", now).unwrap();
+        let refused = l.charge(QuotaOwner::ApiKey, "a", "host-info", now).unwrap();
         assert!(!refused.decision.allowed);
         assert_eq!(refused.decision.retry_after_secs, 1);
         // another key, the same key as a user token, and a method policy are apart
         assert!(
-            l.charge(Caller::ApiKey, "b", "host-info", now)
+            l.charge(QuotaOwner::ApiKey, "b", "host-info", now)
                 .unwrap()
                 .decision
                 .allowed
         );
         assert!(
-            l.charge(Caller::UserToken, "a", "host-info", now)
+            l.charge(QuotaOwner::UserToken, "a", "host-info", now)
                 .unwrap()
                 .decision
                 .allowed
         );
-        let rt = l.charge(Caller::ApiKey, "a", "request-token", now).unwrap();
+        let rt = l
+            .charge(QuotaOwner::ApiKey, "a", "request-token", now)
+            .unwrap();
         assert!(rt.decision.allowed);
         assert_eq!(rt.quota.policy_field(), "\"request-token\";q=1;w=10");
         assert!(
-            !l.charge(Caller::ApiKey, "a", "request-token", now)
+            !l.charge(QuotaOwner::ApiKey, "a", "request-token", now)
                 .unwrap()
                 .decision
                 .allowed
@@ -494,12 +504,12 @@ mod tests {
         let mut last = None;
         for i in 0..3 {
             // one per 10 s: the bucket is always full again
-            last = l.charge(Caller::ApiKey, "a", "x", 10_000 * i);
+            last = l.charge(QuotaOwner::ApiKey, "a", "x", 10_000 * i);
         }
         let q = last.unwrap().quota;
         let t = q.tightest().unwrap();
         assert_eq!((t.name.as_str(), t.remaining), ("default-daily", 0));
-        let refused = l.charge(Caller::ApiKey, "a", "x", 40_000).unwrap();
+        let refused = l.charge(QuotaOwner::ApiKey, "a", "x", 40_000).unwrap();
         assert!(!refused.decision.allowed);
         assert_eq!(refused.decision.retry_after_secs, 86_400 - 40);
     }
@@ -573,7 +583,7 @@ mod tests {
             enabled: false,
             ..config()
         });
-        assert!(l.charge(Caller::ApiKey, "a", "x", 0).is_none());
+        assert!(l.charge(QuotaOwner::ApiKey, "a", "x", 0).is_none());
         for _ in 0..10 {
             l.auth_failed(Some("192.0.2.1".parse().unwrap()), Some("k"), 0);
         }
@@ -586,7 +596,7 @@ mod tests {
 
     /// The hooks the user-token step calls, on an injected clock.
     #[test]
-    fn token_and_sign_in_hooks_on_the_app_state() {
+    fn token_and_sign_in_hooks_on_the_ops_state() {
         let dir = tempfile::tempdir().unwrap();
         let mut config = crate::config::Config {
             data_dir: dir.path().to_path_buf(),
@@ -595,45 +605,43 @@ mod tests {
         config.rate_limits.default = RatePolicy::new(2, 1.0, 0);
         config.rate_limits.failed_sign_in = RatePolicy::new(1, 0.5, 0);
         let clock = crate::clock::ManualClock::new(1_000);
-        let state = AppState::new(config, clock.clone()).unwrap();
+        let ops = super::super::Ops::new(&config, clock.now()).unwrap();
         let mut slot = None;
-        charge_api_key(&state, "key", "x", &mut slot).unwrap();
-        charge_user_token(&state, "tok", "x", &mut slot).unwrap();
-        charge_user_token(&state, "tok", "x", &mut slot.clone()).unwrap();
+        charge_api_key(&ops, &*clock, "key", "x", &mut slot).unwrap();
+        charge_user_token(&ops, &*clock, "tok", "x", &mut slot).unwrap();
+        charge_user_token(&ops, &*clock, "tok", "x", &mut slot.clone()).unwrap();
         let q = slot.unwrap();
         assert_eq!(
             q.policy_field(),
             "\"default\";q=2;w=2, \"token-default\";q=2;w=2"
         );
         let mut again = None;
-        let refused = charge_user_token(&state, "tok", "x", &mut again);
+        let refused = charge_user_token(&ops, &*clock, "tok", "x", &mut again);
         assert!(matches!(
             refused,
             Err(ApiError::RateLimited { retry_after: 1, .. })
         ));
         assert_eq!(again.unwrap().tightest().unwrap().remaining, 0);
         clock.advance(1);
-        assert!(charge_user_token(&state, "tok", "x", &mut None).is_ok());
+        assert!(charge_user_token(&ops, &*clock, "tok", "x", &mut None).is_ok());
 
         let addr: Option<IpAddr> = "192.0.2.1".parse().ok();
-        assert!(sign_in_gate(&state, addr, "alice").is_ok());
-        state
-            .ops
-            .limiter
+        assert!(sign_in_gate(&ops, &*clock, addr, "alice").is_ok());
+        ops.limiter
             .sign_in_failed(addr, "alice", clock.now_millis());
         assert!(matches!(
-            sign_in_gate(&state, None, "Alice"),
+            sign_in_gate(&ops, &*clock, None, "Alice"),
             Err(ApiError::TooManyFailures { retry_after: 2 })
         ));
         clock.advance(2);
-        assert!(sign_in_gate(&state, addr, "alice").is_ok());
+        assert!(sign_in_gate(&ops, &*clock, addr, "alice").is_ok());
     }
 
     #[test]
     fn reload_swaps_policies_and_sweep_forgets() {
         let l = RateLimiter::new(&config());
-        l.charge(Caller::ApiKey, "a", "request-token", 0);
-        l.charge(Caller::ApiKey, "a", "x", 0);
+        l.charge(QuotaOwner::ApiKey, "a", "request-token", 0);
+        l.charge(QuotaOwner::ApiKey, "a", "x", 0);
         assert_eq!(l.buckets(), 2);
         let mut c = config();
         c.methods.clear();

@@ -3,13 +3,10 @@
 //! swaps the version table and the rate-limit policies and re-reads the
 //! master key. Connections stay open; requests in flight finish under the
 //! table they started with. Other settings need a restart (logged).
+//! Here: finding the running server; applying a configuration to the
+//! running state is wiring (`app::reload`).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use crate::app::AppState;
-use crate::config::Config;
-use crate::protocol::version::VersionTable;
 
 /// The pid file's name inside the data directory.
 pub const PID_FILE: &str = "panthera.pid";
@@ -100,107 +97,9 @@ fn send_hangup(_pid: u32) -> Result<(), String> {
     Err("reload needs a Unix system".into())
 }
 
-/// Applies what can change at run time; returns the sections that changed
-/// but need a restart.
-pub fn apply(state: &AppState, new: &Config) -> Result<Vec<&'static str>, String> {
-    let table = VersionTable::from_config(&new.versions).map_err(|e| e.to_string())?;
-    state.versions.store(table);
-    state.ops.limiter.set_policies(&new.rate_limits);
-    let ring = state.store.keyring();
-    if let Ok(key) = ring.source().load(false) {
-        if key.id() != ring.id() && !ring.refresh_to(&key.id()) {
-            tracing::warn!("the master key source changed; keeping the key in use");
-        }
-    }
-    let old = &state.config;
-    let sections: [(&'static str, bool); 7] = [
-        ("data_dir", old.data_dir == new.data_dir),
-        ("server", old.server == new.server),
-        ("auth", old.auth == new.auth),
-        ("limits", old.limits == new.limits),
-        ("log", old.log == new.log),
-        ("metrics", old.metrics == new.metrics),
-        ("testing", old.testing == new.testing),
-    ];
-    Ok(sections
-        .into_iter()
-        .filter(|(_, same)| !same)
-        .map(|(name, _)| name)
-        .collect())
-}
-
-/// Loads the configuration again and applies it, logging the outcome.
-pub fn reload_now(state: &AppState, load: &dyn Fn() -> Result<Config, String>) {
-    let outcome = load().and_then(|c| apply(state, &c));
-    state.ops.metrics.reloaded(outcome.is_ok());
-    match outcome {
-        Ok(restart) if restart.is_empty() => tracing::info!("configuration reloaded"),
-        Ok(restart) => tracing::warn!(
-            needs_restart = %restart.join(", "),
-            "configuration reloaded; changed settings in these sections apply after a restart"
-        ),
-        Err(e) => tracing::error!(error = %e, "configuration reload failed; nothing changed"),
-    }
-}
-
-/// Reloads on every SIGHUP. Call inside the server's runtime, before the
-/// server announces itself: until then SIGHUP would end the process.
-#[cfg(unix)]
-pub fn listen(
-    state: Arc<AppState>,
-    load: Box<dyn Fn() -> Result<Config, String>>,
-) -> Result<(), String> {
-    use actix_web::rt::signal::unix::{signal, SignalKind};
-    let mut hangups =
-        signal(SignalKind::hangup()).map_err(|e| format!("cannot watch SIGHUP: {e}"))?;
-    actix_web::rt::spawn(async move {
-        while hangups.recv().await.is_some() {
-            reload_now(&state, &*load);
-        }
-    });
-    Ok(())
-}
-
-#[cfg(not(unix))]
-pub fn listen(
-    _state: Arc<AppState>,
-    _load: Box<dyn Fn() -> Result<Config, String>>,
-) -> Result<(), String> {
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::version::{Version, VersionState};
-
-    #[test]
-    fn reload_swaps_versions_and_names_what_needs_a_restart() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            data_dir: dir.path().to_path_buf(),
-            ..Config::default()
-        };
-        let state = AppState::with_system_clock(config.clone()).unwrap();
-        let held = state.versions.load();
-        let mut new = config.clone();
-        new.versions
-            .states
-            .insert("1.1".into(), VersionState::Deprecated);
-        new.server.workers = 3;
-        let restart = apply(&state, &new).unwrap();
-        assert_eq!(restart, vec!["server"]);
-        let v11 = Version::new(1, 1);
-        assert_eq!(
-            state.versions.load().state(v11),
-            Some(VersionState::Deprecated)
-        );
-        assert_eq!(
-            held.state(v11),
-            Some(VersionState::Current),
-            "held tables stay"
-        );
-    }
 
     #[test]
     fn the_pid_file_names_this_process_and_goes_away() {

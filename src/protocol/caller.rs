@@ -1,5 +1,5 @@
 //! Who is calling: app authentication by either scheme, the form parameters
-//! of §3 or the OAuth 1.0 header of §5, reduced to one [`Caller`]. The replay
+//! of §3 or the OAuth 1.0 header of §5, reduced to one [`AuthenticatedApp`]. The replay
 //! claim and the user step (`user_auth`) come after.
 
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use crate::store::keys::ApiKey;
 
 /// Where [`identify`] reads api keys and user tokens: the store, or a cache
 /// in front of it (`http::pipeline`).
-pub trait Lookup {
+pub trait KeyLookup {
     /// The key `api_key` with its secrets opened, if it exists.
     fn key(&mut self, api_key: &str) -> Result<Option<Arc<ApiKey>>, ApiError>;
     /// The token `auth_token` of `key` with its secret opened (OAuth: the
@@ -47,7 +47,7 @@ pub struct OAuthRequest {
 /// An authenticated app, the identity of its request for the replay check,
 /// and the user proof it brought.
 #[derive(Debug)]
-pub struct Caller {
+pub struct AuthenticatedApp {
     pub key: Arc<ApiKey>,
     pub timestamp: i64,
     pub nonce: String,
@@ -56,12 +56,12 @@ pub struct Caller {
 
 /// Authenticates the app of a request with whichever scheme it used.
 pub fn identify(
-    lookup: &mut impl Lookup,
+    lookup: &mut impl KeyLookup,
     now: i64,
     tolerance: u64,
     params: &Params,
     oauth: Option<&OAuthRequest>,
-) -> Result<Caller, ApiError> {
+) -> Result<AuthenticatedApp, ApiError> {
     match oauth {
         None => by_form(lookup, now, tolerance, params),
         Some(o) => by_oauth(lookup, now, tolerance, params, o),
@@ -69,11 +69,11 @@ pub fn identify(
 }
 
 fn by_form(
-    lookup: &mut impl Lookup,
+    lookup: &mut impl KeyLookup,
     now: i64,
     tolerance: u64,
     params: &Params,
-) -> Result<Caller, ApiError> {
+) -> Result<AuthenticatedApp, ApiError> {
     let creds = Credentials::from_params(params)?;
     check_window(creds.timestamp, now, tolerance)?;
     let key = lookup.key(creds.api_key)?;
@@ -89,7 +89,7 @@ fn by_form(
             algo: creds.algo,
         },
     };
-    Ok(Caller {
+    Ok(AuthenticatedApp {
         key,
         timestamp: creds.timestamp.unix(),
         nonce: creds.nonce.to_string(),
@@ -98,12 +98,12 @@ fn by_form(
 }
 
 fn by_oauth(
-    lookup: &mut impl Lookup,
+    lookup: &mut impl KeyLookup,
     now: i64,
     tolerance: u64,
     params: &Params,
     o: &OAuthRequest,
-) -> Result<Caller, ApiError> {
+) -> Result<AuthenticatedApp, ApiError> {
     if FORM_CREDENTIALS.iter().any(|n| params.contains(n)) {
         return Err(ApiError::MixedAuthSchemes);
     }
@@ -140,7 +140,7 @@ fn by_oauth(
         Some(_) if unknown_token => return Err(TokenRefusal::Unknown.into()),
         Some(k) => k,
     };
-    Ok(Caller {
+    Ok(AuthenticatedApp {
         key,
         timestamp: creds.timestamp,
         nonce: creds.nonce,

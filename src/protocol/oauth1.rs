@@ -20,28 +20,7 @@ pub fn encode(s: &str) -> String {
     utf8_percent_encode(s, RESERVED).to_string()
 }
 
-/// Why an `Authorization: OAuth` header was refused (a fatal `400`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OAuthError {
-    #[error("Authorization header is not of the OAuth scheme")]
-    NotOAuth,
-    #[error("malformed OAuth header: {0}")]
-    Malformed(&'static str),
-    #[error("OAuth parameter '{0}' given twice")]
-    Duplicate(String),
-    #[error("missing OAuth parameter '{0}'")]
-    Missing(&'static str),
-    #[error(
-        "oauth_signature_method not supported, Supported: HMAC-SHA1 - HMAC-SHA256 - HMAC-SHA512"
-    )]
-    BadMethod,
-    #[error("oauth_version must be 1.0")]
-    BadVersion,
-    #[error("oauth_timestamp must be Unix seconds")]
-    BadTimestamp,
-    #[error("oauth_signature is not base64")]
-    BadSignatureEncoding,
-}
+pub use crate::wire::OAuthError;
 
 /// The parameters of an `Authorization: OAuth` header, decoded, in order,
 /// without `realm` (which is not signed).

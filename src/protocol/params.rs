@@ -11,9 +11,7 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use futures_util::FutureExt;
 
-/// Placeholder used in [`ParamError::InvalidUtf8`] when the name itself is
-/// not UTF-8 (so there is no name to report).
-pub const PARAMETER_NAME: &str = "parameter name";
+pub use crate::wire::{ParamError, PARAMETER_NAME};
 
 /// The parameter name under which a raw (non-form) PUT body reaches the
 /// handler; a client sending a parameter of that name gets a `400` for PUTs.
@@ -43,38 +41,6 @@ pub enum ParamValue {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Params {
     map: BTreeMap<String, ParamValue>,
-}
-
-/// Why the parameters were refused; each maps to HTTP 400.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ParamError {
-    #[error("too many parameters (at most {max})")]
-    TooMany { max: usize },
-    #[error("a parameter name is longer than {max} bytes")]
-    NameTooLong { max: usize },
-    #[error("parameter '{name}' is longer than {max} bytes")]
-    ValueTooLong { name: String, max: usize },
-    #[error("parameter '{0}' given twice")]
-    Duplicate(String),
-    /// `name` is the parameter whose value is bad, or [`PARAMETER_NAME`].
-    #[error("parameters must be UTF-8 ({})", utf8_subject(.name))]
-    InvalidUtf8 { name: String },
-    #[error("parameter name is empty")]
-    EmptyName,
-    #[error(
-        "unsupported content type '{0}', expected application/x-www-form-urlencoded or multipart/form-data"
-    )]
-    UnsupportedContentType(String),
-    #[error("malformed request: {0}")]
-    Malformed(String),
-}
-
-fn utf8_subject(name: &str) -> String {
-    if name == PARAMETER_NAME {
-        "a parameter name is not".to_owned()
-    } else {
-        format!("parameter '{name}' is not")
-    }
 }
 
 impl Params {

@@ -7,9 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// The canonical example shown in every error message, so a client sees what
-/// to send instead.
-pub const EXAMPLE: &str = "Thu, 26 Jul 2012 14:53:44 UTC";
+pub use crate::wire::{Timestamp, TimestampError, EXAMPLE};
 
 const SECONDS_PER_DAY: i64 = 86_400;
 /// 1970-01-01 was a Thursday; index into `WEEKDAYS` (Sunday = 0).
@@ -32,45 +30,7 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// A point in time with one-second resolution, as carried by the protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(i64);
-
-/// Why a timestamp string was refused; every message shows [`EXAMPLE`].
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum TimestampError {
-    /// The text does not have the `Www, DD Mon YYYY HH:MM:SS ZONE` shape.
-    #[error("invalid timestamp '{input}', expected e.g. '{}'", EXAMPLE)]
-    Syntax { input: String },
-    /// The shape is right but a field is outside its range.
-    #[error(
-        "invalid timestamp '{input}': {field} out of range, expected e.g. '{}'",
-        EXAMPLE
-    )]
-    OutOfRange { input: String, field: &'static str },
-    /// The weekday does not match the date; `actual` is the real weekday.
-    #[error(
-        "invalid timestamp '{input}': {date} is a {actual}, expected e.g. '{}'",
-        EXAMPLE
-    )]
-    WrongWeekday {
-        input: String,
-        date: String,
-        actual: &'static str,
-    },
-}
-
 impl Timestamp {
-    /// Wraps seconds since 1970-01-01T00:00:00Z.
-    pub fn from_unix(s: i64) -> Self {
-        Timestamp(s)
-    }
-
-    /// Seconds since 1970-01-01T00:00:00Z.
-    pub fn unix(self) -> i64 {
-        self.0
-    }
-
     /// Parses `Www, DD Mon YYYY HH:MM:SS ZONE`.
     ///
     /// ZONE is `UTC`, `GMT` or `+0000`; the day may have one digit; names are
@@ -145,15 +105,15 @@ impl Timestamp {
                 actual: name(&WEEKDAY_NAMES, actual),
             });
         }
-        Ok(Timestamp(
+        Ok(Timestamp::from_unix(
             days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second,
         ))
     }
 
     /// Canonical form: two-digit day and `UTC`, e.g. [`EXAMPLE`].
     pub fn format(self) -> String {
-        let days = self.0.div_euclid(SECONDS_PER_DAY);
-        let secs = self.0.rem_euclid(SECONDS_PER_DAY);
+        let days = self.unix().div_euclid(SECONDS_PER_DAY);
+        let secs = self.unix().rem_euclid(SECONDS_PER_DAY);
         let (year, month, day) = civil_from_days(days);
         format!(
             "{}, {:02} {} {:04} {:02}:{:02}:{:02} UTC",
@@ -172,8 +132,8 @@ impl Timestamp {
     /// ISO 8601 / RFC 3339 in UTC, e.g. `2012-07-26T14:53:44Z` (the REST
     /// users API's times).
     pub fn iso8601(self) -> String {
-        let days = self.0.div_euclid(SECONDS_PER_DAY);
-        let secs = self.0.rem_euclid(SECONDS_PER_DAY);
+        let days = self.unix().div_euclid(SECONDS_PER_DAY);
+        let secs = self.unix().rem_euclid(SECONDS_PER_DAY);
         let (year, month, day) = civil_from_days(days);
         format!(
             "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",

@@ -7,10 +7,28 @@ use rusqlite::Connection;
 use super::signature::{verify_hex, Algo};
 use crate::crypto::Keyring;
 use crate::error::ApiError;
-use crate::methods::UserAuth;
 use crate::store::keys::ApiKey;
 use crate::store::tokens::{self, Token, TokenState};
 use crate::store::users::{self, User};
+
+/// Whether a method needs a signed-in user (protocol.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAuth {
+    Required,
+    /// Without a token the method acts for the account owning the api key.
+    Optional,
+    No,
+}
+
+impl UserAuth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserAuth::Required => "required",
+            UserAuth::Optional => "optional",
+            UserAuth::No => "not required",
+        }
+    }
+}
 
 /// A fresh token waits this long for the user.
 pub const PENDING_LIFE_SECS: i64 = 10 * 60;

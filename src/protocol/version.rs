@@ -1,76 +1,7 @@
 //! API versions (protocol.md §1): parsing `X.Y`, their configured states, and
 //! which version a request asks for.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
-/// An API version such as `1.0`; ordered numerically (1.10 > 1.9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Version {
-    pub major: u16,
-    pub minor: u16,
-}
-
-impl Version {
-    pub const fn new(major: u16, minor: u16) -> Self {
-        Version { major, minor }
-    }
-}
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.major, self.minor)
-    }
-}
-
-/// Not a version of the form `X.Y`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{0}' is not a version like 1.0")]
-pub struct BadVersion(pub String);
-
-impl FromStr for Version {
-    type Err = BadVersion;
-    /// Accepts `1.0`, and a leading `v` (`v1.0`) as `X-API-Version` spells it.
-    fn from_str(s: &str) -> Result<Self, BadVersion> {
-        let bad = || BadVersion(s.chars().take(32).collect());
-        let t = s.trim();
-        let t = t.strip_prefix(['v', 'V']).unwrap_or(t);
-        let (a, b) = t.split_once('.').ok_or_else(bad)?;
-        let digits =
-            |x: &str| !x.is_empty() && x.len() <= 4 && x.bytes().all(|c| c.is_ascii_digit());
-        if !digits(a) || !digits(b) {
-            return Err(bad());
-        }
-        Ok(Version::new(
-            a.parse().map_err(|_| bad())?,
-            b.parse().map_err(|_| bad())?,
-        ))
-    }
-}
-
-/// The state an operator gives a version in configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VersionState {
-    /// Served normally.
-    Current,
-    /// Redirected (307/308) to the newest current version.
-    Deprecated,
-    /// Answered with 410.
-    Gone,
-}
-
-impl VersionState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VersionState::Current => "current",
-            VersionState::Deprecated => "deprecated",
-            VersionState::Gone => "gone",
-        }
-    }
-}
+pub use crate::wire::{BadVersion, Version, VersionState};
 
 /// The configured versions, resolved once at start.
 #[derive(Debug, Clone)]

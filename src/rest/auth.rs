@@ -7,8 +7,8 @@
 use actix_web::HttpRequest;
 
 use super::errors::RestError;
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::methods::AppState;
 use crate::store::keys::{self, ApiKey};
 use crate::store::rest_tokens;
 

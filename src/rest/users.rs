@@ -25,12 +25,12 @@ use serde_json::{json, Map, Value};
 use super::auth;
 use super::errors::RestError;
 use crate::answer::tree::{Answer, Node};
-use crate::app::AppState;
 use crate::error::ApiError;
-use crate::http::forwarded;
 use crate::http::headers::RequestId;
-use crate::http::pipeline::{run_method, Caller};
+use crate::methods::run::{run_method, Principal};
+use crate::methods::AppState;
 use crate::methods::{self, Lookup, Method};
+use crate::ops::forwarded;
 use crate::ops::gate::Gate;
 use crate::ops::ratelimit::{self, Quota};
 use crate::protocol::params::{self, ParamError, ParamValue, Params};
@@ -153,7 +153,14 @@ async fn serve(
     if let Some(refused) = auth::https_refusal(&state, &req) {
         return refused.response();
     }
-    let gate = match Gate::enter(&state, &req, op.method_name(), &Params::default(), None) {
+    let gate = match Gate::enter(
+        &state.ops,
+        &*state.clock,
+        &req,
+        op.method_name(),
+        &Params::default(),
+        None,
+    ) {
         Ok(g) => g,
         Err(e) => return RestError::from(e).response(),
     };
@@ -200,7 +207,7 @@ async fn serve(
     })
     .await
     .unwrap_or((Err(ApiError::Unavailable), None));
-    gate.leave(&state, &outcome);
+    gate.leave(&state.ops, &*state.clock, &outcome);
     if let Some(q) = quota {
         req.extensions_mut().insert::<Quota>(q);
     }
@@ -214,9 +221,9 @@ async fn serve(
 fn run(state: &Arc<AppState>, r: &Incoming, quota: &mut Option<Quota>) -> Result<Answer, ApiError> {
     let key = auth::api_key(state, r.token.as_deref())?;
     let method = r.op.method(state)?;
-    ratelimit::charge_api_key(state, &key.api_key, method.name, quota)?;
+    ratelimit::charge_api_key(&state.ops, &*state.clock, &key.api_key, method.name, quota)?;
     let params = params_of(state, r)?;
-    let caller = Caller {
+    let caller = Principal {
         key: &key,
         account: None,
         base_url: &r.base_url,

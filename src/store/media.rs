@@ -4,7 +4,7 @@
 
 use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension, Row};
 
-use crate::media::query::{fts_all, fts_any, Color, Filters, People, Query, Sort, Word};
+use crate::store::search::{fts_all, fts_any, rgb, Color, Filters, People, Query, Sort, Word};
 
 /// One stored item with its author.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,7 +246,7 @@ pub fn insert(conn: &Connection, m: &NewMedia, author: i64, seq: i64) -> rusqlit
 
 /// The RGB (0xRRGGBB) of a colour tag, as the previews are drawn.
 pub fn color_tag_rgb(color: &str) -> i64 {
-    let [r, g, b] = crate::media::image::rgb(color);
+    let [r, g, b] = rgb(color);
     (i64::from(r) << 16) | (i64::from(g) << 8) | i64::from(b)
 }
 

@@ -12,6 +12,7 @@ mod migrations;
 pub mod nonces;
 pub mod orders;
 pub mod rest_tokens;
+pub mod search;
 pub mod sessions;
 pub mod signin_failures;
 pub mod tokens;
@@ -27,9 +28,22 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 use crate::config::Synchronous;
 use crate::crypto::{Cipher, KeySource, Keyring, MasterKey};
 
-/// Why the store cannot be opened.
+/// Why the store cannot be opened, or an operation of the seam failed. The
+/// run-time kinds carry the backend's message, never its error type.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Busy, locked, out of space, or any failure a retry may cure.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A uniqueness or other constraint refused the write.
+    #[error("{0}")]
+    Conflict(String),
+    /// A row the operation needs is not there.
+    #[error("{0}")]
+    NotFound(String),
+    /// The store's file is damaged or not a store.
+    #[error("{0}")]
+    Corrupt(String),
     #[error("cannot create data directory {0}: {1}")]
     DataDir(PathBuf, std::io::Error),
     #[error("cannot open store {0}: {1}")]
@@ -40,6 +54,40 @@ pub enum StoreError {
     TooNew(PathBuf, i64, usize),
     #[error("store {0}: {1}")]
     MasterKey(PathBuf, String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        let message = e.to_string();
+        match &e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound(message),
+            rusqlite::Error::SqliteFailure(f, _) => match f.code {
+                ErrorCode::ConstraintViolation => StoreError::Conflict(message),
+                ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
+                    StoreError::Corrupt(message)
+                }
+                _ => StoreError::Unavailable(message),
+            },
+            _ => StoreError::Unavailable(message),
+        }
+    }
+}
+
+/// Every store failure is an internal error to a client (its cause goes to
+/// the log), as a SQLite error always was.
+impl From<StoreError> for crate::error::ApiError {
+    fn from(e: StoreError) -> Self {
+        crate::error::ApiError::Internal(format!("store: {e}"))
+    }
+}
+
+/// The same for the backend's own error, while callers still hold one (the
+/// seam's groups return `StoreError`).
+impl From<rusqlite::Error> for crate::error::ApiError {
+    fn from(e: rusqlite::Error) -> Self {
+        crate::error::ApiError::Internal(format!("store: {e}"))
+    }
 }
 
 /// A handle on the store shared by all workers. SQLite serialises writers
@@ -302,13 +350,8 @@ fn small_cache(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "cache_size", -2_000)
 }
 
-/// Seconds since the Unix epoch, for `created_at` columns.
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+/// Seconds since the Unix epoch, for `created_at` columns (the clock's).
+pub use crate::clock::now_unix;
 
 #[cfg(test)]
 pub(crate) fn test_store() -> (tempfile::TempDir, Store) {

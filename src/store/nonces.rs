@@ -39,7 +39,7 @@ use crate::clock::Clock;
 
 /// The replay identity of one request: its timestamp second and an id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Claim {
+pub struct NonceClaim {
     pub ts: i64,
     pub id: u64,
 }
@@ -65,7 +65,7 @@ pub enum ClaimError {
 
 /// Why the nonce writer cannot start.
 #[derive(Debug, thiserror::Error)]
-pub enum StartError {
+pub enum WriterStartError {
     #[error("replay store: {0}")]
     Store(#[from] rusqlite::Error),
     #[error("cannot start the nonce writer thread: {0}")]
@@ -116,7 +116,7 @@ pub struct LastWrite {
 
 struct Job {
     /// `None`: a write probe ([`NonceWriter::probe_async`]).
-    claim: Option<Claim>,
+    claim: Option<NonceClaim>,
     reply: oneshot::Sender<Result<Claimed, ClaimError>>,
     /// It carries an [`Announced`]: the writer counts it off once answered.
     announced: bool,
@@ -159,7 +159,7 @@ impl NonceWriter {
         mut conn: Connection,
         clock: Arc<dyn Clock>,
         tolerance_secs: u64,
-    ) -> Result<NonceWriter, StartError> {
+    ) -> Result<NonceWriter, WriterStartError> {
         let keep_secs = i64::try_from(tolerance_secs)
             .unwrap_or(i64::MAX / 4)
             .saturating_add(PRUNE_SLACK_SECS);
@@ -211,8 +211,8 @@ impl NonceWriter {
 
     /// The claim of a request: its timestamp and the salted id of
     /// (api_key, nonce, digest). Runs on the caller's thread.
-    pub fn identify(&self, api_key: &str, ts: i64, nonce: &str, digest: &str) -> Claim {
-        Claim {
+    pub fn identify(&self, api_key: &str, ts: i64, nonce: &str, digest: &str) -> NonceClaim {
+        NonceClaim {
             ts,
             id: claim_id(&self.salt, api_key, nonce, digest),
         }
@@ -224,7 +224,7 @@ impl NonceWriter {
     /// handed over to the writer with the claim.
     pub async fn claim_async(
         &self,
-        claim: Claim,
+        claim: NonceClaim,
         announced: Option<Announced>,
     ) -> Result<Claimed, ClaimError> {
         self.enqueue(Some(claim), announced)?
@@ -234,7 +234,7 @@ impl NonceWriter {
 
     /// [`NonceWriter::claim_async`] for a plain thread (not inside an async task).
     #[cfg(test)]
-    pub fn claim(&self, claim: Claim) -> Result<Claimed, ClaimError> {
+    pub fn claim(&self, claim: NonceClaim) -> Result<Claimed, ClaimError> {
         self.enqueue(Some(claim), None)?
             .blocking_recv()
             .unwrap_or(Err(ClaimError::Stopped))
@@ -260,7 +260,7 @@ impl NonceWriter {
 
     fn enqueue(
         &self,
-        claim: Option<Claim>,
+        claim: Option<NonceClaim>,
         announced: Option<Announced>,
     ) -> Result<oneshot::Receiver<Result<Claimed, ClaimError>>, ClaimError> {
         let (reply, answer) = oneshot::channel();
@@ -336,7 +336,7 @@ impl Drop for NonceWriter {
 /// `flock` on `<store>.replay-lock` refuses it. The kernel drops the lock
 /// when the process dies, so a restart after `kill -9` is not blocked.
 /// In-memory stores (tests) have no file and need no lock.
-fn lock_store(conn: &Connection) -> Result<Option<std::fs::File>, StartError> {
+fn lock_store(conn: &Connection) -> Result<Option<std::fs::File>, WriterStartError> {
     use std::os::fd::AsRawFd;
     let Some(db) = conn.path().filter(|p| !p.is_empty()) else {
         return Ok(None);
@@ -347,15 +347,15 @@ fn lock_store(conn: &Connection) -> Result<Option<std::fs::File>, StartError> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| StartError::Lock(path.clone(), e))?;
+        .map_err(|e| WriterStartError::Lock(path.clone(), e))?;
     // SAFETY: flock only reads the descriptor, which `file` keeps open.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if rc != 0 {
         let err = std::io::Error::last_os_error();
         return Err(if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            StartError::Locked(path)
+            WriterStartError::Locked(path)
         } else {
-            StartError::Lock(path, err)
+            WriterStartError::Lock(path, err)
         });
     }
     Ok(Some(file))
@@ -411,9 +411,9 @@ fn import_legacy(conn: &mut Connection, salt: &[u8; 16], cutoff: i64) -> rusqlit
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let claims: Vec<Claim> = rows
+    let claims: Vec<NonceClaim> = rows
         .iter()
-        .map(|(api_key, ts, nonce, digest)| Claim {
+        .map(|(api_key, ts, nonce, digest)| NonceClaim {
             ts: *ts,
             id: claim_id(salt, api_key, nonce, digest),
         })
@@ -424,7 +424,7 @@ fn import_legacy(conn: &mut Connection, salt: &[u8; 16], cutoff: i64) -> rusqlit
 }
 
 /// Appends one log row holding `claims` (none: nothing).
-fn append(conn: &Connection, claims: &[Claim]) -> rusqlite::Result<()> {
+fn append(conn: &Connection, claims: &[NonceClaim]) -> rusqlite::Result<()> {
     let Some(last_ts) = claims.iter().map(|c| c.ts).max() else {
         return Ok(());
     };
@@ -439,13 +439,13 @@ fn append(conn: &Connection, claims: &[Claim]) -> rusqlite::Result<()> {
 }
 
 /// The claims of one log row.
-fn unpack(packed: &[u8]) -> impl Iterator<Item = Claim> + '_ {
+fn unpack(packed: &[u8]) -> impl Iterator<Item = NonceClaim> + '_ {
     packed.chunks_exact(PACKED).map(|c| {
         let mut ts = [0u8; 8];
         let mut id = [0u8; 8];
         ts.copy_from_slice(&c[..8]);
         id.copy_from_slice(&c[8..]);
-        Claim {
+        NonceClaim {
             ts: i64::from_le_bytes(ts),
             id: u64::from_le_bytes(id),
         }
@@ -563,7 +563,7 @@ impl Live {
     }
 
     /// `true` when the claim was not held yet.
-    fn insert(&mut self, c: Claim) -> bool {
+    fn insert(&mut self, c: NonceClaim) -> bool {
         let second = self.by_ts.entry(c.ts).or_default();
         let fresh = second.sealed.binary_search(&c.id).is_err() && second.fresh.insert(c.id);
         self.len += usize::from(fresh);
@@ -571,7 +571,7 @@ impl Live {
     }
 
     /// Forgets a claim just inserted (its commit failed).
-    fn remove(&mut self, c: Claim) {
+    fn remove(&mut self, c: NonceClaim) {
         if let Some(second) = self.by_ts.get_mut(&c.ts) {
             if second.fresh.remove(&c.id) {
                 self.len -= 1;
@@ -602,7 +602,7 @@ impl Live {
     }
 
     #[cfg(test)]
-    fn contains(&self, c: Claim) -> bool {
+    fn contains(&self, c: NonceClaim) -> bool {
         self.by_ts.get(&c.ts).is_some_and(|s| s.contains(c.id))
     }
 }
@@ -765,7 +765,7 @@ impl Writer {
         if !probe && !fresh.contains(&true) {
             return Ok(());
         }
-        let claims: Vec<Claim> = batch
+        let claims: Vec<NonceClaim> = batch
             .iter()
             .zip(fresh)
             .filter(|(_, new)| **new)
@@ -860,11 +860,11 @@ mod tests {
             for op in ops {
                 match op {
                     Op::Insert(ts, id) => {
-                        let c = Claim { ts, id };
+                        let c = NonceClaim { ts, id };
                         proptest::prop_assert_eq!(live.insert(c), model.insert((ts, id)));
                     }
                     Op::Remove(ts, id) => {
-                        live.remove(Claim { ts, id });
+                        live.remove(NonceClaim { ts, id });
                         model.remove(&(ts, id));
                     }
                     Op::Seal(before) => live.seal(before),
@@ -878,7 +878,7 @@ mod tests {
             }
             for ts in 0..6 {
                 for id in 0..12 {
-                    let c = Claim { ts, id };
+                    let c = NonceClaim { ts, id };
                     proptest::prop_assert_eq!(live.contains(c), model.contains(&(ts, id)));
                 }
             }
@@ -889,9 +889,9 @@ mod tests {
     fn sealed_seconds_hold_ids_in_a_sorted_vector() {
         let mut live = Live::default();
         for id in [5, 1, 3] {
-            assert!(live.insert(Claim { ts: 10, id }));
+            assert!(live.insert(NonceClaim { ts: 10, id }));
         }
-        assert!(live.insert(Claim { ts: 12, id: 9 }));
+        assert!(live.insert(NonceClaim { ts: 12, id: 9 }));
         live.seal(12);
         let ten = &live.by_ts[&10];
         assert_eq!(
@@ -899,8 +899,14 @@ mod tests {
             (&[1, 3, 5][..], 0)
         );
         assert_eq!(live.by_ts[&12].fresh.len(), 1, "not behind yet");
-        assert!(!live.insert(Claim { ts: 10, id: 3 }), "a sealed id is held");
-        assert!(live.insert(Claim { ts: 10, id: 4 }), "a late claim is new");
+        assert!(
+            !live.insert(NonceClaim { ts: 10, id: 3 }),
+            "a sealed id is held"
+        );
+        assert!(
+            live.insert(NonceClaim { ts: 10, id: 4 }),
+            "a late claim is new"
+        );
         live.seal(12);
         assert_eq!(live.by_ts[&10].sealed, vec![1, 3, 4, 5]);
         assert_eq!(live.len, 5);
@@ -956,7 +962,7 @@ mod tests {
         let (_d, store) = crate::store::test_store();
         let w = writer(&store, ManualClock::new(7));
         let again = NonceWriter::start(store.connect().unwrap(), ManualClock::new(7), 300);
-        assert!(matches!(again, Err(StartError::Locked(_))));
+        assert!(matches!(again, Err(WriterStartError::Locked(_))));
         drop(w);
         assert!(NonceWriter::start(store.connect().unwrap(), ManualClock::new(7), 300).is_ok());
     }
@@ -1057,7 +1063,8 @@ mod tests {
             .with(|conn| {
                 // ten rows (commits) of three claims, the newest of row i at i
                 for i in 0..10 {
-                    let claims: Vec<Claim> = (0..3).map(|j| Claim { ts: i - j, id: 0 }).collect();
+                    let claims: Vec<NonceClaim> =
+                        (0..3).map(|j| NonceClaim { ts: i - j, id: 0 }).collect();
                     append(conn, &claims)?;
                 }
                 assert_eq!(count(conn)?, 30);
@@ -1080,8 +1087,8 @@ mod tests {
             .with(|conn| {
                 // 500 commits of five claims each, one second per 50 commits
                 for i in 0..500u64 {
-                    let claims: Vec<Claim> = (0..5)
-                        .map(|j| Claim {
+                    let claims: Vec<NonceClaim> = (0..5)
+                        .map(|j| NonceClaim {
                             ts: 90 + (i / 50) as i64,
                             id: i * 5 + j,
                         })

@@ -5,6 +5,35 @@ use rand::RngCore;
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
+use super::{Store, StoreError};
+
+/// The sessions as one group of the storage seam: the pages name a session
+/// by its cookie value, never a connection.
+pub struct Sessions<'a>(&'a Store);
+
+impl Store {
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions(self)
+    }
+}
+
+impl Sessions<'_> {
+    /// Starts a session for `user_id`; returns the cookie value.
+    pub fn create(&self, user_id: &str, now: i64, expires_at: i64) -> Result<String, StoreError> {
+        Ok(self.0.with(|c| create(c, user_id, now, expires_at))?)
+    }
+
+    /// The user of a live session.
+    pub fn user_of(&self, id: &str, now: i64) -> Result<Option<String>, StoreError> {
+        Ok(self.0.with(|c| user_of(c, id, now))?)
+    }
+
+    /// Ends a session.
+    pub fn delete(&self, id: &str) -> Result<(), StoreError> {
+        Ok(self.0.with(|c| delete(c, id))?)
+    }
+}
+
 fn digest(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }

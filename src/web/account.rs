@@ -10,9 +10,9 @@ use super::page::{self, fill, Posted};
 use super::signin::{self, SignIn};
 use super::texts::Lang;
 use super::{cookies, csrf, session};
-use crate::app::AppState;
 use crate::docs::esc;
-use crate::http::forwarded;
+use crate::methods::AppState;
+use crate::ops::forwarded;
 use crate::protocol::timestamp::Timestamp;
 use crate::store::{tokens, users};
 

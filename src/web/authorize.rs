@@ -13,9 +13,9 @@ use super::page::{self, fill, Posted};
 use super::signin::{self, SignIn};
 use super::texts::{Lang, Texts};
 use super::{cookies, csrf, session};
-use crate::app::AppState;
 use crate::docs::esc;
-use crate::http::forwarded;
+use crate::methods::AppState;
+use crate::ops::forwarded;
 use crate::protocol::user_auth::PENDING_LIFE_SECS;
 use crate::store::tokens::{self, Token, TokenState};
 

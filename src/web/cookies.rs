@@ -8,8 +8,8 @@
 use actix_web::http::header;
 use actix_web::HttpRequest;
 
-use crate::app::AppState;
-use crate::http::forwarded;
+use crate::methods::AppState;
+use crate::ops::forwarded;
 
 /// The prefix of cookies set over HTTPS.
 const HOST_PREFIX: &str = "__Host-";

@@ -31,7 +31,7 @@ pub fn browser_id(req: &HttpRequest, secure: bool) -> (String, bool) {
 /// Sets the CSRF cookie on `b` when the browser did not have one yet.
 pub fn remember(
     b: &mut actix_web::HttpResponseBuilder,
-    state: &crate::app::AppState,
+    state: &crate::methods::AppState,
     req: &HttpRequest,
     browser: &str,
     new: bool,

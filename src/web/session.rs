@@ -5,8 +5,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponseBuilder};
 
 use super::cookies;
-use crate::app::AppState;
-use crate::store::{sessions, users};
+use crate::methods::AppState;
+use crate::store::{users, StoreError};
 
 /// The cookie holding the session id (`__Host-` prefixed over HTTPS).
 const COOKIE: &str = "panthera_session";
@@ -19,11 +19,12 @@ pub fn start(
     state: &AppState,
     req: &HttpRequest,
     user_id: &str,
-) -> rusqlite::Result<()> {
+) -> Result<(), StoreError> {
     let now = state.clock.now();
     let id = state
         .store
-        .with(|c| sessions::create(c, user_id, now, now + LIFE_SECS))?;
+        .sessions()
+        .create(user_id, now, now + LIFE_SECS)?;
     let secure = cookies::secure(state, req);
     b.append_header((
         header::SET_COOKIE,
@@ -38,14 +39,10 @@ pub fn current(state: &AppState, req: &HttpRequest) -> Option<(String, users::Us
     let secure = cookies::secure(state, req);
     let id = cookies::get(req, COOKIE, secure).filter(|v| cookies::is_random_id(v))?;
     let now = state.clock.now();
+    let uid = state.store.sessions().user_of(&id, now).ok().flatten()?;
     state
         .store
-        .with(|c| {
-            let Some(uid) = sessions::user_of(c, &id, now)? else {
-                return Ok(None);
-            };
-            users::find(c, &uid)
-        })
+        .with(|c| users::find(c, &uid))
         .ok()
         .flatten()
         .filter(|u| u.status == "active")
@@ -58,8 +55,8 @@ pub fn end(
     state: &AppState,
     req: &HttpRequest,
     id: &str,
-) -> rusqlite::Result<()> {
-    state.store.with(|c| sessions::delete(c, id))?;
+) -> Result<(), StoreError> {
+    state.store.sessions().delete(id)?;
     let secure = cookies::secure(state, req);
     b.append_header((header::SET_COOKIE, cookies::set(COOKIE, "", 0, secure)));
     Ok(())

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use actix_web::web;
 
 use super::throttle;
-use crate::app::AppState;
+use crate::methods::AppState;
 use crate::store::users::{self, User};
 
 /// The outcome of a sign-in attempt.
@@ -39,25 +39,21 @@ pub async fn attempt(
         // The configured in-memory policy (`rate_limits.failed_sign_in`) first,
         // then the persistent backoff below; the stricter one wins.
         if let Err(crate::error::ApiError::TooManyFailures { retry_after }) =
-            crate::ops::ratelimit::sign_in_gate(&state, addr, &username)
+            crate::ops::ratelimit::sign_in_gate(&state.ops, &*state.clock, addr, &username)
         {
             return Ok(SignIn::Throttled(
                 i64::try_from(retry_after).unwrap_or(i64::MAX),
             ));
         }
+        if let Some(wait) =
+            throttle::check(&state.store, &username, addr, now).map_err(|e| e.to_string())?
+        {
+            return Ok(SignIn::Throttled(wait));
+        }
         let found = state
             .store
-            .with(|c| {
-                if let Some(wait) = throttle::check(c, &username, addr, now)? {
-                    return Ok(Err(wait));
-                }
-                users::find_for_login(c, &username).map(Ok)
-            })
+            .with(|c| users::find_for_login(c, &username))
             .map_err(|e| e.to_string())?;
-        let found = match found {
-            Err(wait) => return Ok(SignIn::Throttled(wait)),
-            Ok(f) => f,
-        };
         // The expensive part runs without holding the store.
         // An account without a password (created by the REST users API)
         // takes the same time and never signs in.
@@ -69,9 +65,7 @@ pub async fn attempt(
         let store = &state.store;
         match found {
             Some((user, _)) if ok => {
-                store
-                    .with(|c| throttle::succeeded(c, &username))
-                    .map_err(|e| e.to_string())?;
+                throttle::succeeded(store, &username).map_err(|e| e.to_string())?;
                 Ok(if user.status == "active" {
                     SignIn::Ok(user)
                 } else {
@@ -83,9 +77,7 @@ pub async fn attempt(
                     .ops
                     .limiter
                     .sign_in_failed(addr, &username, state.clock.now_millis());
-                store
-                    .with(|c| throttle::failed(c, &username, addr, now))
-                    .map_err(|e| e.to_string())?;
+                throttle::failed(store, &username, addr, now).map_err(|e| e.to_string())?;
                 Ok(SignIn::Wrong)
             }
         }

@@ -4,9 +4,7 @@
 
 use std::net::IpAddr;
 
-use rusqlite::Connection;
-
-use crate::store::signin_failures;
+use crate::store::{Store, StoreError};
 
 /// Failures of one username before waiting starts.
 pub const USER_FREE_FAILURES: u32 = 5;
@@ -45,14 +43,14 @@ fn subjects(username: &str, addr: Option<IpAddr>) -> Vec<(String, u32)> {
 
 /// Seconds to wait before `username` may try again from `addr`, if any.
 pub fn check(
-    conn: &Connection,
+    store: &Store,
     username: &str,
     addr: Option<IpAddr>,
     now: i64,
-) -> rusqlite::Result<Option<i64>> {
+) -> Result<Option<i64>, StoreError> {
     let mut wait = None;
     for (subject, free) in subjects(username, addr) {
-        if let Some((n, last)) = signin_failures::get(conn, &subject)? {
+        if let Some((n, last)) = store.signin_failures().get(&subject)? {
             wait = wait.max(wait_secs(n, last, now, free));
         }
     }
@@ -61,21 +59,23 @@ pub fn check(
 
 /// Counts a wrong password.
 pub fn failed(
-    conn: &Connection,
+    store: &Store,
     username: &str,
     addr: Option<IpAddr>,
     now: i64,
-) -> rusqlite::Result<()> {
+) -> Result<(), StoreError> {
     for (subject, _) in subjects(username, addr) {
-        signin_failures::record(conn, &subject, now)?;
+        store.signin_failures().record(&subject, now)?;
     }
     Ok(())
 }
 
 /// Forgets the username's failures after a successful sign-in (the address
 /// keeps its count: one good account must not unlock guessing at others).
-pub fn succeeded(conn: &Connection, username: &str) -> rusqlite::Result<()> {
-    signin_failures::clear(conn, &format!("user:{}", username.to_lowercase()))
+pub fn succeeded(store: &Store, username: &str) -> Result<(), StoreError> {
+    store
+        .signin_failures()
+        .clear(&format!("user:{}", username.to_lowercase()))
 }
 
 #[cfg(test)]
@@ -98,22 +98,18 @@ mod tests {
     fn username_and_address_are_counted_apart() {
         let (_d, store) = crate::store::test_store();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        store
-            .with(|c| {
-                for _ in 0..5 {
-                    assert_eq!(check(c, "Demo", Some(ip), 100)?, None);
-                    failed(c, "Demo", Some(ip), 100)?;
-                }
-                assert_eq!(check(c, "demo", None, 100)?, Some(30));
-                assert_eq!(
-                    check(c, "other", Some(ip), 100)?,
-                    None,
-                    "the address has 15 more"
-                );
-                succeeded(c, "demo")?;
-                assert_eq!(check(c, "demo", Some(ip), 100)?, None);
-                Ok(())
-            })
-            .unwrap();
+        let c = &store;
+        for _ in 0..5 {
+            assert_eq!(check(c, "Demo", Some(ip), 100).unwrap(), None);
+            failed(c, "Demo", Some(ip), 100).unwrap();
+        }
+        assert_eq!(check(c, "demo", None, 100).unwrap(), Some(30));
+        assert_eq!(
+            check(c, "other", Some(ip), 100).unwrap(),
+            None,
+            "the address has 15 more"
+        );
+        succeeded(c, "demo").unwrap();
+        assert_eq!(check(c, "demo", Some(ip), 100).unwrap(), None);
     }
 }

@@ -18,9 +18,9 @@ use actix_web::{web, Error, HttpRequest, HttpResponse};
 
 use super::page;
 use super::texts::Lang;
-use crate::app::AppState;
 use crate::docs::esc;
-use crate::http::forwarded;
+use crate::methods::AppState;
+use crate::ops::forwarded;
 
 /// Wraps each page: plain HTTP requests go to HTTPS when it is available.
 pub async fn guard(

@@ -12,15 +12,15 @@ use actix_web::http::ConnectionType;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage};
 
-use super::conns::Refused;
-use super::metrics::Rejection;
-use super::ratelimit::Quota;
-use super::{ClientAddr, MethodLabel};
+use super::headers::RequestId;
+use super::respond;
 use crate::answer::Format;
-use crate::app::AppState;
 use crate::error::ApiError;
-use crate::http::headers::RequestId;
-use crate::http::respond;
+use crate::methods::AppState;
+use crate::ops::conns::Refused;
+use crate::ops::metrics::Rejection;
+use crate::ops::ratelimit::Quota;
+use crate::ops::{ClientAddr, MethodLabel};
 
 /// Middleware; sits inside the standard-headers one so its answers get them too.
 pub async fn guard(
@@ -54,7 +54,7 @@ pub async fn guard(
         .headers()
         .get_all("x-forwarded-for")
         .filter_map(|v| v.to_str().ok());
-    let client = super::net::client_address(peer, forwarded, &state.ops.trusted_proxies);
+    let client = crate::ops::net::client_address(peer, forwarded, &state.ops.trusted_proxies);
     req.extensions_mut().insert(ClientAddr(client));
     let max = state.config.limits.max_in_flight_per_address;
     let Some(_slot) = state.ops.in_flight.enter(client, max) else {

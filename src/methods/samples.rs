@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::run::{run_method, Principal};
 use crate::answer::Format;
-use crate::app::AppState;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::http::pipeline::{run_method, Caller};
+use crate::methods::AppState;
 use crate::methods::{self, Method, UserAuth};
 use crate::protocol::params::{ParamValue, Params};
 use crate::protocol::user_auth::Account;
@@ -76,7 +76,7 @@ pub fn run_all(base: &Config) -> Result<Samples, String> {
                 .map_err(|e| format!("sample of {}: {e}", m.name))?;
         }
         // As a signed-in user where the method takes one, as the key alone otherwise.
-        let caller = Caller {
+        let caller = Principal {
             key: &key,
             account: (m.user_auth != UserAuth::No).then_some(&account),
             base_url: &base_url,

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use actix_web::HttpRequest;
 
-use crate::ops::net::{client_address, Cidr};
+use super::net::{client_address, Cidr};
 
 /// The scheme and host the client used, as far as we may believe it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,10 +8,10 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 
-use super::metrics::Gauges;
-use super::{ClientAddr, MethodLabel};
 use crate::answer::FATAL_CONTENT_TYPE;
-use crate::app::AppState;
+use crate::methods::AppState;
+use crate::ops::metrics::Gauges;
+use crate::ops::{ClientAddr, MethodLabel};
 
 /// How long the outcome of the nonce writer's latest commit stands for the
 /// store's write state before `/health` commits a probe of its own.
