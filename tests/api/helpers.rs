@@ -332,7 +332,7 @@ impl Drop for Server {
 /// `Connection: close`).
 pub fn raw(addr: &str, request: &[u8]) -> Reply {
     let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
+    s.set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
     s.write_all(request).expect("write");
     let mut buf = Vec::new();
