@@ -305,17 +305,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {{
     )
 }
 
+/// The sample's parameters as `'name': 'value'` pairs, the same literal in
+/// Python and JavaScript.
+fn sdk_params(m: &Method) -> String {
+    m.sample_params()
+        .iter()
+        .map(|(k, v)| format!("'{}': '{}'", sq(k), sq(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn python_sdk(m: &Method, version: Version) -> String {
     let (tok, _) = user_parts(
         m,
         "# with_token(): the SDK adds auth_token and access_token to every call\nclient = client.with_token(os.environ['PANTHERA_AUTH_TOKEN'], os.environ['PANTHERA_TOKEN_SECRET'])\n",
         "",
     );
-    let params: String = m
-        .sample_params()
-        .iter()
-        .map(|(k, v)| format!("'{}': '{}', ", sq(k), sq(v)))
-        .collect();
+    let params = sdk_params(m);
     format!(
         r#"# pip install ./clients/python   (from the Panthera repository)
 import json, os
@@ -328,7 +334,6 @@ client = Client(os.environ.get('PANTHERA_URL', 'http://127.0.0.1:8080'),
 print(json.dumps(answer, indent=2, ensure_ascii=False))
 "#,
         name = m.name,
-        params = params.trim_end_matches(", "),
     )
 }
 
@@ -338,11 +343,7 @@ fn javascript_sdk(m: &Method, version: Version) -> String {
         "// withToken(): the SDK adds auth_token and access_token to every call\nclient = client.withToken(process.env.PANTHERA_AUTH_TOKEN, process.env.PANTHERA_TOKEN_SECRET);\n",
         "",
     );
-    let params: String = m
-        .sample_params()
-        .iter()
-        .map(|(k, v)| format!("'{}': '{}', ", sq(k), sq(v)))
-        .collect();
+    let params = sdk_params(m);
     format!(
         r#"// npm install ./clients/js   (from the Panthera repository)
 import {{ Client }} from 'panthera-client';
@@ -357,6 +358,5 @@ let client = new Client({{
 console.log(JSON.stringify(answer, null, 2));
 "#,
         name = m.name,
-        params = params.trim_end_matches(", "),
     )
 }
