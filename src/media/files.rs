@@ -7,11 +7,11 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::error::ApiError;
-use crate::store::{meta, Store};
+use crate::store::{meta, Store, StoreError};
 
 /// The server's key for download links, made once per store, kept sealed.
-pub fn url_key(store: &Store) -> rusqlite::Result<Vec<u8>> {
-    store.with(|c| meta::secret(c, store.keyring(), meta::MEDIA_URL_KEY))
+pub fn url_key(store: &Store) -> Result<Vec<u8>, StoreError> {
+    store.meta().secret(meta::MEDIA_URL_KEY)
 }
 
 fn mac(key: &[u8], id: i64, expires: i64) -> Option<Hmac<Sha256>> {

@@ -20,7 +20,7 @@ use crate::methods::AppState;
 use crate::protocol::timestamp::Timestamp;
 use crate::protocol::version::Version;
 use crate::store::orders::{self, Order, Status};
-use crate::store::{balances, media};
+use crate::store::{balances, media, StoreError};
 
 const V1_0: Version = Version::new(1, 0);
 
@@ -208,7 +208,7 @@ pub fn methods() -> Vec<Method> {
 const DOWNLOAD_EXTRA: &[&str] = &["width", "height", "mimetype", "date", "ref", "state"];
 
 /// A signed link to order `id`'s file, valid for the configured time.
-pub fn download_url(state: &AppState, id: i64) -> rusqlite::Result<String> {
+pub fn download_url(state: &AppState, id: i64) -> Result<String, StoreError> {
     let key = files::url_key(&state.store)?;
     let ttl = i64::try_from(state.config.media.download_url_ttl_secs).unwrap_or(3600);
     Ok(format!(

@@ -4,7 +4,25 @@
 use rand::RngCore;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::{Store, StoreError};
 use crate::crypto::{is_sealed, Cipher, Keyring};
+
+/// The store's own facts and secrets as one group of the storage seam:
+/// callers name a secret, never a connection.
+pub struct Meta<'a>(&'a Store);
+
+impl Store {
+    pub fn meta(&self) -> Meta<'_> {
+        Meta(self)
+    }
+}
+
+impl Meta<'_> {
+    /// The 32-byte secret `name`, made and stored sealed on first use.
+    pub fn secret(&self, name: &str) -> Result<Vec<u8>, StoreError> {
+        Ok(self.0.with(|c| secret(c, self.0.keyring(), name))?)
+    }
+}
 
 /// The key that signs download links (`media::files`): whoever holds it can
 /// forge a link to any order, so it is stored sealed.
