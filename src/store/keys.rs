@@ -11,7 +11,7 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::now_unix;
+use super::{now_unix, Store, StoreError};
 use crate::crypto::{Cipher, CryptoError, Keyring};
 
 /// A secret that never shows up in logs or `Debug` output.
@@ -185,6 +185,23 @@ pub fn create(
         ],
     )?;
     Ok(key)
+}
+
+/// The api keys as one group of the storage seam: callers name a key,
+/// never a connection.
+pub struct Keys<'a>(&'a Store);
+
+impl Store {
+    pub fn keys(&self) -> Keys<'_> {
+        Keys(self)
+    }
+}
+
+impl Keys<'_> {
+    /// Looks a key up, revoked or not, with its secrets unsealed (see [`find`]).
+    pub fn find(&self, api_key: &str, now: i64) -> Result<Option<ApiKey>, StoreError> {
+        Ok(self.0.with(|c| find(c, self.0.keyring(), api_key, now))?)
+    }
 }
 
 /// Looks a key up, revoked or not, with its secrets unsealed: the current

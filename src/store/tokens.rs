@@ -5,7 +5,50 @@
 use rand::RngCore;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::{Store, StoreError};
 use crate::crypto::{Cipher, Keyring};
+
+/// The user tokens as one group of the storage seam: callers name a token,
+/// never a connection.
+pub struct Tokens<'a>(&'a Store);
+
+impl Store {
+    pub fn tokens(&self) -> Tokens<'_> {
+        Tokens(self)
+    }
+}
+
+impl Tokens<'_> {
+    /// A token without its secret.
+    pub fn find(&self, token: &str) -> Result<Option<Token>, StoreError> {
+        Ok(self.0.with(|c| find(c, token))?)
+    }
+
+    /// A token and its sealed secret.
+    pub fn find_with_secret(&self, token: &str) -> Result<Option<(Token, Vec<u8>)>, StoreError> {
+        Ok(self.0.with(|c| find_with_secret(c, token))?)
+    }
+
+    /// The user's answer to a pending, unexpired token; false when it is no
+    /// longer pending or expired.
+    pub fn decide(
+        &self,
+        token: &str,
+        outcome: TokenState,
+        user_id: Option<&str>,
+        now: i64,
+        valid_until: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .0
+            .with(|c| decide(c, token, outcome, user_id, now, valid_until))?)
+    }
+
+    /// Records a use and the (possibly extended) expiry.
+    pub fn touch(&self, token: &str, now: i64, valid_until: i64) -> Result<(), StoreError> {
+        Ok(self.0.with(|c| touch(c, token, now, valid_until))?)
+    }
+}
 
 /// Where a token is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

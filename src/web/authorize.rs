@@ -17,7 +17,8 @@ use crate::docs::esc;
 use crate::methods::AppState;
 use crate::ops::forwarded;
 use crate::protocol::user_auth::PENDING_LIFE_SECS;
-use crate::store::tokens::{self, Token, TokenState};
+use crate::store::tokens::{Token, TokenState};
+use crate::store::StoreError;
 
 const PURPOSE: &str = "authorize";
 
@@ -34,7 +35,7 @@ fn here(token: &str) -> String {
 
 /// Loads a token still waiting for an answer; else the page to show instead.
 fn pending(state: &AppState, req: &HttpRequest, id: &str) -> Result<Token, Box<HttpResponse>> {
-    let found = state.store.with(|c| tokens::find(c, id)).map_err(|e| {
+    let found = state.store.tokens().find(id).map_err(|e| {
         tracing::error!(error = %e, "token lookup failed");
         Box::new(page::internal(Lang::En, &here(id)))
     })?;
@@ -54,9 +55,8 @@ fn pending(state: &AppState, req: &HttpRequest, id: &str) -> Result<Token, Box<H
 fn key_name(state: &AppState, token: &Token) -> String {
     state
         .store
-        .with(|c| {
-            crate::store::keys::find(c, state.store.keyring(), &token.api_key, state.clock.now())
-        })
+        .keys()
+        .find(&token.api_key, state.clock.now())
         .ok()
         .flatten()
         .map_or_else(|| token.api_key.clone(), |k| k.name)
@@ -203,16 +203,13 @@ pub async fn decide(
             // No password needed to say no; but only a browser signed in
             // (a session) is sent on to the app's callback.
             let signed_in = session::current(&state, &req).is_some();
-            let done = state.store.with(|c| {
-                tokens::decide(
-                    c,
-                    &token.token,
-                    TokenState::Denied,
-                    None,
-                    now,
-                    token.valid_until,
-                )
-            });
+            let done = state.store.tokens().decide(
+                &token.token,
+                TokenState::Denied,
+                None,
+                now,
+                token.valid_until,
+            );
             let decided = Decided {
                 state: TokenState::Denied,
                 signed_in: None,
@@ -232,16 +229,13 @@ pub async fn decide(
             match outcome {
                 Ok(SignIn::Ok(user)) => {
                     let until = now + PENDING_LIFE_SECS;
-                    let done = state.store.with(|c| {
-                        tokens::decide(
-                            c,
-                            &token.token,
-                            TokenState::Authorized,
-                            Some(&user.id),
-                            now,
-                            until,
-                        )
-                    });
+                    let done = state.store.tokens().decide(
+                        &token.token,
+                        TokenState::Authorized,
+                        Some(&user.id),
+                        now,
+                        until,
+                    );
                     let decided = Decided {
                         state: TokenState::Authorized,
                         signed_in: Some(&user.id),
@@ -300,7 +294,7 @@ fn finish(
     req: &HttpRequest,
     l: Lang,
     token: &Token,
-    done: rusqlite::Result<bool>,
+    done: Result<bool, StoreError>,
     decided: Decided<'_>,
 ) -> HttpResponse {
     let outcome = decided.state;
