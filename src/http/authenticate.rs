@@ -160,7 +160,6 @@ impl KeyLookup for StoreLookup<'_> {
     }
 
     fn token(&mut self, key: &ApiKey, auth_token: &str) -> Result<Option<Presented>, ApiError> {
-        let store = &self.state.store;
-        store.read(|c| user_auth::load(c, store.keyring(), key, auth_token))
+        user_auth::load(&self.state.store, key, auth_token)
     }
 }

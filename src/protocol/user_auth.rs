@@ -2,14 +2,12 @@
 //! which token the request presents, whether it may act, and for which user.
 //! Token life rules live here as pure functions so they can be tested exactly.
 
-use rusqlite::Connection;
-
 use super::signature::{verify_hex, Algo};
-use crate::crypto::Keyring;
 use crate::error::ApiError;
 use crate::store::keys::ApiKey;
 use crate::store::tokens::{self, Token, TokenState};
-use crate::store::users::{self, User};
+use crate::store::users::User;
+use crate::store::{Store, StoreError};
 
 /// Whether a method needs a signed-in user (protocol.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,19 +107,14 @@ pub struct Account {
 
 /// Loads the token `auth_token` of `key`; `None` when it is unknown (a
 /// token of another key is unknown too).
-pub fn load(
-    conn: &Connection,
-    keyring: &Keyring,
-    key: &ApiKey,
-    auth_token: &str,
-) -> Result<Option<Presented>, ApiError> {
-    let Some((token, sealed)) = tokens::find_with_secret(conn, auth_token)? else {
+pub fn load(store: &Store, key: &ApiKey, auth_token: &str) -> Result<Option<Presented>, ApiError> {
+    let Some((token, sealed)) = store.tokens().find_with_secret(auth_token)? else {
         return Ok(None);
     };
     if token.api_key != key.api_key {
         return Ok(None);
     }
-    let secret = tokens::open_secret(keyring, &token.token, &sealed).ok_or_else(|| {
+    let secret = tokens::open_secret(store.keyring(), &token.token, &sealed).ok_or_else(|| {
         ApiError::Internal("a token secret cannot be opened (master key changed?)".into())
     })?;
     Ok(Some(Presented { token, secret }))
@@ -163,8 +156,7 @@ pub fn check_valid_until(wanted: i64, now: i64) -> Result<i64, ApiError> {
 /// `need` is the method's declaration; a token sent to a method that needs
 /// no user is ignored.
 pub fn account_for(
-    conn: &Connection,
-    keyring: &Keyring,
+    store: &Store,
     now: i64,
     need: UserAuth,
     key: &ApiKey,
@@ -175,7 +167,7 @@ pub fn account_for(
         (UserAuth::Required, TokenProof::None) => return Err(TokenRefusal::Missing.into()),
         // Without a token: the account owning the key, if any; a method that
         // needs one refuses then (`NoOwner`), one that does not (search) runs.
-        (UserAuth::Optional, TokenProof::None) => return key_owner(conn, key),
+        (UserAuth::Optional, TokenProof::None) => return key_owner(store, key),
         (_, TokenProof::Verified(p)) => p,
         (
             _,
@@ -187,7 +179,7 @@ pub fn account_for(
                 algo,
             },
         ) => {
-            let p = load(conn, keyring, key, &auth_token)?.ok_or(TokenRefusal::Unknown)?;
+            let p = load(store, key, &auth_token)?.ok_or(TokenRefusal::Unknown)?;
             let access_token = access_token.ok_or(TokenRefusal::MissingAccessToken)?;
             let parts: [&[u8]; 3] = [
                 timestamp_raw.as_bytes(),
@@ -202,14 +194,14 @@ pub fn account_for(
     };
     let mut token = presented.token;
     let extended = admit(&token, now)?;
-    let user = user_of(conn, token.user_id.as_deref())?.ok_or(TokenRefusal::Unknown)?;
+    let user = user_of(store, token.user_id.as_deref())?.ok_or(TokenRefusal::Unknown)?;
     if user.status != "active" {
         return Err(TokenRefusal::InactiveUser.into());
     }
     if let Some(until) = extended {
         token.valid_until = until;
     }
-    tokens::touch(conn, &token.token, now, token.valid_until)?;
+    store.tokens().touch(&token.token, now, token.valid_until)?;
     token.last_used_at = Some(now);
     Ok(Some(Account {
         user,
@@ -218,13 +210,13 @@ pub fn account_for(
 }
 
 /// The user owning the api key, for `optional` methods called without a token.
-fn key_owner(conn: &Connection, key: &ApiKey) -> Result<Option<Account>, ApiError> {
-    let user = user_of(conn, key.owner_user_id.as_deref())?;
+fn key_owner(store: &Store, key: &ApiKey) -> Result<Option<Account>, ApiError> {
+    let user = user_of(store, key.owner_user_id.as_deref())?;
     Ok(user.map(|user| Account { user, token: None }))
 }
 
-fn user_of(conn: &Connection, id: Option<&str>) -> rusqlite::Result<Option<User>> {
-    id.map_or(Ok(None), |id| users::find(conn, id))
+fn user_of(store: &Store, id: Option<&str>) -> Result<Option<User>, StoreError> {
+    id.map_or(Ok(None), |id| store.users().find(id))
 }
 
 #[cfg(test)]

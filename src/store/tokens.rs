@@ -24,9 +24,10 @@ impl Tokens<'_> {
         Ok(self.0.with(|c| find(c, token))?)
     }
 
-    /// A token and its sealed secret.
+    /// A token and its sealed secret, read on the query-only connection (the
+    /// request path's lookups never queue behind a writer).
     pub fn find_with_secret(&self, token: &str) -> Result<Option<(Token, Vec<u8>)>, StoreError> {
-        Ok(self.0.with(|c| find_with_secret(c, token))?)
+        self.0.read(|c| Ok(find_with_secret(c, token)?))
     }
 
     /// The user's answer to a pending, unexpired token; false when it is no

@@ -8,7 +8,24 @@ use rand::RngCore;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::now_unix;
+use super::{now_unix, Store, StoreError};
+
+/// The users as one group of the storage seam: callers name a user, never a
+/// connection.
+pub struct Users<'a>(&'a Store);
+
+impl Store {
+    pub fn users(&self) -> Users<'_> {
+        Users(self)
+    }
+}
+
+impl Users<'_> {
+    /// The user with id `id`.
+    pub fn find(&self, id: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.0.with(|c| find(c, id))?)
+    }
+}
 
 /// A stored user (without the password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
