@@ -377,13 +377,7 @@ fn user_and_run(
 ) -> Result<Answer, ApiError> {
     let now = state.clock.now();
     let key = &caller.key;
-    let account = user_auth::account_for(
-        &state.store,
-        now,
-        method.user_auth,
-        key,
-        caller.proof,
-    )?;
+    let account = user_auth::account_for(&state.store, now, method.user_auth, key, caller.proof)?;
     if let Some(token) = account.as_ref().and_then(|a| a.token.as_ref()) {
         ratelimit::charge_user_token(&state.ops, &*state.clock, &token.token, method.name, quota)?;
     }

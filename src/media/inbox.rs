@@ -10,11 +10,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, OptionalExtension};
-
 use crate::config::Config;
 use crate::media::body::MAX_TITLE;
-use crate::store::media::{self, NewMedia};
+use crate::store::media::NewMedia;
 use crate::store::users::User;
 use crate::store::Store;
 
@@ -191,40 +189,28 @@ pub fn process(
     let Some((width, height)) = jpeg_size(&bytes) else {
         return fail("not a JPEG image".into());
     };
-    let inserted = store.write(|tx| -> rusqlite::Result<Result<i64, String>> {
-        let taken: Option<i64> = tx
-            .prepare_cached(
-                "SELECT m.id FROM media m JOIN media_authors a ON a.id = m.author_id
-                 WHERE a.user_id = ?1 AND m.filename = ?2 AND m.deleted_at IS NULL LIMIT 1",
-            )?
-            .query_row(params![user.id, name], |r| r.get(0))
-            .optional()?;
-        if let Some(id) = taken {
-            return Ok(Err(format!(
-                "duplicate file name: your media {id} already has this name"
-            )));
-        }
-        let author = author_of(tx, user)?;
-        let realname = format!("{} {}", user.firstname, user.surname);
-        let item = NewMedia {
-            title: title_of(name),
-            author_username: user.username.clone(),
-            author_realname: realname.trim().to_string(),
-            width,
-            height,
-            mime_type: "image/jpeg".into(),
-            color: "grey".into(),
-            state: "yellow".into(),
-            filename: name.to_string(),
-            created_at: now,
-            ..NewMedia::default()
-        };
-        let seq = media::next_seq(tx)?;
-        media::insert(tx, &item, author, seq).map(Ok)
-    });
+    let realname = format!("{} {}", user.firstname, user.surname);
+    let item = NewMedia {
+        title: title_of(name),
+        author_username: user.username.clone(),
+        author_realname: realname.trim().to_string(),
+        width,
+        height,
+        mime_type: "image/jpeg".into(),
+        color: "grey".into(),
+        state: "yellow".into(),
+        filename: name.to_string(),
+        created_at: now,
+        ..NewMedia::default()
+    };
+    let inserted = store.media_items().add_upload(user, &item);
     let id = match inserted {
         Ok(Ok(id)) => id,
-        Ok(Err(why)) => return fail(why),
+        Ok(Err(taken)) => {
+            return fail(format!(
+                "duplicate file name: your media {taken} already has this name"
+            ))
+        }
         Err(e) => {
             tracing::error!(error = %e, "inbox import failed");
             return fail("the store could not take the file, try again later".into());
@@ -234,28 +220,12 @@ pub fn process(
     if let Err(e) = move_file(&path, &target) {
         tracing::error!(error = %e, file = %path.display(), "moving an imported inbox file failed");
         // take the item back: the file stays in the inbox, not imported
-        if let Err(e) = store.with(|c| c.execute("DELETE FROM media WHERE id = ?1", [id])) {
+        if let Err(e) = store.media_items().remove(id) {
             tracing::error!(error = %e, id, "removing the item of an unmovable inbox file failed");
         }
         return fail("the file could not be moved out of the inbox, try again later".into());
     }
     Outcome::Imported(id)
-}
-
-/// The author row of `user`: the one linked to them, else the one of their
-/// username (linked now), else a new one.
-fn author_of(tx: &rusqlite::Transaction<'_>, user: &User) -> rusqlite::Result<i64> {
-    if let Some(id) = tx
-        .prepare_cached("SELECT id FROM media_authors WHERE user_id = ?1")?
-        .query_row([&user.id], |r| r.get(0))
-        .optional()?
-    {
-        return Ok(id);
-    }
-    let realname = format!("{} {}", user.firstname, user.surname);
-    let id = media::author_id(tx, &user.username, realname.trim())?;
-    media::link_author(tx, &user.username, &user.id)?;
-    Ok(id)
 }
 
 /// Moves `from` to `to` (creating its folder): a rename, or across file

@@ -5,6 +5,64 @@
 use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension, Row};
 
 use crate::store::search::{fts_all, fts_any, rgb, Color, Filters, People, Query, Sort, Word};
+use crate::store::users::User;
+use crate::store::{Store, StoreError};
+
+/// The catalogue's items as one group of the storage seam: callers name an
+/// item or hand one over, never a connection.
+pub struct MediaItems<'a>(&'a Store);
+
+impl Store {
+    pub fn media_items(&self) -> MediaItems<'_> {
+        MediaItems(self)
+    }
+}
+
+impl MediaItems<'_> {
+    /// Adds `item` (named `item.filename`) as a new item of `user`, in one
+    /// transaction; `Ok(Err(id))` when their live item `id` already has that
+    /// file name (nothing is added then).
+    pub fn add_upload(&self, user: &User, item: &NewMedia) -> Result<Result<i64, i64>, StoreError> {
+        self.0.write(|tx| -> Result<Result<i64, i64>, StoreError> {
+            let taken: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT m.id FROM media m JOIN media_authors a ON a.id = m.author_id
+                     WHERE a.user_id = ?1 AND m.filename = ?2 AND m.deleted_at IS NULL LIMIT 1",
+                )?
+                .query_row(params![user.id, item.filename], |r| r.get(0))
+                .optional()?;
+            if let Some(id) = taken {
+                return Ok(Err(id));
+            }
+            let author = author_of_user(tx, user)?;
+            let seq = next_seq(tx)?;
+            Ok(Ok(insert(tx, item, author, seq)?))
+        })
+    }
+
+    /// Deletes item `id` outright (an import taken back before anyone saw it).
+    pub fn remove(&self, id: i64) -> Result<(), StoreError> {
+        self.0
+            .with(|c| c.execute("DELETE FROM media WHERE id = ?1", [id]))?;
+        Ok(())
+    }
+}
+
+/// The author row of `user`: the one linked to them, else the one of their
+/// username (linked now), else a new one.
+fn author_of_user(conn: &Connection, user: &User) -> rusqlite::Result<i64> {
+    if let Some(id) = conn
+        .prepare_cached("SELECT id FROM media_authors WHERE user_id = ?1")?
+        .query_row([&user.id], |r| r.get(0))
+        .optional()?
+    {
+        return Ok(id);
+    }
+    let realname = format!("{} {}", user.firstname, user.surname);
+    let id = author_id(conn, &user.username, realname.trim())?;
+    link_author(conn, &user.username, &user.id)?;
+    Ok(id)
+}
 
 /// One stored item with its author.
 #[derive(Debug, Clone, PartialEq, Eq)]
