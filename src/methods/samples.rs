@@ -13,8 +13,9 @@ use crate::methods::{self, Method, UserAuth};
 use crate::protocol::params::{ParamValue, Params};
 use crate::protocol::user_auth::Account;
 use crate::protocol::version::Version;
-use crate::store::keys::{self, Role};
+use crate::store::keys::Role;
 use crate::store::tokens::{self, Token, TokenState};
+use crate::store::StoreError;
 
 /// One sample's answer in both encodings.
 #[derive(Debug, Clone)]
@@ -45,21 +46,14 @@ pub fn run_all(base: &Config) -> Result<Samples, String> {
     crate::demo::seed(&state.store).map_err(|e| format!("seeding the demo: {e}"))?;
     let demo = state
         .store
-        .with(|c| crate::store::users::find_by_username(c, "demo"))
+        .users()
+        .find_by_username("demo")
         .map_err(|e| e.to_string())?
         .ok_or("the demo has no user")?;
     let key = state
         .store
-        .with(|c| {
-            let ring = state.store.keyring();
-            keys::create(
-                c,
-                ring,
-                "documentation samples",
-                Role::Admin,
-                Some(&demo.id),
-            )
-        })
+        .keys()
+        .create("documentation samples", Role::Admin, Some(&demo.id))
         .map_err(|e| e.to_string())?;
     let token = sample_token(&state, &key.api_key, &demo.id).map_err(|e| e.to_string())?;
     let account = Account {
@@ -96,7 +90,7 @@ pub fn run_all(base: &Config) -> Result<Samples, String> {
 }
 
 /// An authorized token of the demo user, as if approved on the authorization page.
-fn sample_token(state: &AppState, api_key: &str, user_id: &str) -> rusqlite::Result<Token> {
+fn sample_token(state: &AppState, api_key: &str, user_id: &str) -> Result<Token, StoreError> {
     let now = state.clock.now();
     let token = Token {
         token: tokens::new_id(),
@@ -112,11 +106,7 @@ fn sample_token(state: &AppState, api_key: &str, user_id: &str) -> rusqlite::Res
         valid_until: now + 3600,
         last_used_at: None,
     };
-    state.store.with(|c| {
-        let sealed =
-            tokens::seal_secret(state.store.keyring(), &token.token, "sample token secret")?;
-        tokens::insert(c, &token, &sealed)
-    })?;
+    state.store.tokens().insert(&token, "sample token secret")?;
     Ok(token)
 }
 

@@ -202,6 +202,18 @@ impl Keys<'_> {
     pub fn find(&self, api_key: &str, now: i64) -> Result<Option<ApiKey>, StoreError> {
         Ok(self.0.with(|c| find(c, self.0.keyring(), api_key, now))?)
     }
+
+    /// A new key with a fresh secret (see [`create`]).
+    pub fn create(
+        &self,
+        name: &str,
+        role: Role,
+        owner_user_id: Option<&str>,
+    ) -> Result<ApiKey, StoreError> {
+        Ok(self
+            .0
+            .with(|c| create(c, self.0.keyring(), name, role, owner_user_id))?)
+    }
 }
 
 /// Looks a key up, revoked or not, with its secrets unsealed: the current

@@ -45,6 +45,14 @@ impl Tokens<'_> {
             .with(|c| decide(c, token, outcome, user_id, now, valid_until))?)
     }
 
+    /// Stores `t` with `secret`, sealed under the master key.
+    pub fn insert(&self, t: &Token, secret: &str) -> Result<(), StoreError> {
+        Ok(self.0.with(|c| {
+            let sealed = seal_secret(self.0.keyring(), &t.token, secret)?;
+            insert(c, t, &sealed)
+        })?)
+    }
+
     /// Records a use and the (possibly extended) expiry.
     pub fn touch(&self, token: &str, now: i64, valid_until: i64) -> Result<(), StoreError> {
         Ok(self.0.with(|c| touch(c, token, now, valid_until))?)

@@ -25,6 +25,11 @@ impl Users<'_> {
     pub fn find(&self, id: &str) -> Result<Option<User>, StoreError> {
         Ok(self.0.with(|c| find(c, id))?)
     }
+
+    /// The user named `username`.
+    pub fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.0.with(|c| find_by_username(c, username))?)
+    }
 }
 
 /// A stored user (without the password hash).
