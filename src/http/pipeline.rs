@@ -133,6 +133,15 @@ async fn run(
         && oauth_header(req).is_none()
     {
         let base = state.base_url_for(&forwarded::origin(req, &state.ops.trusted_proxies));
+        // The sample answers run the methods, which may wait for a render:
+        // never on the HTTP worker (a request may come before the warm-up).
+        if state.docs_samples.get().is_none() {
+            let st = Arc::clone(state);
+            let _ = web::block(move || {
+                crate::docs::samples(&st);
+            })
+            .await;
+        }
         return with_version(Ok(super::docs::serve_get(
             state,
             version,
