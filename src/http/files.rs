@@ -77,6 +77,19 @@ async fn answer(
             .into());
         }
     }
+    if kind == crate::media::test_download::SEGMENT {
+        let st = Arc::clone(&state);
+        let (id, bytes) = web::block(move || load_test(&st, &file))
+            .await
+            .unwrap_or(Err(ApiError::Unavailable))?;
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "image/jpeg"))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"panthera-{id}-TEST.jpg\""),
+            ))
+            .body(bytes));
+    }
     let st = Arc::clone(&state);
     let found = web::block(move || find(&st, &kind, &file))
         .await
@@ -151,15 +164,7 @@ fn find(state: &AppState, kind: &str, file: &str) -> Result<Found, ApiError> {
         });
     }
     let r = Rendition::parse(kind).ok_or_else(not_found)?;
-    let id: i64 = file
-        .strip_suffix(".jpg")
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(not_found)?;
-    let m = state
-        .store
-        .with(|c| media::find(c, id))?
-        .filter(media::Media::is_public)
-        .ok_or_else(not_found)?;
+    let m = public_item(state, file)?;
     let (width, height) = image::fit(m.width, m.height, r.long_side());
     Ok(Found {
         key: RenderKey {
@@ -173,34 +178,24 @@ fn find(state: &AppState, kind: &str, file: &str) -> Result<Found, ApiError> {
     })
 }
 
-/// Answers `GET /media/test/<id>.jpg`.
-pub async fn serve_test(state: Arc<AppState>, file: String, request_id: &str) -> HttpResponse {
-    let outcome = web::block(move || load_test(&state, &file))
-        .await
-        .unwrap_or(Err(ApiError::Unavailable));
-    match outcome {
-        Ok((id, bytes)) => HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "image/jpeg"))
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"panthera-{id}-TEST.jpg\""),
-            ))
-            .body(bytes),
-        Err(e) => respond::error(&e, Format::Xml, request_id),
-    }
-}
-
-fn load_test(state: &AppState, file: &str) -> Result<(i64, Vec<u8>), ApiError> {
+/// The public item a file name `<id>.jpg` names.
+fn public_item(state: &AppState, file: &str) -> Result<media::Media, ApiError> {
     let not_found = || ApiError::NotFound("media not found".into());
     let id: i64 = file
         .strip_suffix(".jpg")
         .and_then(|s| s.parse().ok())
         .ok_or_else(not_found)?;
-    let m = state
+    state
         .store
         .with(|c| media::find(c, id))?
         .filter(media::Media::is_public)
-        .ok_or_else(not_found)?;
+        .ok_or_else(not_found)
+}
+
+/// A test download's file (`/media/test/<id>.jpg`): small, rendered per
+/// call, counted like the public previews.
+fn load_test(state: &AppState, file: &str) -> Result<(i64, Vec<u8>), ApiError> {
+    let m = public_item(state, file)?;
     Ok((
         m.id,
         image::test_rendition(m.id, &m.color, m.width, m.height),

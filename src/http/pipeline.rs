@@ -120,11 +120,8 @@ async fn run(
             let e = ApiError::VerbNotImplemented(verb.as_str().chars().take(20).collect());
             return with_version(Err(fatal(e)));
         }
-        let resp = if kind == crate::media::test_download::SEGMENT {
-            super::files::serve_test(Arc::clone(state), file.into(), request_id).await
-        } else {
-            super::files::serve(Arc::clone(state), req, kind.into(), file.into(), request_id).await
-        };
+        let resp =
+            super::files::serve(Arc::clone(state), req, kind.into(), file.into(), request_id).await;
         return with_version(Ok(resp));
     }
     // GET without app credentials reads the documentation.

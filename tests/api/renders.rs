@@ -252,6 +252,11 @@ fn previews_are_rate_limited_per_client_address() {
     assert_eq!(refused.status, 429);
     assert_eq!(refused.header("retry-after"), Some("100"));
     assert_eq!(
+        from("192.0.2.1", "/media/test/2.jpg").status,
+        429,
+        "test-download files are public pictures too"
+    );
+    assert_eq!(
         from("192.0.2.2", "/media/thumb170/2.jpg").status,
         200,
         "another address has its own bucket"
