@@ -16,7 +16,7 @@ use panthera::config::Config;
 use panthera::methods::{self, Method};
 use panthera::protocol::params::{ParamValue, Params};
 use panthera::protocol::timestamp::Timestamp;
-use panthera::store::keys::{self, Role};
+use panthera::store::keys::Role;
 
 fn form(api_key: &str) -> Params {
     let mut p = Params::default();
@@ -42,7 +42,8 @@ fn refusals(c: &mut Criterion) {
     let state = Arc::new(AppState::with_system_clock(config).expect("state"));
     let key = state
         .store
-        .with(|c| keys::create(c, state.store.keyring(), "bench", Role::App, None))
+        .keys()
+        .create("bench", Role::App, None)
         .expect("key");
     let method: &'static Method = methods::all()
         .iter()

@@ -64,18 +64,11 @@ fn main() {
     let start = Instant::now();
     state
         .store
-        .with(|c| {
-            let tx = c.transaction()?;
-            panthera::media::catalogue::generate(
-                &tx,
-                n,
-                42,
-                panthera::store::now_unix(),
-                5,
-                || {},
-            )?;
-            tx.commit()
-        })
+        .media_items()
+        .add_all(
+            panthera::media::catalogue::generate(n, 42, panthera::store::now_unix(), 5),
+            || {},
+        )
         .expect("generate");
     println!(
         "generated {n} items in {:.1} s",
@@ -83,7 +76,8 @@ fn main() {
     );
     let key = state
         .store
-        .with(|c| keys::create(c, state.store.keyring(), "bench", Role::App, None))
+        .keys()
+        .create("bench", Role::App, None)
         .expect("key");
     let search = methods::all()
         .iter()

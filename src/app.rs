@@ -21,7 +21,7 @@ use crate::protocol::version::VersionTable;
 use crate::server_key::ServerKey;
 use crate::store::keys::KeyCache;
 use crate::store::nonces::NonceWriter;
-use crate::store::{idempotency, Store};
+use crate::store::Store;
 
 /// The shared state lives on the methods floor, beside the registry it holds.
 pub use crate::methods::state::AppState;
@@ -50,7 +50,7 @@ impl AppState {
             .map_err(|e| StartError::Config(e.to_string()))?;
         let store = Store::open_config(&config)?;
         let nonces = NonceWriter::start(
-            store.connect()?,
+            &store,
             Arc::clone(&clock),
             config.auth.timestamp_tolerance_secs,
         )?;
@@ -225,7 +225,7 @@ fn spawn_idempotency_pruner(state: Arc<AppState>) {
         .spawn(move || loop {
             std::thread::sleep(Duration::from_secs(60));
             let now = state.clock.now();
-            match state.store.with(|c| idempotency::prune(c, now)) {
+            match state.store.idempotency().prune(now) {
                 Ok(n) if n > 0 => tracing::debug!(pruned = n, "expired idempotency keys pruned"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "idempotency pruning failed"),

@@ -15,7 +15,7 @@ use crate::client::{Client, Credentials, UserToken};
 use crate::config::Config;
 use crate::protocol::signature::Algo;
 use crate::store::keys::{self, ReplayPolicy, Role};
-use crate::store::{key_callbacks, meta, Store};
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -283,7 +283,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             serve(config, Box::new(reload))
         }
         Command::Keys(KeysCommand::RotateMaster { new_key_file }) => {
-            let report = crate::ops::lifecycle::rotate_master(&config, new_key_file.as_deref())?;
+            let report = crate::store::lifecycle::rotate_master(&config, new_key_file.as_deref())?;
             println!("{report}");
             Ok(ExitCode::SUCCESS)
         }
@@ -297,15 +297,23 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { file } => {
-            println!("{}", crate::ops::lifecycle::backup(&config, &file)?);
+            println!("{}", crate::store::lifecycle::backup(&config, &file)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Restore { file, force } => {
-            println!("{}", crate::ops::lifecycle::restore(&config, &file, force)?);
+            if let (Some(pid), false) =
+                (crate::ops::reload::running_server(&config.data_dir), force)
+            {
+                return Err(format!(
+                    "a server (pid {pid}) is running on {}; stop it first (or --force)",
+                    config.data_dir.display()
+                ));
+            }
+            println!("{}", crate::store::lifecycle::restore(&config, &file)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { file } => {
-            let (report, healthy) = crate::ops::lifecycle::check(&config, file.as_deref())?;
+            let (report, healthy) = crate::store::lifecycle::check(&config, file.as_deref())?;
             println!("{report}");
             Ok(if healthy {
                 ExitCode::SUCCESS
@@ -484,7 +492,7 @@ fn serve(
 }
 
 fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<ExitCode, String> {
-    let db = |e: rusqlite::Error| format!("store: {e}");
+    let db = |e: StoreError| format!("store: {e}");
     match cmd {
         KeysCommand::Create {
             name,
@@ -499,7 +507,8 @@ fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<Exit
             let owner_id = match &owner {
                 Some(u) => Some(
                     store
-                        .with(|c| crate::store::users::find_by_username(c, u))
+                        .users()
+                        .find_by_username(u)
                         .map_err(db)?
                         .ok_or_else(|| format!("no user {u}"))?
                         .id,
@@ -507,7 +516,8 @@ fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<Exit
                 None => None,
             };
             let key = store
-                .with(|c| keys::create(c, store.keyring(), &name, role, owner_id.as_deref()))
+                .keys()
+                .create(&name, role, owner_id.as_deref())
                 .map_err(db)?;
             if json {
                 println!(
@@ -522,7 +532,7 @@ fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<Exit
             }
         }
         KeysCommand::List { json } => {
-            let list = store.with(|c| keys::list(c)).map_err(db)?;
+            let list = store.keys().list().map_err(db)?;
             if json {
                 println!(
                     "{}",
@@ -553,7 +563,7 @@ fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<Exit
             }
         }
         KeysCommand::Revoke { api_key } => {
-            if !store.with(|c| keys::revoke(c, &api_key)).map_err(db)? {
+            if !store.keys().revoke(&api_key).map_err(db)? {
                 return Err(format!("no active api key {api_key}"));
             }
             println!("revoked {api_key}");
@@ -561,9 +571,7 @@ fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<Exit
         KeysCommand::Rotate { api_key, json } => {
             let grace = config.auth.secret_rollover_secs;
             let now = crate::store::now_unix();
-            let outcome = store
-                .with(|c| keys::rotate(c, store.keyring(), &api_key, now, grace))
-                .map_err(db)?;
+            let outcome = store.keys().rotate(&api_key, now, grace).map_err(db)?;
             let (secret, until) = match outcome {
                 keys::Rotation::Rotated { secret, until } => (secret, until),
                 keys::Rotation::NoSuchKey => return Err(format!("no active api key {api_key}")),
@@ -597,10 +605,7 @@ fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<Exit
             }
         }
         KeysCommand::RetireSecret { api_key } => {
-            if !store
-                .with(|c| keys::retire_secret(c, &api_key))
-                .map_err(db)?
-            {
+            if !store.keys().retire_secret(&api_key).map_err(db)? {
                 return Err(format!("{api_key} has no old secret to retire"));
             }
             println!("retired the old secret of {api_key}: only the newest is accepted now");
@@ -610,12 +615,8 @@ fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<Exit
             revoke,
             json,
         } => {
-            use crate::store::rest_tokens;
             if revoke {
-                if !store
-                    .with(|c| rest_tokens::revoke(c, &api_key))
-                    .map_err(db)?
-                {
+                if !store.rest_tokens().revoke(&api_key).map_err(db)? {
                     return Err(format!("{api_key} has no REST token"));
                 }
                 println!("revoked the REST token of {api_key}");
@@ -623,11 +624,13 @@ fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<Exit
             }
             let now = crate::store::now_unix();
             let token = store
-                .with(|c| rest_tokens::issue(c, &api_key, now))
+                .rest_tokens()
+                .issue(&api_key, now)
                 .map_err(db)?
                 .ok_or_else(|| format!("no active api key {api_key}"))?;
             let admin = store
-                .with(|c| keys::list(c))
+                .keys()
+                .list()
                 .map_err(db)?
                 .iter()
                 .any(|k| k.api_key == api_key && k.role == Role::Admin);
@@ -655,7 +658,8 @@ fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<Exit
                 ReplayArg::Lenient => ReplayPolicy::Lenient,
             });
             if !store
-                .with(|c| keys::set_options(c, &api_key, debug, replay))
+                .keys()
+                .set_options(&api_key, debug, replay)
                 .map_err(db)?
             {
                 return Err(format!("no api key {api_key}"));
@@ -675,20 +679,21 @@ fn keys_command(config: &Config, store: &Store, cmd: KeysCommand) -> Result<Exit
                 }
             }
             let prefixes = store
-                .write(|tx| {
-                    if !key_callbacks::key_exists(tx, &api_key)? {
+                .transaction(|tx| {
+                    let callbacks = tx.key_callbacks();
+                    if !callbacks.key_exists(&api_key)? {
                         return Ok(None);
                     }
                     if clear {
-                        key_callbacks::clear(tx, &api_key)?;
+                        callbacks.clear(&api_key)?;
                     }
                     for prefix in &remove {
-                        key_callbacks::remove(tx, &api_key, prefix)?;
+                        callbacks.remove(&api_key, prefix)?;
                     }
                     for prefix in &allow {
-                        key_callbacks::allow(tx, &api_key, prefix)?;
+                        callbacks.allow(&api_key, prefix)?;
                     }
-                    Ok(Some(key_callbacks::list(tx, &api_key)?))
+                    Ok(Some(callbacks.list(&api_key)?))
                 })
                 .map_err(db)?
                 .ok_or_else(|| format!("no api key {api_key}"))?;
@@ -783,14 +788,14 @@ fn demo_credentials(config: &Config) -> Result<(String, String), String> {
         return Err(none.into());
     }
     let store = Store::open_config(config).map_err(|e| e.to_string())?;
-    store
-        .with(|c| {
-            let Some(k) = meta::get(c, "demo_api_key")? else {
-                return Ok(None);
-            };
-            keys::find(c, store.keyring(), &k, crate::store::now_unix())
-        })
+    let demo = store
+        .meta()
+        .get("demo_api_key")
+        .map_err(|e| e.to_string())?;
+    demo.map(|k| store.keys().find(&k, crate::store::now_unix()))
+        .transpose()
         .map_err(|e| e.to_string())?
+        .flatten()
         .filter(|k| k.revoked_at.is_none())
         .map(|k| (k.api_key, k.secret.expose().to_string()))
         .ok_or_else(|| none.into())

@@ -2,8 +2,10 @@
 //! catalogue to search and buy from, and credits to buy with; created once
 //! per store.
 
-use crate::store::keys::{self, Role};
-use crate::store::{balances, meta, now_unix, users, Store};
+use crate::media::catalogue::{demo_contributions, generate};
+use crate::store::keys::Role;
+use crate::store::users::NewUser;
+use crate::store::{now_unix, Store, StoreError};
 
 /// The fixed id of the demo's second account ("alice"), which the account
 /// methods' documentation samples read, change and delete.
@@ -23,28 +25,24 @@ pub struct Demo {
 }
 
 /// Creates the demo user and api key once per store; `None` when done before.
-pub fn seed(store: &Store) -> rusqlite::Result<Option<Demo>> {
-    store.with(|c| {
-        let tx = c.transaction()?;
-        if meta::get(&tx, "demo_seeded")?.is_some() {
+pub fn seed(store: &Store) -> Result<Option<Demo>, StoreError> {
+    store.transaction(|tx| {
+        if tx.meta().get("demo_seeded")?.is_some() {
             return Ok(None);
         }
         let password = crate::client::random_nonce();
-        let user = users::create(
-            &tx,
-            &users::NewUser {
-                username: "demo",
-                email: "demo@example.com",
-                password: &password,
-                firstname: "Demo",
-                surname: "User",
-                company: "Panthera",
-                status: "active",
-            },
-        )?;
-        let alice = users::create(
-            &tx,
-            &users::NewUser {
+        let user = tx.users().create(&NewUser {
+            username: "demo",
+            email: "demo@example.com",
+            password: &password,
+            firstname: "Demo",
+            surname: "User",
+            company: "Panthera",
+            status: "active",
+        })?;
+        tx.users().create_with_id(
+            SAMPLE_USER_ID,
+            &NewUser {
                 username: "alice",
                 email: "alice@example.com",
                 password: &crate::client::random_nonce(),
@@ -54,18 +52,14 @@ pub fn seed(store: &Store) -> rusqlite::Result<Option<Demo>> {
                 status: "active",
             },
         )?;
-        tx.execute(
-            "UPDATE users SET id = ?1 WHERE id = ?2",
-            [SAMPLE_USER_ID, &alice.id],
-        )?;
-        let key = keys::create(&tx, store.keyring(), "demo app", Role::App, Some(&user.id))?;
+        let key = tx.keys().create("demo app", Role::App, Some(&user.id))?;
         let now = now_unix();
-        crate::media::catalogue::generate(&tx, DEMO_ITEMS, 1, now - 86_400, 0, || {})?;
-        crate::media::catalogue::demo_contributions(&tx, &user.username, "Demo User", now)?;
-        balances::credit(&tx, &user.id, DEMO_CREDITS, now)?;
-        meta::set(&tx, "demo_api_key", &key.api_key)?;
-        meta::set(&tx, "demo_seeded", "1")?;
-        tx.commit()?;
+        let items = tx.media_items();
+        items.add_all(generate(DEMO_ITEMS, 1, now - 86_400, 0), || {})?;
+        items.add_all(demo_contributions(&user.username, "Demo User", now), || {})?;
+        tx.balances().credit(&user.id, DEMO_CREDITS, now)?;
+        tx.meta().set("demo_api_key", &key.api_key)?;
+        tx.meta().set("demo_seeded", "1")?;
         Ok(Some(Demo {
             api_key: key.api_key,
             api_secret: key.secret.expose().to_string(),

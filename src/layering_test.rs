@@ -280,3 +280,30 @@ fn the_reader_finds_grouped_and_nested_paths() {
     let found: Vec<_> = crate_paths(text).into_iter().map(|(_, m)| m).collect();
     assert_eq!(found, ["a", "d", "e"]);
 }
+
+/// The storage seam holds: only `src/store/` names the database driver, so
+/// a second backend is one more implementation behind the seam.
+#[test]
+fn only_the_store_names_the_database_driver() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut found = Vec::new();
+    for path in files {
+        let rel = path.strip_prefix(&src).unwrap();
+        if rel.starts_with("store") || rel == Path::new("layering_test.rs") {
+            continue;
+        }
+        let text = without_comments(&std::fs::read_to_string(&path).unwrap());
+        for (n, line) in text.lines().enumerate() {
+            if line.contains("rusqlite") || line.contains("tokio_postgres") {
+                found.push(format!("src/{}:{}: {}", rel.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "database types outside src/store/:\n{}",
+        found.join("\n")
+    );
+}

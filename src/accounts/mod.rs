@@ -4,13 +4,10 @@
 
 pub mod rules;
 
-use rusqlite::Transaction;
-
 use crate::error::ApiError;
-use crate::store::audit::{self, Record};
-use crate::store::sessions;
+use crate::store::audit::Record;
 use crate::store::users::{self, Changes, User, UserRow};
-use crate::store::Store;
+use crate::store::{Store, StoreError, Tx};
 
 /// Who makes a change and when, as the audit trail records it.
 #[derive(Debug, Clone, Copy)]
@@ -115,7 +112,7 @@ pub fn create<T>(
     store: &Store,
     actor: &Actor<'_>,
     d: &Draft<'_>,
-    then: impl FnOnce(&Transaction<'_>, &User) -> Result<T, ApiError>,
+    then: impl FnOnce(&Tx<'_>, &User) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     d.as_edit().validate()?;
     let hash = match d.password {
@@ -145,15 +142,20 @@ pub fn create<T>(
             changes.push(field);
         }
     }
-    store.write(|tx| {
-        if let Some(f) = users::taken_field(tx, Some(d.username), Some(d.email), "")? {
+    store.transaction(|tx| {
+        if let Some(f) = tx
+            .users()
+            .taken_field(Some(d.username), Some(d.email), "")?
+        {
             return Err(conflict(f, d.username, d.email));
         }
-        let user =
-            users::insert(tx, &row, actor.now).map_err(|e| unique(e, d.username, d.email))?;
+        let user = tx
+            .users()
+            .insert(&row, actor.now)
+            .map_err(|e| unique(e, d.username, d.email))?;
         // An imported catalogue author of that username becomes this user's
         // (contributor media, methods.md §E).
-        crate::store::media::link_author(tx, d.username, &user.id)?;
+        tx.media_items().link_author(d.username, &user.id)?;
         record(tx, actor, "create-user", &user.id, &changes)?;
         then(tx, &user)
     })
@@ -166,18 +168,18 @@ pub fn update<T>(
     actor: &Actor<'_>,
     id: &str,
     e: &Edit<'_>,
-    then: impl FnOnce(&Transaction<'_>, &User) -> Result<T, ApiError>,
+    then: impl FnOnce(&Tx<'_>, &User) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     e.validate()?;
     let hash = e.password.map(hash).transpose()?;
-    store.write(|tx| {
-        let current = users::find(tx, id)?.ok_or_else(|| not_found(id))?;
+    store.transaction(|tx| {
+        let current = tx.users().find(id)?.ok_or_else(|| not_found(id))?;
         let changed = e.changed(&current);
         if changed.is_empty() {
             return then(tx, &current);
         }
         let (username, email) = (e.username.unwrap_or(""), e.email.unwrap_or(""));
-        if let Some(f) = users::taken_field(tx, e.username, e.email, id)? {
+        if let Some(f) = tx.users().taken_field(e.username, e.email, id)? {
             return Err(conflict(f, username, email));
         }
         let changes = Changes {
@@ -189,12 +191,14 @@ pub fn update<T>(
             company: e.company,
             status: e.status,
         };
-        users::update(tx, id, &changes, actor.now).map_err(|err| unique(err, username, email))?;
+        tx.users()
+            .update(id, &changes, actor.now)
+            .map_err(|err| unique(err, username, email))?;
         if ends_sessions(&changed, e.status) {
-            sessions::delete_for_user(tx, id)?;
+            tx.sessions().delete_for_user(id)?;
         }
         record(tx, actor, "update-user", id, &changed)?;
-        let user = users::find(tx, id)?.ok_or_else(|| not_found(id))?;
+        let user = tx.users().find(id)?.ok_or_else(|| not_found(id))?;
         then(tx, &user)
     })
 }
@@ -213,11 +217,11 @@ pub fn delete<T>(
     store: &Store,
     actor: &Actor<'_>,
     id: &str,
-    then: impl FnOnce(&Transaction<'_>) -> Result<T, ApiError>,
+    then: impl FnOnce(&Tx<'_>) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    store.write(|tx| {
-        sessions::delete_for_user(tx, id)?;
-        if !users::delete(tx, id)? {
+    store.transaction(|tx| {
+        tx.sessions().delete_for_user(id)?;
+        if !tx.users().delete(id)? {
             return Err(not_found(id));
         }
         record(tx, actor, "delete-user", id, &[])?;
@@ -227,39 +231,32 @@ pub fn delete<T>(
 
 /// The account with this id.
 pub fn get(store: &Store, id: &str) -> Result<User, ApiError> {
-    store
-        .with(|c| users::find(c, id))?
-        .ok_or_else(|| not_found(id))
+    store.users().find(id)?.ok_or_else(|| not_found(id))
 }
 
 /// The account with this id, else with this username (command line).
 pub fn find(store: &Store, id_or_username: &str) -> Result<User, ApiError> {
     store
-        .with(|c| match users::find(c, id_or_username)? {
-            Some(u) => Ok(Some(u)),
-            None => users::find_by_username(c, id_or_username),
-        })?
+        .users()
+        .find_by_id_or_username(id_or_username)?
         .ok_or_else(|| not_found(id_or_username))
 }
 
 fn record(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     actor: &Actor<'_>,
     action: &str,
     user_id: &str,
     changes: &[&str],
 ) -> Result<(), ApiError> {
-    audit::record(
-        tx,
-        &Record {
-            at: actor.now,
-            actor: actor.name,
-            action,
-            user_id,
-            changes,
-            request_id: actor.request_id,
-        },
-    )?;
+    tx.audit().record(&Record {
+        at: actor.now,
+        actor: actor.name,
+        action,
+        user_id,
+        changes,
+        request_id: actor.request_id,
+    })?;
     Ok(())
 }
 
@@ -282,10 +279,10 @@ fn conflict(field: &str, username: &str, email: &str) -> ApiError {
 }
 
 /// A UNIQUE violation (a concurrent writer won the race) as a 409.
-fn unique(e: rusqlite::Error, username: &str, email: &str) -> ApiError {
-    match users::constraint_field(&e) {
-        Some(f) => conflict(f, username, email),
-        None => e.into(),
+fn unique(e: StoreError, username: &str, email: &str) -> ApiError {
+    match e {
+        StoreError::Conflict(f) => conflict(&f, username, email),
+        other => other.into(),
     }
 }
 
@@ -297,6 +294,7 @@ fn cap(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::audit;
 
     const CLI: Actor<'static> = Actor {
         name: audit::CLI_ACTOR,
@@ -314,7 +312,7 @@ mod tests {
     }
 
     fn audit_rows(store: &Store) -> Vec<audit::Entry> {
-        store.with(|c| audit::list(c, 100)).unwrap()
+        store.audit().list(100).unwrap()
     }
 
     #[test]
@@ -400,21 +398,9 @@ mod tests {
             Ok(u.clone())
         })
         .unwrap();
-        let live = |store: &Store| {
-            store
-                .with(|c| {
-                    c.query_row(
-                        "SELECT COUNT(*) FROM sessions WHERE user_id = ?1",
-                        [&u.id],
-                        |r| r.get::<_, i64>(0),
-                    )
-                })
-                .unwrap()
-        };
+        let live = |store: &Store| store.sessions().count_for_user(&u.id).unwrap();
         let open = |store: &Store| {
-            store
-                .with(|c| sessions::create(c, &u.id, 1000, 100_000))
-                .unwrap();
+            store.sessions().create(&u.id, 1000, 100_000).unwrap();
         };
         open(&store);
         let names = Edit {

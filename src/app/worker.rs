@@ -29,11 +29,11 @@ pub fn spawn(state: Arc<AppState>) {
 /// One round: advance the orders, then deliver the callbacks that are due.
 pub fn tick(state: &AppState, agent: &ureq::Agent) {
     let now = state.clock.now();
-    if let Err(e) = state.store.with(|c| orders::advance(c, now)) {
+    if let Err(e) = state.store.orders().advance(now) {
         tracing::warn!(error = %e, "advancing orders failed");
         return;
     }
-    let due = match state.store.with(|c| orders::due_callbacks(c, now, 20)) {
+    let due = match state.store.orders().due_callbacks(now, 20) {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!(error = %e, "reading due callbacks failed");
@@ -50,10 +50,7 @@ pub fn tick(state: &AppState, agent: &ureq::Agent) {
         } else {
             CallbackOutcome::RetryAt(now + backoff(attempts))
         };
-        if let Err(e) = state
-            .store
-            .with(|c| orders::callback_attempted(c, order.id, outcome))
-        {
+        if let Err(e) = state.store.orders().callback_attempted(order.id, outcome) {
             tracing::warn!(error = %e, "recording a callback attempt failed");
         }
     }

@@ -717,30 +717,8 @@ fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
 /// group commit): timestamps of the last 300 s, 1000 random claims per row,
 /// in one transaction.
 fn prefill(args: PrefillArgs) -> Result<ExitCode, String> {
-    let mut conn = rusqlite::Connection::open(&args.db).map_err(|e| e.to_string())?;
-    let now = panthera::store::now_unix();
-    let mut rng = rand::thread_rng();
-    let tx = conn.transaction().map_err(|e| e.to_string())?;
-    {
-        let mut stmt = tx
-            .prepare("INSERT INTO replay_log (last_ts, claims) VALUES (?1, ?2)")
-            .map_err(|e| e.to_string())?;
-        let mut done = 0u64;
-        while done < args.count {
-            let n = (args.count - done).min(1000);
-            // the older rows first, as a running server would have written them
-            let ts = now - 299 + (done * 300 / args.count.max(1)) as i64;
-            let mut packed = Vec::with_capacity(n as usize * 16);
-            for _ in 0..n {
-                packed.extend_from_slice(&ts.to_le_bytes());
-                packed.extend_from_slice(&rng.gen::<u64>().to_le_bytes());
-            }
-            stmt.execute(rusqlite::params![ts, packed])
-                .map_err(|e| e.to_string())?;
-            done += n;
-        }
-    }
-    tx.commit().map_err(|e| e.to_string())?;
+    panthera::store::nonces::prefill(&args.db, args.count, panthera::store::now_unix())
+        .map_err(|e| e.to_string())?;
     println!("PREFILL claims={}", args.count);
     Ok(ExitCode::SUCCESS)
 }

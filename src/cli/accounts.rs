@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use crate::accounts::{self, Actor, Draft, Edit};
 use crate::protocol::timestamp::Timestamp;
-use crate::store::audit::{self, Entry, CLI_ACTOR};
-use crate::store::users::{self, User};
+use crate::store::audit::{Entry, CLI_ACTOR};
+use crate::store::users::User;
 use crate::store::{now_unix, Store};
 
 #[derive(Debug, Subcommand)]
@@ -109,7 +109,7 @@ fn cli_actor() -> Actor<'static> {
     }
 }
 
-fn keep(_: &rusqlite::Transaction<'_>, u: &User) -> Result<User, crate::error::ApiError> {
+fn keep(_: &crate::store::Tx<'_>, u: &User) -> Result<User, crate::error::ApiError> {
     Ok(u.clone())
 }
 
@@ -144,7 +144,8 @@ pub fn users_command(store: &Store, cmd: UsersCommand) -> Result<(), String> {
                 accounts::rules::status(s).map_err(|why| format!("--status {why}"))?;
             }
             let list = store
-                .with(|c| users::list(c, status.as_deref(), i64::MAX, 0))
+                .users()
+                .list(status.as_deref(), i64::MAX, 0)
                 .map_err(|e| format!("store: {e}"))?;
             if json {
                 println!("{}", Value::Array(list.iter().map(user_json).collect()));
@@ -191,7 +192,8 @@ pub fn users_command(store: &Store, cmd: UsersCommand) -> Result<(), String> {
 
 pub fn audit_command(store: &Store, args: AuditArgs) -> Result<(), String> {
     let rows = store
-        .with(|c| audit::list(c, i64::from(args.limit)))
+        .audit()
+        .list(i64::from(args.limit))
         .map_err(|e| format!("store: {e}"))?;
     if args.json {
         println!("{}", Value::Array(rows.iter().map(entry_json).collect()));

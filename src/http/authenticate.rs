@@ -22,7 +22,7 @@ use crate::protocol::auth::replay_digest;
 use crate::protocol::caller::{self, AuthenticatedApp, KeyLookup, OAuthRequest};
 use crate::protocol::params::Params;
 use crate::protocol::user_auth::{self, Presented};
-use crate::store::keys::{self, ApiKey};
+use crate::store::keys::ApiKey;
 use crate::store::nonces::{Announced, Claimed};
 
 /// Authenticates the app and claims the request's replay identity.
@@ -149,9 +149,7 @@ impl KeyLookup for StoreLookup<'_> {
             }
         }
         let store = &self.state.store;
-        let key = store
-            .read(|c| keys::find(c, store.keyring(), api_key, self.now))?
-            .map(Arc::new);
+        let key = store.keys().find(api_key, self.now)?.map(Arc::new);
         match &key {
             Some(k) => cache.put(Arc::clone(k), self.epoch),
             None => cache.put_absent(api_key, self.epoch),

@@ -26,13 +26,7 @@ const WRITE_STATE_FRESH: Duration = Duration::from_secs(1);
 /// old, else a small commit through the writer (joining its group commit).
 pub async fn health(state: &Arc<AppState>, req: &HttpRequest) -> HttpResponse {
     req.extensions_mut().insert(MethodLabel("health"));
-    let store_ok = state
-        .store
-        .read(|c| {
-            c.prepare_cached("SELECT 1")?
-                .query_row([], |r| r.get::<_, i64>(0))
-        })
-        .is_ok();
+    let store_ok = state.store.ping().is_ok();
     let store_ok = store_ok && state.nonces.is_running();
     let writes_ok = store_ok && writable(state).await;
     let (mut b, body) = if writes_ok {

@@ -137,16 +137,14 @@ fn find(state: &AppState, kind: &str, file: &str) -> Result<Found, ApiError> {
     if kind == "download" {
         let key = url_key(&state.store)?;
         let id = verify(&key, file, state.clock.now())?;
-        let order = state
-            .store
-            .with(|c| orders::by_id_any(c, id))?
-            .ok_or_else(not_found)?;
+        let order = state.store.orders().by_id_any(id)?.ok_or_else(not_found)?;
         if order.status != orders::Status::Ready {
             return Err(ApiError::Conflict("the download is not ready yet".into()));
         }
         let m = state
             .store
-            .with(|c| media::find(c, order.media_id))?
+            .media_items()
+            .find(order.media_id)?
             .ok_or_else(not_found)?;
         let (width, height) = image::fit(order.width, order.height, order.width.max(order.height));
         return Ok(Found {
@@ -187,7 +185,8 @@ fn public_item(state: &AppState, file: &str) -> Result<media::Media, ApiError> {
         .ok_or_else(not_found)?;
     state
         .store
-        .with(|c| media::find(c, id))?
+        .media_items()
+        .find(id)?
         .filter(media::Media::is_public)
         .ok_or_else(not_found)
 }

@@ -226,42 +226,21 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// Inserts `n` synthetic items (in the caller's transaction), created over
-/// the days before `now`; `tick` is called after each one (progress bars).
-pub fn generate(
-    conn: &rusqlite::Connection,
-    n: usize,
-    seed: u64,
-    now: i64,
-    fillers: usize,
-    mut tick: impl FnMut(),
-) -> rusqlite::Result<()> {
+/// `n` synthetic items created over the days before `now`, made one at a
+/// time as they are taken (`store.media_items().add_all(..)`).
+pub fn generate(n: usize, seed: u64, now: i64, fillers: usize) -> impl Iterator<Item = NewMedia> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut authors = Vec::new();
-    for (u, r) in PHOTOGRAPHERS {
-        authors.push((media::author_id(conn, u, r)?, *u, *r));
-    }
-    let first_seq = media::next_seq(conn)?;
     let span = (n as i64).max(1) * 600;
-    for (seq, i) in (first_seq..).zip(0..n) {
-        let (aid, u, r) = authors[rng.gen_range(0..authors.len())];
+    (0..n).map(move |i| {
+        let (u, r) = PHOTOGRAPHERS[rng.gen_range(0..PHOTOGRAPHERS.len())];
         let created = now - span + (i as i64) * 600;
-        let m = item(&mut rng, (u, r), created, fillers);
-        media::insert(conn, &m, aid, seq)?;
-        tick();
-    }
-    Ok(())
+        item(&mut rng, (u, r), created, fillers)
+    })
 }
 
 /// The contributor items of the demo user: a few in every state (§E).
-pub fn demo_contributions(
-    conn: &rusqlite::Connection,
-    username: &str,
-    realname: &str,
-    now: i64,
-) -> rusqlite::Result<()> {
+pub fn demo_contributions(username: &str, realname: &str, now: i64) -> Vec<NewMedia> {
     let mut rng = StdRng::seed_from_u64(7);
-    let author = media::author_id(conn, username, realname)?;
     let states = [
         "green",
         "green",
@@ -274,15 +253,17 @@ pub fn demo_contributions(
         "yellow-green",
         "green",
     ];
-    let first_seq = media::next_seq(conn)?;
-    for (seq, (i, state)) in (first_seq..).zip(states.iter().enumerate()) {
-        let mut m = item(&mut rng, (username, realname), now - 3600 + i as i64, 0);
-        m.state = (*state).into();
-        if *state == "black" {
-            m.keywords.clear();
-            m.description.clear();
-        }
-        media::insert(conn, &m, author, seq)?;
-    }
-    Ok(())
+    states
+        .iter()
+        .enumerate()
+        .map(|(i, state)| {
+            let mut m = item(&mut rng, (username, realname), now - 3600 + i as i64, 0);
+            m.state = (*state).into();
+            if *state == "black" {
+                m.keywords.clear();
+                m.description.clear();
+            }
+            m
+        })
+        .collect()
 }

@@ -7,11 +7,10 @@ use std::time::Instant;
 
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use rusqlite::TransactionBehavior;
 
 use crate::config::Config;
 use crate::media::{catalogue, import, inbox};
-use crate::store::{balances, media, now_unix, users, Store};
+use crate::store::{now_unix, Store, StoreError};
 
 #[derive(Debug, Subcommand)]
 pub enum MediaCommand {
@@ -57,7 +56,7 @@ pub fn media_command(
     config: &Config,
     cmd: MediaCommand,
 ) -> Result<ExitCode, String> {
-    let db = |e: rusqlite::Error| format!("store: {e}");
+    let db = |e: StoreError| format!("store: {e}");
     match cmd {
         MediaCommand::Import { file } => {
             let text = std::fs::read_to_string(&file)
@@ -72,21 +71,18 @@ pub fn media_command(
                 }
             };
             // ids already in the store are bad rows too, all reported
-            let taken: Vec<import::RowError> = store
-                .with(|c| {
-                    let mut taken = Vec::new();
-                    for (line, m) in &items {
-                        let Some(id) = m.id else { continue };
-                        if media::exists(c, id)? {
-                            taken.push(import::RowError {
-                                line: *line,
-                                message: format!("id {id} already exists"),
-                            });
-                        }
-                    }
-                    Ok(taken)
+            let chosen: Vec<i64> = items.iter().filter_map(|(_, m)| m.id).collect();
+            let ids = store.media_items().taken(&chosen).map_err(db)?;
+            let taken: Vec<import::RowError> = items
+                .iter()
+                .filter_map(|(line, m)| {
+                    let id = m.id.filter(|id| ids.contains(id))?;
+                    Some(import::RowError {
+                        line: *line,
+                        message: format!("id {id} already exists"),
+                    })
                 })
-                .map_err(db)?;
+                .collect();
             if !taken.is_empty() {
                 for e in &taken {
                     eprintln!("{}: {e}", file.display());
@@ -95,17 +91,8 @@ pub fn media_command(
             }
             let pb = bar(items.len() as u64, "importing");
             let n = store
-                .with(|c| {
-                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                    let first_seq = media::next_seq(&tx)?;
-                    for (seq, (_, m)) in (first_seq..).zip(items.iter()) {
-                        let author = media::author_id(&tx, &m.author_username, &m.author_realname)?;
-                        media::insert(&tx, m, author, seq)?;
-                        pb.inc(1);
-                    }
-                    tx.commit()?;
-                    Ok(items.len())
-                })
+                .media_items()
+                .add_all(items.into_iter().map(|(_, m)| m), || pb.inc(1))
                 .map_err(db)?;
             pb.finish_and_clear();
             println!("imported {n} item(s)");
@@ -114,10 +101,9 @@ pub fn media_command(
             let pb = bar(n as u64, "generating");
             let start = Instant::now();
             store
-                .with(|c| {
-                    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                    catalogue::generate(&tx, n, seed, now_unix(), fillers, || pb.inc(1))?;
-                    tx.commit()
+                .media_items()
+                .add_all(catalogue::generate(n, seed, now_unix(), fillers), || {
+                    pb.inc(1)
                 })
                 .map_err(db)?;
             pb.finish_and_clear();
@@ -127,10 +113,7 @@ pub fn media_command(
             );
         }
         MediaCommand::Delete { id } => {
-            if !store
-                .with(|c| media::delete(c, id, now_unix()))
-                .map_err(db)?
-            {
+            if !store.media_items().delete(id, now_unix()).map_err(db)? {
                 return Err(format!("no media {id} (or already deleted)"));
             }
             println!("deleted {id}");
@@ -140,20 +123,22 @@ pub fn media_command(
                 return Err("credits must be positive".into());
             }
             let user = store
-                .with(|c| users::find_by_username(c, &username))
+                .users()
+                .find_by_username(&username)
                 .map_err(db)?
                 .ok_or_else(|| format!("no user {username}"))?;
             let d = store
-                .with(|c| {
-                    balances::credit(c, &user.id, credits, now_unix())?;
-                    balances::get(c, &user.id)
+                .transaction(|tx| {
+                    tx.balances().credit(&user.id, credits, now_unix())?;
+                    tx.balances().get(&user.id)
                 })
                 .map_err(db)?;
             println!("{username}: {} {}", d.credits, d.currency);
         }
         MediaCommand::Inbox { username, files } => {
             let user = store
-                .with(|c| users::find_by_username(c, &username))
+                .users()
+                .find_by_username(&username)
                 .map_err(db)?
                 .ok_or_else(|| format!("no user {username}"))?;
             let dir = inbox::user_dir(config, &user.id)

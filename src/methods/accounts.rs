@@ -8,7 +8,7 @@ use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::protocol::timestamp::Timestamp;
 use crate::protocol::version::Version;
-use crate::store::users::{self, User};
+use crate::store::users::User;
 
 const V1_0: Version = Version::new(1, 0);
 const STATUSES: &[&str] = crate::accounts::rules::STATUSES;
@@ -247,12 +247,8 @@ fn get_users(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
             .map_err(|why| ApiError::Unprocessable("status".into(), why.into()))?;
     }
     let (limit, offset) = (a.int("limit").unwrap_or(100), a.int("offset").unwrap_or(0));
-    let (total, page) = ctx.state.store.with(|c| {
-        Ok((
-            users::count(c, status)?,
-            users::list(c, status, limit, offset)?,
-        ))
-    })?;
+    let users = ctx.state.store.users();
+    let (total, page) = (users.count(status)?, users.list(status, limit, offset)?);
     Ok(Answer::one(
         Node::new("users")
             .attr("total", total)

@@ -9,7 +9,7 @@ use crate::media::body::{self, Body};
 use crate::media::import::parse_state;
 use crate::protocol::params::RAW_BODY;
 use crate::protocol::version::Version;
-use crate::store::media::{self as store, Media};
+use crate::store::media::Media;
 
 const V1_0: Version = Version::new(1, 0);
 
@@ -260,7 +260,8 @@ fn media_list(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let (total, items) = if agency_asked(ctx) {
         ctx.state
             .store
-            .with(|c| store::list_owned(c, &user, &states, desc, offset, limit))?
+            .media_items()
+            .list_owned(&user, &states, desc, offset, limit)?
     } else {
         (0, Vec::new())
     };
@@ -283,9 +284,7 @@ fn media_count(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let user = acting_user(ctx)?;
     let states = states(ctx);
     let n = if agency_asked(ctx) {
-        ctx.state
-            .store
-            .with(|c| store::count_owned(c, &user, &states))?
+        ctx.state.store.media_items().count_owned(&user, &states)?
     } else {
         0
     };
@@ -296,7 +295,8 @@ fn media_count(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
 fn own(ctx: &Ctx<'_>, user: &str, id: i64) -> Result<Media, ApiError> {
     ctx.state
         .store
-        .with(|c| store::find(c, id))?
+        .media_items()
+        .find(id)?
         .filter(|m| m.owner_user_id.as_deref() == Some(user) && m.deleted_at.is_none())
         .ok_or_else(|| ApiError::NotFound(format!("media {id} not found among your media")))
 }
@@ -347,6 +347,7 @@ fn set_metadata(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let now = ctx.state.clock.now();
     ctx.state
         .store
-        .with(|c| store::update_metadata(c, id, &b.update, now))?;
+        .media_items()
+        .update_metadata(id, &b.update, now)?;
     Ok(answer(ctx, &own(ctx, &user, id)?))
 }

@@ -5,7 +5,6 @@
 //! re-download and never a second charge.
 
 use rand::RngCore;
-use rusqlite::TransactionBehavior;
 
 use base64::Engine;
 
@@ -20,7 +19,7 @@ use crate::methods::AppState;
 use crate::protocol::timestamp::Timestamp;
 use crate::protocol::version::Version;
 use crate::store::orders::{self, Order, Status};
-use crate::store::{balances, media, StoreError};
+use crate::store::{media, StoreError};
 
 const V1_0: Version = Version::new(1, 0);
 
@@ -306,13 +305,10 @@ fn purchase(ctx: &Ctx<'_>, user: &str, id: i64) -> Result<Purchase, ApiError> {
             .trim()
             .parse()
             .map_err(|_| ApiError::InvalidParam("id_download".into(), "expected an id".into()))?;
-        let order = lookup(store.with(|c| orders::by_id(c, did, user))?, "download")?;
+        let order = lookup(store.orders().by_id(did, user)?, "download")?;
         free(ctx, user, order)
     } else if let Some(h) = ctx.args.get("queue_hash").filter(|s| !s.is_empty()) {
-        let order = lookup(
-            store.with(|c| orders::by_queue_hash(c, h.trim(), user))?,
-            "queue_hash",
-        )?;
+        let order = lookup(store.orders().by_queue_hash(h.trim(), user)?, "queue_hash")?;
         free(ctx, user, order)
     } else {
         let asked = ctx
@@ -375,19 +371,14 @@ fn test_order(ctx: &Ctx<'_>, id: i64) -> Result<TestOrder, ApiError> {
     let asked = ctx.args.get("id_article").filter(|s| !s.trim().is_empty());
     let (articles, price, currency) = match asked {
         Some(a) => {
-            let all = ctx.state.store.with(|c| orders::articles(c))?;
+            let all = ctx.state.store.orders().articles()?;
             let choice = choose(&all, a)?;
             (choice.key, choice.price, choice.currency)
         }
         None => (String::new(), 0, "credits".to_string()),
     };
     let remaining = match ctx.account {
-        Some(a) => {
-            ctx.state
-                .store
-                .with(|c| balances::get(c, &a.user.id))?
-                .credits
-        }
+        Some(a) => ctx.state.store.balances().get(&a.user.id)?.credits,
         None => 0,
     };
     Ok(TestOrder {
@@ -503,7 +494,8 @@ fn download_image(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
         let m = ctx
             .state
             .store
-            .with(|c| media::find(c, p.order.media_id))?
+            .media_items()
+            .find(p.order.media_id)?
             .ok_or_else(|| ApiError::NotFound(format!("media {id} not found")))?;
         // the purchased size, like the download link serves it
         let o = &p.order;
@@ -530,7 +522,7 @@ fn download_image(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
 }
 
 fn free(ctx: &Ctx<'_>, user: &str, order: Order) -> Result<Purchase, ApiError> {
-    let remaining = ctx.state.store.with(|c| balances::get(c, user))?.credits;
+    let remaining = ctx.state.store.balances().get(user)?.credits;
     Ok(Purchase {
         order,
         charged: 0,
@@ -543,66 +535,54 @@ fn free(ctx: &Ctx<'_>, user: &str, order: Order) -> Result<Purchase, ApiError> {
 fn buy(ctx: &Ctx<'_>, user: &str, id: i64, asked: &str) -> Result<Purchase, ApiError> {
     let now = ctx.state.clock.now();
     let callback = ctx.args.get("callback_url").filter(|s| !s.is_empty());
-    ctx.state.store.with(|c| {
-        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let outcome = (|| {
-            let m = media::find(&tx, id)?
-                .filter(media::Media::is_public)
-                .ok_or_else(|| ApiError::NotFound(format!("media {id} not found")))?;
-            let choice = choose(&orders::articles(&tx)?, asked)?;
-            if let Some(order) = orders::held(&tx, user, id, &choice.key)? {
-                let remaining = balances::get(&tx, user)?.credits;
-                return Ok(Purchase {
-                    order,
-                    charged: 0,
-                    remaining,
-                });
-            }
-            let (w, h) = choice.size.dimensions(m.width, m.height).ok_or_else(|| {
-                ApiError::Unprocessable(
-                    "id_article".into(),
-                    format!("media {id} is not available in size {}", choice.size.name),
-                )
-            })?;
-            if !balances::charge(&tx, user, choice.price, now)? {
-                let have = balances::get(&tx, user)?.credits;
-                return Err(ApiError::PaymentRequired(format!(
-                    "deposit exhausted: the articles cost {} {}, the deposit holds {have}",
-                    choice.price, choice.currency
-                )));
-            }
-            let order = orders::insert(
-                &tx,
-                &orders::NewOrder {
-                    user_id: user,
-                    media_id: id,
-                    articles: &choice.key,
-                    width: w,
-                    height: h,
-                    price: choice.price,
-                    currency: &choice.currency,
-                    queue_hash: &new_queue_hash(),
-                    callback_url: callback,
-                    now,
-                },
-            )?;
-            media::count_download(&tx, id)?;
-            let remaining = balances::get(&tx, user)?.credits;
-            Ok(Purchase {
+    ctx.state.store.transaction(|tx| {
+        let m = tx
+            .media_items()
+            .find(id)?
+            .filter(media::Media::is_public)
+            .ok_or_else(|| ApiError::NotFound(format!("media {id} not found")))?;
+        let choice = choose(&tx.orders().articles()?, asked)?;
+        if let Some(order) = tx.orders().held(user, id, &choice.key)? {
+            let remaining = tx.balances().get(user)?.credits;
+            return Ok(Purchase {
                 order,
-                charged: choice.price,
+                charged: 0,
                 remaining,
-            })
-        })();
-        match outcome {
-            Ok(p) => {
-                tx.commit()?;
-                Ok(Ok(p))
-            }
-            // dropping the transaction rolls it back
-            Err(e) => Ok(Err(e)),
+            });
         }
-    })?
+        let (w, h) = choice.size.dimensions(m.width, m.height).ok_or_else(|| {
+            ApiError::Unprocessable(
+                "id_article".into(),
+                format!("media {id} is not available in size {}", choice.size.name),
+            )
+        })?;
+        if !tx.balances().charge(user, choice.price, now)? {
+            let have = tx.balances().get(user)?.credits;
+            return Err(ApiError::PaymentRequired(format!(
+                "deposit exhausted: the articles cost {} {}, the deposit holds {have}",
+                choice.price, choice.currency
+            )));
+        }
+        let order = tx.orders().insert(&orders::NewOrder {
+            user_id: user,
+            media_id: id,
+            articles: &choice.key,
+            width: w,
+            height: h,
+            price: choice.price,
+            currency: &choice.currency,
+            queue_hash: &new_queue_hash(),
+            callback_url: callback,
+            now,
+        })?;
+        tx.media_items().count_download(id)?;
+        let remaining = tx.balances().get(user)?.credits;
+        Ok(Purchase {
+            order,
+            charged: choice.price,
+            remaining,
+        })
+    })
 }
 
 fn status_node(state: &AppState, o: &Order) -> Result<Node, ApiError> {
@@ -630,15 +610,13 @@ fn downloaded_images(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     };
     let limit = ctx.args.int("limit").unwrap_or(20);
     let offset = ctx.args.int("offset").unwrap_or(0);
-    let (total, list) = ctx
-        .state
-        .store
-        .with(|c| orders::list(c, &user, only, offset, limit))?;
+    let (total, list) = ctx.state.store.orders().list(&user, only, offset, limit)?;
     let license_info = ctx.args.get("license_info") == Some("yes");
     let sizes: Vec<i64> = if license_info {
         ctx.state
             .store
-            .with(|c| orders::articles(c))?
+            .orders()
+            .articles()?
             .iter()
             .filter(|a| a.is_size())
             .map(|a| a.id)

@@ -13,7 +13,6 @@
 //! errors release the claim, so a retry runs again.
 
 use rand::RngCore;
-use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
 use super::{Args, Ctx, ErrorDoc, Method};
@@ -25,6 +24,7 @@ use crate::protocol::user_auth::Account;
 use crate::store::idempotency as store;
 use crate::store::keys::ApiKey;
 use crate::store::users::{hash_password, verify_password};
+use crate::store::Tx;
 
 /// The protocol parameter.
 pub const PARAM: &str = "idempotency_key";
@@ -62,10 +62,13 @@ impl Ctx<'_> {
     /// an idempotency claim, its answer is stored there too, so a retry
     /// never sees the change without its answer. Fails, rolling the change
     /// back, when a retry took the claim over in the meantime.
-    pub fn finish(&self, tx: &Connection, answer: Answer) -> Result<Answer, ApiError> {
+    pub fn finish(&self, tx: &Tx<'_>, answer: Answer) -> Result<Answer, ApiError> {
         if let Some(claim) = self.idempotency {
             let json = encode(&answer)?;
-            if !store::complete(tx, &claim.scope, &claim.key, &claim.owner, 200, &json)? {
+            let stored =
+                tx.idempotency()
+                    .complete(&claim.scope, &claim.key, &claim.owner, 200, &json)?;
+            if !stored {
                 return Err(in_progress());
             }
         }
@@ -116,7 +119,8 @@ pub fn execute(
     };
     let held = state
         .store
-        .write(|tx| store::claim(tx, &req, &owner, now, now + TTL_SECS))?;
+        .idempotency()
+        .claim(&req, &owner, now, now + TTL_SECS)?;
     if let Some(stored) = held {
         let same = stored.method == method.name
             && stored.fingerprint == fingerprint
@@ -131,9 +135,13 @@ pub fn execute(
             Some((status, result)) => return replay(status, &result),
             None if now - stored.claimed_at < LEASE_SECS => return Err(in_progress()),
             None => {
-                let took = state
-                    .store
-                    .write(|tx| store::take_over(tx, &scope, idem, &stored.owner, &owner, now))?;
+                let took = state.store.idempotency().take_over(
+                    &scope,
+                    idem,
+                    &stored.owner,
+                    &owner,
+                    now,
+                )?;
                 if !took {
                     return Err(in_progress());
                 }
@@ -161,10 +169,11 @@ fn settle(state: &AppState, claim: &Claim, result: &Result<Answer, ApiError>, re
         Err(_) => None,
     };
     let (scope, key, owner) = (&claim.scope, &claim.key, &claim.owner);
-    let done = state.store.write(|tx| match &outcome {
-        Some((status, body)) => store::complete(tx, scope, key, owner, *status, body),
-        None => store::release(tx, scope, key, owner),
-    });
+    let records = state.store.idempotency();
+    let done = match &outcome {
+        Some((status, body)) => records.complete(scope, key, owner, *status, body),
+        None => records.release(scope, key, owner),
+    };
     if let Err(e) = done {
         tracing::warn!(request_id, error = %e, "idempotency record not settled");
     }

@@ -442,7 +442,7 @@ fn items_node(total: i64, items: &[Media], extra: &[&'static str], cx: &ResultCo
 /// The context the `extra` attributes need.
 fn result_context(ctx: &Ctx<'_>, extra: &[&'static str]) -> Result<ResultContext, ApiError> {
     let articles = if extra.iter().any(|e| *e == "price" || *e == "extended") {
-        ctx.state.store.with(|c| orders::articles(c))?
+        ctx.state.store.orders().articles()?
     } else {
         Vec::new()
     };
@@ -475,7 +475,7 @@ fn search(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
         exclude_id: None,
         any_word: false,
     };
-    let (total, items) = ctx.state.store.with(|c| store::search(c, &s))?;
+    let (total, items) = ctx.state.store.media_items().search(&s)?;
     let cx = result_context(ctx, &extra)?;
     Ok(Answer::one(items_node(total, &items, &extra, &cx)))
 }
@@ -501,7 +501,7 @@ fn search_similar(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let (total, items) = if query.words.is_empty() {
         (0, Vec::new())
     } else {
-        ctx.state.store.with(|c| store::search(c, &s))?
+        ctx.state.store.media_items().search(&s)?
     };
     let cx = result_context(ctx, &extra)?;
     Ok(Answer::one(items_node(total, &items, &extra, &cx)))
@@ -542,7 +542,8 @@ pub fn media_id(v: Option<&str>) -> Result<i64, ApiError> {
 pub fn public(ctx: &Ctx<'_>, id: i64) -> Result<Media, ApiError> {
     ctx.state
         .store
-        .with(|c| store::find(c, id))?
+        .media_items()
+        .find(id)?
         .filter(Media::is_public)
         .ok_or_else(|| ApiError::NotFound(format!("media {id} not found")))
 }
@@ -566,7 +567,7 @@ fn media_info(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
             "at most 50 ids".into(),
         ));
     }
-    let items = ctx.state.store.with(|c| store::find_public(c, &ids))?;
+    let items = ctx.state.store.media_items().find_public(&ids)?;
     if items.is_empty() {
         return Err(ApiError::NotFound("media not found".into()));
     }
@@ -574,13 +575,12 @@ fn media_info(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let top10 = ctx.args.get("show_top10_keywords") == Some("yes");
     let (all_articles, deposit) = if articles {
         let user = acting_user(ctx).ok();
-        ctx.state.store.with(|c| {
-            let d = match &user {
-                Some(u) => Some(balances::get(c, u)?),
-                None => None,
-            };
-            Ok((orders::articles(c)?, d))
-        })?
+        let store = &ctx.state.store;
+        let d = match &user {
+            Some(u) => Some(store.balances().get(u)?),
+            None => None,
+        };
+        (store.orders().articles()?, d)
     } else {
         (Vec::new(), None)
     };
@@ -770,7 +770,8 @@ fn poll(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
         let id = media_id(Some(last))?;
         ctx.state
             .store
-            .with(|c| store::find(c, id))?
+            .media_items()
+            .find(id)?
             .map(|m| m.created_at)
             .ok_or_else(|| ApiError::NotFound(format!("media {id} not found")))?
     } else {
@@ -798,7 +799,8 @@ fn poll(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let (total, hits) = ctx
         .state
         .store
-        .with(|c| store::poll(c, kind, since, after, limit))?;
+        .media_items()
+        .poll(kind, since, after, limit)?;
     let cursor = |seq| Cursor { kind, since, seq }.encode();
     let next = hits
         .last()

@@ -9,7 +9,6 @@ use crate::protocol::timestamp::Timestamp;
 use crate::protocol::user_auth::{self, Account, TokenRefusal, PENDING_LIFE_SECS};
 use crate::protocol::version::Version;
 use crate::store::tokens::{self, Token, TokenState};
-use crate::store::{balances, key_callbacks};
 
 const V1_0: Version = Version::new(1, 0);
 
@@ -206,10 +205,7 @@ fn request_token(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
         if let Some(why) = callback_problem(app_callback) {
             return Err(ApiError::InvalidParam("app_callback".into(), why.into()));
         }
-        let allowed = ctx
-            .state
-            .store
-            .with(|c| key_callbacks::list(c, &ctx.key.api_key))?;
+        let allowed = ctx.state.store.key_callbacks().list(&ctx.key.api_key)?;
         if !callback_allowed(&allowed, app_callback) {
             return invalid(
                 "app_callback",
@@ -233,11 +229,10 @@ fn request_token(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
         last_used_at: None,
     };
     let ftp_access = arg("ftp_access") == "yes";
-    ctx.state.store.with(|c| {
-        let sealed = tokens::seal_secret(ctx.state.store.keyring(), &token.token, secret)?;
-        tokens::insert(c, &token, &sealed)?;
-        tokens::set_ftp_access(c, &token.token, ftp_access)
-    })?;
+    ctx.state
+        .store
+        .tokens()
+        .request(&token, secret, ftp_access)?;
     Ok(Answer::new(vec![
         Node::leaf("token", token.token.clone()),
         Node::leaf("auth_url", format!("{}/auth/{}", ctx.base_url, token.token)),
@@ -316,7 +311,8 @@ fn token_valid_until(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let until = user_auth::check_valid_until(wanted.unix(), ctx.state.clock.now())?;
     ctx.state
         .store
-        .with(|c| tokens::set_valid_until(c, &token.token, until))?;
+        .tokens()
+        .set_valid_until(&token.token, until)?;
     Ok(Answer::new(vec![
         Node::leaf("token", token.token.clone()),
         Node::leaf("valid_until", Timestamp::from_unix(until).format()),
@@ -354,10 +350,7 @@ fn user_deposit(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {
     let account = ctx.account.ok_or(TokenRefusal::NoOwner)?;
     let lang = ctx.args.get("lang").unwrap_or("en");
     // The credits download-media charges: one deposit per account.
-    let d = ctx
-        .state
-        .store
-        .with(|c| balances::get(c, &account.user.id))?;
+    let d = ctx.state.store.balances().get(&account.user.id)?;
     // Credits never expire: the original writes `unlimited` there.
     let percent = if d.total > 0 {
         (d.credits.saturating_mul(100) / d.total).to_string()

@@ -8,7 +8,6 @@ pub mod conns;
 pub mod forwarded;
 pub mod gate;
 pub mod inflight;
-pub mod lifecycle;
 pub mod metrics;
 pub mod net;
 pub mod ratelimit;

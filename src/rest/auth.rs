@@ -9,8 +9,7 @@ use actix_web::HttpRequest;
 use super::errors::RestError;
 use crate::error::ApiError;
 use crate::methods::AppState;
-use crate::store::keys::{self, ApiKey};
-use crate::store::rest_tokens;
+use crate::store::keys::ApiKey;
 
 /// The header.
 pub const HEADER: &str = "x-api-key";
@@ -48,12 +47,10 @@ pub fn api_key(state: &AppState, token: Option<&str>) -> Result<ApiKey, ApiError
         return Err(ApiError::UnknownApiKey);
     }
     let now = state.clock.now();
-    let key = state
-        .store
-        .with(|c| match rest_tokens::api_key_for(c, token)? {
-            Some(k) => keys::find(c, state.store.keyring(), &k, now),
-            None => Ok(None),
-        })?;
+    let key = match state.store.rest_tokens().api_key_for(token)? {
+        Some(k) => state.store.keys().find(&k, now)?,
+        None => None,
+    };
     match key {
         None => Err(ApiError::UnknownApiKey),
         Some(k) if k.revoked_at.is_some() => Err(ApiError::RevokedApiKey),

@@ -5,6 +5,26 @@
 use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
+use super::StoreError;
+
+super::group!(
+/// The audit trail as one group of the storage seam.
+    Audit,
+    audit
+);
+
+impl Audit<'_> {
+    /// Appends one row; take it from the change's transaction (`tx.audit()`).
+    pub fn record(&self, r: &Record<'_>) -> Result<(), StoreError> {
+        self.0.with(|c| record(c, r))
+    }
+
+    /// The newest `limit` rows, newest first.
+    pub fn list(&self, limit: i64) -> Result<Vec<Entry>, StoreError> {
+        self.0.with(|c| list(c, limit))
+    }
+}
+
 /// The actor of changes made with the command line.
 pub const CLI_ACTOR: &str = "cli";
 

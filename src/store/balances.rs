@@ -4,6 +4,32 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::StoreError;
+
+super::group!(
+/// The deposits as one group of the storage seam.
+    Balances,
+    balances
+);
+
+impl Balances<'_> {
+    /// The deposit of `user_id` (an empty one when none was ever added).
+    pub fn get(&self, user_id: &str) -> Result<Deposit, StoreError> {
+        self.0.with(|c| get(c, user_id))
+    }
+
+    /// Adds `credits` to the user's deposit.
+    pub fn credit(&self, user_id: &str, credits: i64, now: i64) -> Result<(), StoreError> {
+        self.0.with(|c| credit(c, user_id, credits, now))
+    }
+
+    /// Takes `price` credits; false (and nothing changed) when they are not
+    /// there.
+    pub fn charge(&self, user_id: &str, price: i64, now: i64) -> Result<bool, StoreError> {
+        self.0.with(|c| charge(c, user_id, price, now))
+    }
+}
+
 /// A user's deposit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deposit {

@@ -6,6 +6,64 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::StoreError;
+
+super::group!(
+/// The idempotency records as one group of the storage seam.
+    Idempotency,
+    idempotency
+);
+
+impl Idempotency<'_> {
+    /// Claims `req` for `owner` in one step (see [`claim`]).
+    pub fn claim(
+        &self,
+        req: &Request<'_>,
+        owner: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<Option<Stored>, StoreError> {
+        self.0.write(|c| Ok(claim(c, req, owner, now, expires_at)?))
+    }
+
+    /// Hands a claim past its lease to `new_owner` (see [`take_over`]).
+    pub fn take_over(
+        &self,
+        scope: &str,
+        key: &str,
+        old_owner: &str,
+        new_owner: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.0
+            .with(|c| take_over(c, scope, key, old_owner, new_owner, now))
+    }
+
+    /// Stores the outcome (see [`complete`]); in the change's transaction
+    /// when taken from one.
+    pub fn complete(
+        &self,
+        scope: &str,
+        key: &str,
+        owner: &str,
+        status: u16,
+        result: &str,
+    ) -> Result<bool, StoreError> {
+        self.0
+            .with(|c| complete(c, scope, key, owner, status, result))
+    }
+
+    /// Drops a running claim (see [`release`]).
+    pub fn release(&self, scope: &str, key: &str, owner: &str) -> Result<bool, StoreError> {
+        self.0.with(|c| release(c, scope, key, owner))
+    }
+
+    /// Deletes expired records; how many.
+    pub fn prune(&self, now: i64) -> Result<usize, StoreError> {
+        self.0.with(|c| prune(c, now))
+    }
+}
+
 /// Identifies one request under its key.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {

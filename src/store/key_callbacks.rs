@@ -5,6 +5,41 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::StoreError;
+
+super::group!(
+/// The callback prefixes of api keys as one group of the storage seam.
+    KeyCallbacks,
+    key_callbacks
+);
+
+impl KeyCallbacks<'_> {
+    /// The key's prefixes, sorted.
+    pub fn list(&self, api_key: &str) -> Result<Vec<String>, StoreError> {
+        self.0.with(|c| list(c, api_key))
+    }
+
+    /// Whether the api key exists (revoked or not).
+    pub fn key_exists(&self, api_key: &str) -> Result<bool, StoreError> {
+        self.0.with(|c| key_exists(c, api_key))
+    }
+
+    /// Registers `prefix` for the key (nothing happens when it already is).
+    pub fn allow(&self, api_key: &str, prefix: &str) -> Result<(), StoreError> {
+        self.0.with(|c| allow(c, api_key, prefix))
+    }
+
+    /// Removes one prefix; false when the key did not have it.
+    pub fn remove(&self, api_key: &str, prefix: &str) -> Result<bool, StoreError> {
+        self.0.with(|c| remove(c, api_key, prefix))
+    }
+
+    /// Removes every prefix of the key; how many there were.
+    pub fn clear(&self, api_key: &str) -> Result<usize, StoreError> {
+        self.0.with(|c| clear(c, api_key))
+    }
+}
+
 /// The key's prefixes, sorted.
 pub fn list(conn: &Connection, api_key: &str) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(

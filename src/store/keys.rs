@@ -11,7 +11,7 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::{now_unix, Store, StoreError};
+use super::{now_unix, StoreError};
 use crate::crypto::{Cipher, CryptoError, Keyring};
 
 /// A secret that never shows up in logs or `Debug` output.
@@ -187,20 +187,17 @@ pub fn create(
     Ok(key)
 }
 
+super::group!(
 /// The api keys as one group of the storage seam: callers name a key,
 /// never a connection.
-pub struct Keys<'a>(&'a Store);
-
-impl Store {
-    pub fn keys(&self) -> Keys<'_> {
-        Keys(self)
-    }
-}
+    Keys,
+    keys
+);
 
 impl Keys<'_> {
     /// Looks a key up, revoked or not, with its secrets unsealed (see [`find`]).
     pub fn find(&self, api_key: &str, now: i64) -> Result<Option<ApiKey>, StoreError> {
-        Ok(self.0.with(|c| find(c, self.0.keyring(), api_key, now))?)
+        self.0.read(|c| find(c, self.0.keyring(), api_key, now))
     }
 
     /// A new key with a fresh secret (see [`create`]).
@@ -210,9 +207,40 @@ impl Keys<'_> {
         role: Role,
         owner_user_id: Option<&str>,
     ) -> Result<ApiKey, StoreError> {
-        Ok(self
-            .0
-            .with(|c| create(c, self.0.keyring(), name, role, owner_user_id))?)
+        self.0
+            .with(|c| create(c, self.0.keyring(), name, role, owner_user_id))
+    }
+
+    /// Every key, revoked ones too.
+    pub fn list(&self) -> Result<Vec<ApiKey>, StoreError> {
+        self.0.with(list)
+    }
+
+    /// Revokes a key; false when unknown or revoked before.
+    pub fn revoke(&self, api_key: &str) -> Result<bool, StoreError> {
+        self.0.with(|c| revoke(c, api_key))
+    }
+
+    /// A new secret; the old one stays valid for `grace` seconds (see
+    /// [`rotate`]).
+    pub fn rotate(&self, api_key: &str, now: i64, grace: u64) -> Result<Rotation, StoreError> {
+        self.0
+            .write(|c| Ok(rotate(c, self.0.keyring(), api_key, now, grace)?))
+    }
+
+    /// Ends the old secret's rollover; false when there is none.
+    pub fn retire_secret(&self, api_key: &str) -> Result<bool, StoreError> {
+        self.0.with(|c| retire_secret(c, api_key))
+    }
+
+    /// Changes the debug flag and replay policy given; false when unknown.
+    pub fn set_options(
+        &self,
+        api_key: &str,
+        debug: Option<bool>,
+        replay: Option<ReplayPolicy>,
+    ) -> Result<bool, StoreError> {
+        self.0.with(|c| set_options(c, api_key, debug, replay))
     }
 }
 
@@ -332,14 +360,14 @@ pub enum Rotation {
 
 /// Gives a key a new secret and keeps the current one as the previous
 /// secret for `grace_secs` (0 = until [`retire_secret`]).
+/// Call it in a transaction ([`Keys::rotate`]).
 pub fn rotate(
-    conn: &mut Connection,
+    tx: &Connection,
     keyring: &Keyring,
     api_key: &str,
     now: i64,
     grace_secs: u64,
 ) -> rusqlite::Result<Rotation> {
-    let tx = conn.transaction()?;
     let row: Option<(String, Option<String>, Option<i64>)> = tx
         .query_row(
             "SELECT secret, old_secret, old_secret_until FROM api_keys
@@ -364,7 +392,6 @@ pub fn rotate(
         "UPDATE api_keys SET secret = ?2, old_secret = ?3, old_secret_until = ?4 WHERE api_key = ?1",
         params![api_key, sealed, current, until],
     )?;
-    tx.commit()?;
     Ok(Rotation::Rotated { secret, until })
 }
 

@@ -6,17 +6,14 @@ use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExten
 
 use crate::store::search::{fts_all, fts_any, rgb, Color, Filters, People, Query, Sort, Word};
 use crate::store::users::User;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
+super::group!(
 /// The catalogue's items as one group of the storage seam: callers name an
 /// item or hand one over, never a connection.
-pub struct MediaItems<'a>(&'a Store);
-
-impl Store {
-    pub fn media_items(&self) -> MediaItems<'_> {
-        MediaItems(self)
-    }
-}
+    MediaItems,
+    media_items
+);
 
 impl MediaItems<'_> {
     /// Adds `item` (named `item.filename`) as a new item of `user`, in one
@@ -38,6 +35,114 @@ impl MediaItems<'_> {
             let seq = next_seq(tx)?;
             Ok(Ok(insert(tx, item, author, seq)?))
         })
+    }
+
+    /// Adds catalogue items (import, generator, demo) in one transaction
+    /// (the caller's, if any), each under its author and the next `seq`;
+    /// `tick` runs after each one (progress bars). How many were added.
+    pub fn add_all(
+        &self,
+        items: impl IntoIterator<Item = NewMedia>,
+        mut tick: impl FnMut(),
+    ) -> Result<usize, StoreError> {
+        self.0.write(|tx| {
+            let mut authors = std::collections::HashMap::new();
+            let mut n = 0;
+            for (seq, m) in (next_seq(tx)?..).zip(items) {
+                let key = (m.author_username.clone(), m.author_realname.clone());
+                let author = match authors.get(&key) {
+                    Some(id) => *id,
+                    None => {
+                        let id = author_id(tx, &key.0, &key.1)?;
+                        authors.insert(key, id);
+                        id
+                    }
+                };
+                insert(tx, &m, author, seq)?;
+                n += 1;
+                tick();
+            }
+            Ok(n)
+        })
+    }
+
+    /// One item, whatever its state.
+    pub fn find(&self, id: i64) -> Result<Option<Media>, StoreError> {
+        self.0.with(|c| find(c, id))
+    }
+
+    /// Public items among `ids`, in the order asked.
+    pub fn find_public(&self, ids: &[i64]) -> Result<Vec<Media>, StoreError> {
+        self.0.with(|c| find_public(c, ids))
+    }
+
+    /// Which of `ids` are taken (import checks chosen ids).
+    pub fn taken(&self, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        self.0.with(|c| {
+            let mut out = Vec::new();
+            for id in ids {
+                if exists(c, *id)? {
+                    out.push(*id);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Marks an item deleted (it stays for `poll type=deleted`); false when
+    /// unknown or deleted before.
+    pub fn delete(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        self.0.with(|c| delete(c, id, now))
+    }
+
+    /// Counts one more download of the item.
+    pub fn count_download(&self, id: i64) -> Result<(), StoreError> {
+        self.0.with(|c| count_download(c, id))
+    }
+
+    /// Changes an item's metadata (see [`update_metadata`]).
+    pub fn update_metadata(&self, id: i64, u: &MetadataUpdate, now: i64) -> Result<(), StoreError> {
+        self.0.with(|c| update_metadata(c, id, u, now))
+    }
+
+    /// One page of a search: (total, items).
+    pub fn search(&self, s: &Search<'_>) -> Result<(i64, Vec<Media>), StoreError> {
+        self.0.with(|c| search(c, s))
+    }
+
+    /// Items of the contributor `user_id` (see [`list_owned`]).
+    pub fn list_owned(
+        &self,
+        user_id: &str,
+        states: &[&str],
+        descending: bool,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(i64, Vec<Media>), StoreError> {
+        self.0
+            .with(|c| list_owned(c, user_id, states, descending, offset, limit))
+    }
+
+    /// Counts items of the contributor, optionally only in `states`.
+    pub fn count_owned(&self, user_id: &str, states: &[&str]) -> Result<i64, StoreError> {
+        self.0.with(|c| count_owned(c, user_id, states))
+    }
+
+    /// Items new / changed / deleted after `since` (see [`poll`]).
+    pub fn poll(
+        &self,
+        kind: PollType,
+        since: i64,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<(i64, Vec<PollHit>), StoreError> {
+        self.0.with(|c| poll(c, kind, since, after_seq, limit))
+    }
+
+    /// Gives the catalogue author of `username` (an imported one) to the
+    /// new account `user_id` (contributor media, methods.md §E).
+    pub fn link_author(&self, username: &str, user_id: &str) -> Result<(), StoreError> {
+        self.0.with(|c| link_author(c, username, user_id))
     }
 
     /// Deletes item `id` outright (an import taken back before anyone saw it).

@@ -4,23 +4,30 @@
 use rand::RngCore;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{Store, StoreError};
+use super::StoreError;
 use crate::crypto::{is_sealed, Cipher, Keyring};
 
+super::group!(
 /// The store's own facts and secrets as one group of the storage seam:
 /// callers name a secret, never a connection.
-pub struct Meta<'a>(&'a Store);
-
-impl Store {
-    pub fn meta(&self) -> Meta<'_> {
-        Meta(self)
-    }
-}
+    Meta,
+    meta
+);
 
 impl Meta<'_> {
     /// The 32-byte secret `name`, made and stored sealed on first use.
     pub fn secret(&self, name: &str) -> Result<Vec<u8>, StoreError> {
-        Ok(self.0.with(|c| secret(c, self.0.keyring(), name))?)
+        self.0.with(|c| secret(c, self.0.keyring(), name))
+    }
+
+    /// A named fact (e.g. `demo_seeded`), if recorded.
+    pub fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.0.with(|c| get(c, key))
+    }
+
+    /// Records a named fact.
+    pub fn set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.0.with(|c| set(c, key, value))
     }
 }
 

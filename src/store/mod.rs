@@ -6,6 +6,7 @@ pub mod balances;
 pub mod idempotency;
 pub mod key_callbacks;
 pub mod keys;
+pub mod lifecycle;
 pub mod media;
 pub mod meta;
 mod migrations;
@@ -32,7 +33,7 @@ use crate::crypto::{Cipher, KeySource, Keyring, MasterKey};
 /// run-time kinds carry the backend's message, never its error type.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// Busy, locked, out of space, or any failure a retry may cure.
+    /// Busy, locked, out of space, unreachable: a retry may cure it.
     #[error("{0}")]
     Unavailable(String),
     /// A uniqueness or other constraint refused the write.
@@ -44,6 +45,10 @@ pub enum StoreError {
     /// The store's file is damaged or not a store.
     #[error("{0}")]
     Corrupt(String),
+    /// Anything else the backend answered: a fault of ours, not the
+    /// client's nor a passing one.
+    #[error("{0}")]
+    Failed(String),
     #[error("cannot create data directory {0}: {1}")]
     DataDir(PathBuf, std::io::Error),
     #[error("cannot open store {0}: {1}")]
@@ -67,26 +72,33 @@ impl From<rusqlite::Error> for StoreError {
                 ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
                     StoreError::Corrupt(message)
                 }
-                _ => StoreError::Unavailable(message),
+                ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::CannotOpen
+                | ErrorCode::DiskFull
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::OutOfMemory
+                | ErrorCode::ReadOnly
+                | ErrorCode::FileLockingProtocolFailed => StoreError::Unavailable(message),
+                _ => StoreError::Failed(message),
             },
-            _ => StoreError::Unavailable(message),
+            _ => StoreError::Failed(message),
         }
     }
 }
 
-/// Every store failure is an internal error to a client (its cause goes to
-/// the log), as a SQLite error always was.
+/// How a store failure reaches a client: a passing one (busy, out of
+/// space, unreachable) is a fatal 503 to retry; any other is an internal
+/// error. The cause goes to the log, never to the client.
 impl From<StoreError> for crate::error::ApiError {
     fn from(e: StoreError) -> Self {
-        crate::error::ApiError::Internal(format!("store: {e}"))
-    }
-}
-
-/// The same for the backend's own error, while callers still hold one (the
-/// seam's groups return `StoreError`).
-impl From<rusqlite::Error> for crate::error::ApiError {
-    fn from(e: rusqlite::Error) -> Self {
-        crate::error::ApiError::Internal(format!("store: {e}"))
+        match e {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "store unavailable");
+                crate::error::ApiError::Unavailable
+            }
+            other => crate::error::ApiError::Internal(format!("store: {other}")),
+        }
     }
 }
 
@@ -176,14 +188,14 @@ impl Store {
 
     /// Another connection to the same file with the same settings, for a
     /// component that writes on its own (the nonce writer).
-    pub fn connect(&self) -> Result<Connection, StoreError> {
+    pub(in crate::store) fn connect(&self) -> Result<Connection, StoreError> {
         let conn = open_connection(&self.path, self.synchronous)?;
         small_cache(&conn).map_err(|e| StoreError::Open(self.path.clone(), e))?;
         Ok(conn)
     }
 
     /// Runs `f` with the query-only connection; hold it for one short read.
-    pub fn read<T, E: From<rusqlite::Error>>(
+    pub(in crate::store) fn read<T, E: From<rusqlite::Error>>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
@@ -194,12 +206,23 @@ impl Store {
         f(&guard)
     }
 
-    /// Like [`with`](Self::with), for work whose errors are not only SQLite's.
-    pub fn run<T, E: From<rusqlite::Error>>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, E>,
-    ) -> Result<T, E> {
-        f(&mut self.lock())
+    /// Seals every secret again with `new` (api keys, user tokens, the
+    /// server's own) and records its id, in one transaction: (secrets of
+    /// keys and tokens, server secrets) resealed.
+    pub fn reseal(&self, new: &Cipher) -> Result<(usize, usize), StoreError> {
+        self.write(|tx| {
+            let n = keys::reseal_all(tx, self.keyring(), new)?
+                + tokens::reseal_all(tx, self.keyring(), new)?;
+            let server = meta::reseal_secrets(tx, self.keyring(), new)?;
+            record_master_key(tx, new.id())?;
+            Ok((n, server))
+        })
+    }
+
+    /// Whether the store answers a trivial read (`/health`).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())))
+            .map_err(StoreError::from)
     }
 
     /// The master key that seals this store's secrets.
@@ -209,8 +232,8 @@ impl Store {
 
     /// Writes the write-ahead log back into the database file, so the file
     /// alone is complete (on shutdown, before backups of the file).
-    pub fn checkpoint(&self) -> rusqlite::Result<()> {
-        self.with(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"))
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        Ok(self.with(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"))?)
     }
 
     /// The store file.
@@ -221,7 +244,7 @@ impl Store {
     /// Runs `f` with the connection. A poisoned lock is recovered: SQLite's
     /// own transactions keep the data consistent whatever the panicking
     /// holder was doing.
-    pub fn with<T>(
+    pub(in crate::store) fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
@@ -232,7 +255,7 @@ impl Store {
     /// when it fails, so a change and its audit row land together or not at
     /// all. IMMEDIATE takes the write lock up front: a CLI process writing at
     /// the same time waits (busy timeout) instead of failing half-way.
-    pub fn write<T, E: From<rusqlite::Error>>(
+    pub(in crate::store) fn write<T, E: From<rusqlite::Error>>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
@@ -250,6 +273,116 @@ impl Store {
         }
     }
 }
+
+/// Where the operations of one group run: each on its own, on the store's
+/// connection, or all inside one transaction the caller holds ([`Tx`]).
+/// Callers never see which: a group reads the same either way.
+#[derive(Clone, Copy)]
+pub(crate) enum On<'a> {
+    Store(&'a Store),
+    Tx(&'a Connection, &'a Keyring),
+}
+
+impl<'a> On<'a> {
+    /// Runs one step on the connection (in the transaction, if any).
+    pub(in crate::store) fn with<T>(
+        self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        match self {
+            On::Store(s) => Ok(f(&s.lock())?),
+            On::Tx(c, _) => Ok(f(c)?),
+        }
+    }
+
+    /// A short read: on its own it takes the query-only connection, which
+    /// never waits for a writer; in a transaction it reads what it wrote.
+    pub(in crate::store) fn read<T>(
+        self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        match self {
+            On::Store(s) => Ok(s.read(f)?),
+            On::Tx(c, _) => Ok(f(c)?),
+        }
+    }
+
+    /// Several steps that land together: their own transaction, or the
+    /// caller's.
+    pub(in crate::store) fn write<T, E: From<rusqlite::Error>>(
+        self,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match self {
+            On::Store(s) => s.write(|tx| f(tx)),
+            On::Tx(c, _) => f(c),
+        }
+    }
+
+    pub(crate) fn keyring(self) -> &'a Keyring {
+        match self {
+            On::Store(s) => s.keyring(),
+            On::Tx(_, k) => k,
+        }
+    }
+}
+
+/// One transaction on the store: the groups reached through it
+/// (`tx.users()`, `tx.audit()`, …) write together or not at all.
+pub struct Tx<'a> {
+    conn: &'a Connection,
+    keyring: &'a Keyring,
+}
+
+impl<'a> Tx<'a> {
+    pub(crate) fn on(&self) -> On<'_> {
+        On::Tx(self.conn, self.keyring)
+    }
+}
+
+impl Store {
+    /// Runs `f` in one transaction: committed when it succeeds, rolled back
+    /// when it fails, so a change and its audit row land together or not at
+    /// all. The write lock is taken up front: a CLI process writing at the
+    /// same time waits (busy timeout) instead of failing half-way.
+    pub fn transaction<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut guard = self.lock();
+        let tx = guard
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let out = f(&Tx {
+            conn: &tx,
+            keyring: &self.keyring,
+        })?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+}
+
+/// Declares a group of the seam: its handle, and how the store and a
+/// transaction hand it out (`store.users()`, `tx.users()`).
+macro_rules! group {
+    ($(#[$doc:meta])* $name:ident, $accessor:ident) => {
+        $(#[$doc])*
+        pub struct $name<'a>(pub(crate) crate::store::On<'a>);
+
+        impl crate::store::Store {
+            pub fn $accessor(&self) -> $name<'_> {
+                $name(crate::store::On::Store(self))
+            }
+        }
+
+        impl crate::store::Tx<'_> {
+            pub fn $accessor(&self) -> $name<'_> {
+                $name(self.on())
+            }
+        }
+    };
+}
+pub(crate) use group;
 
 /// Records the master key the store's secrets are sealed with (inside the
 /// transaction that resealed them).

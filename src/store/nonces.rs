@@ -67,13 +67,19 @@ pub enum ClaimError {
 #[derive(Debug, thiserror::Error)]
 pub enum WriterStartError {
     #[error("replay store: {0}")]
-    Store(#[from] rusqlite::Error),
+    Store(#[from] super::StoreError),
     #[error("cannot start the nonce writer thread: {0}")]
     Thread(#[from] std::io::Error),
     #[error("{0} is locked: another panthera serves this data directory")]
     Locked(std::path::PathBuf),
     #[error("cannot lock {0}: {1}")]
     Lock(std::path::PathBuf, std::io::Error),
+}
+
+impl From<rusqlite::Error> for WriterStartError {
+    fn from(e: rusqlite::Error) -> Self {
+        WriterStartError::Store(e.into())
+    }
 }
 
 /// Most claims committed in one transaction; more wait for the next one.
@@ -151,15 +157,16 @@ pub struct NonceWriter {
 }
 
 impl NonceWriter {
-    /// Loads the live claims through `conn` (its own connection to the store,
-    /// already migrated) and starts the writer thread. A claim is dropped
+    /// Loads the live claims through a connection of its own to the
+    /// (migrated) store and starts the writer thread. A claim is dropped
     /// once its timestamp is more than `tolerance_secs` (the window) behind
     /// `clock`, plus a little slack.
     pub fn start(
-        mut conn: Connection,
+        store: &super::Store,
         clock: Arc<dyn Clock>,
         tolerance_secs: u64,
     ) -> Result<NonceWriter, WriterStartError> {
+        let mut conn = store.connect()?;
         let keep_secs = i64::try_from(tolerance_secs)
             .unwrap_or(i64::MAX / 4)
             .saturating_add(PRUNE_SLACK_SECS);
@@ -823,13 +830,41 @@ impl Writer {
     }
 }
 
+/// Writes `count` live claims into the store file `db` as the writer
+/// stores them (one packed `replay_log` row per 1000), timestamps spread over
+/// the 300 s before `now`, in one transaction: the load script's warm start.
+pub fn prefill(db: &std::path::Path, count: u64, now: i64) -> Result<(), super::StoreError> {
+    use rand::Rng;
+    let mut conn = Connection::open(db)?;
+    let mut rng = rand::thread_rng();
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare("INSERT INTO replay_log (last_ts, claims) VALUES (?1, ?2)")?;
+        let mut done = 0u64;
+        while done < count {
+            let n = (count - done).min(1000);
+            // the older rows first, as a running server would have written them
+            let ts = now - 299 + (done * 300 / count.max(1)) as i64;
+            let mut packed = Vec::with_capacity(n as usize * 16);
+            for _ in 0..n {
+                packed.extend_from_slice(&ts.to_le_bytes());
+                packed.extend_from_slice(&rng.gen::<u64>().to_le_bytes());
+            }
+            stmt.execute(rusqlite::params![ts, packed])?;
+            done += n;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
 
     fn writer(store: &crate::store::Store, clock: Arc<ManualClock>) -> NonceWriter {
-        NonceWriter::start(store.connect().unwrap(), clock, 300).unwrap()
+        NonceWriter::start(store, clock, 300).unwrap()
     }
 
     #[derive(Debug, Clone)]
@@ -961,10 +996,10 @@ mod tests {
     fn a_second_writer_on_the_same_store_is_refused() {
         let (_d, store) = crate::store::test_store();
         let w = writer(&store, ManualClock::new(7));
-        let again = NonceWriter::start(store.connect().unwrap(), ManualClock::new(7), 300);
+        let again = NonceWriter::start(&store, ManualClock::new(7), 300);
         assert!(matches!(again, Err(WriterStartError::Locked(_))));
         drop(w);
-        assert!(NonceWriter::start(store.connect().unwrap(), ManualClock::new(7), 300).is_ok());
+        assert!(NonceWriter::start(&store, ManualClock::new(7), 300).is_ok());
     }
 
     #[test]

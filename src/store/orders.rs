@@ -4,6 +4,77 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::StoreError;
+
+super::group!(
+/// The download orders as one group of the storage seam.
+    Orders,
+    orders
+);
+
+impl Orders<'_> {
+    /// The articles on sale (sizes and licences), in display order.
+    pub fn articles(&self) -> Result<Vec<Article>, StoreError> {
+        self.0.read(articles)
+    }
+
+    /// A new order (see [`insert`]); charge for it in the same transaction.
+    pub fn insert(&self, o: &NewOrder<'_>) -> Result<Order, StoreError> {
+        self.0.with(|c| insert(c, o))
+    }
+
+    /// The user's order for exactly these articles of this item, if any.
+    pub fn held(
+        &self,
+        user_id: &str,
+        media_id: i64,
+        articles: &str,
+    ) -> Result<Option<Order>, StoreError> {
+        self.0.with(|c| held(c, user_id, media_id, articles))
+    }
+
+    /// An order of `user_id` by id (another user's order is not found).
+    pub fn by_id(&self, id: i64, user_id: &str) -> Result<Option<Order>, StoreError> {
+        self.0.with(|c| by_id(c, id, user_id))
+    }
+
+    /// An order by id whoever owns it (a signed link already proves access).
+    pub fn by_id_any(&self, id: i64) -> Result<Option<Order>, StoreError> {
+        self.0.with(|c| by_id_any(c, id))
+    }
+
+    /// An order of `user_id` by its queue hash.
+    pub fn by_queue_hash(&self, hash: &str, user_id: &str) -> Result<Option<Order>, StoreError> {
+        self.0.with(|c| by_queue_hash(c, hash, user_id))
+    }
+
+    /// The user's orders, newest first, optionally of one item: (total, page).
+    pub fn list(
+        &self,
+        user_id: &str,
+        media_id: Option<i64>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(i64, Vec<Order>), StoreError> {
+        self.0.with(|c| list(c, user_id, media_id, offset, limit))
+    }
+
+    /// One step of the order pipeline (see [`advance`]); how many moved.
+    pub fn advance(&self, now: i64) -> Result<usize, StoreError> {
+        self.0.write(|c| Ok(advance(c, now)?))
+    }
+
+    /// Callbacks due at `now`: (order, attempts so far).
+    pub fn due_callbacks(&self, now: i64, limit: i64) -> Result<Vec<(Order, i64)>, StoreError> {
+        self.0.with(|c| due_callbacks(c, now, limit))
+    }
+
+    /// Records a callback attempt.
+    pub fn callback_attempted(&self, id: i64, outcome: CallbackOutcome) -> Result<(), StoreError> {
+        self.0.with(|c| callback_attempted(c, id, outcome))
+    }
+}
+
 /// A size article (a pixel size of the file) or an extended-rights article.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Article {
@@ -239,8 +310,8 @@ pub fn list(
 /// One step of the order pipeline: processing → ready, then queued →
 /// processing. Orders that became ready with a callback get it scheduled.
 /// Returns how many orders moved.
-pub fn advance(conn: &mut Connection, now: i64) -> rusqlite::Result<usize> {
-    let tx = conn.transaction()?;
+/// Call it in a transaction ([`Orders::advance`]).
+pub fn advance(tx: &Connection, now: i64) -> rusqlite::Result<usize> {
     let ready = tx.execute(
         "UPDATE media_downloads SET status = 'ready', ready_at = ?1,
             callback_state = CASE callback_state WHEN 'waiting' THEN 'pending'
@@ -253,7 +324,6 @@ pub fn advance(conn: &mut Connection, now: i64) -> rusqlite::Result<usize> {
         "UPDATE media_downloads SET status = 'processing' WHERE status = 'queued'",
         [],
     )?;
-    tx.commit()?;
     Ok(ready + processing)
 }
 

@@ -8,6 +8,33 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::StoreError;
+
+super::group!(
+/// The `X-API-Key` tokens as one group of the storage seam.
+    RestTokens,
+    rest_tokens
+);
+
+impl RestTokens<'_> {
+    /// A new token for `api_key`, replacing its previous one; `None` when
+    /// the key does not exist or is revoked.
+    pub fn issue(&self, api_key: &str, now: i64) -> Result<Option<String>, StoreError> {
+        self.0.write(|c| Ok(issue(c, api_key, now)?))
+    }
+
+    /// Removes the key's token; false when it had none.
+    pub fn revoke(&self, api_key: &str) -> Result<bool, StoreError> {
+        self.0.with(|c| revoke(c, api_key))
+    }
+
+    /// The api key a token belongs to, if any (query-only connection: the
+    /// request path's lookup).
+    pub fn api_key_for(&self, token: &str) -> Result<Option<String>, StoreError> {
+        self.0.read(|c| api_key_for(c, token))
+    }
+}
+
 /// What every token starts with (recognisable in logs and secret scanners).
 pub const PREFIX: &str = "pnt_";
 

@@ -5,32 +5,45 @@ use rand::RngCore;
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use super::{Store, StoreError};
+use super::StoreError;
 
+super::group!(
 /// The sessions as one group of the storage seam: the pages name a session
 /// by its cookie value, never a connection.
-pub struct Sessions<'a>(&'a Store);
-
-impl Store {
-    pub fn sessions(&self) -> Sessions<'_> {
-        Sessions(self)
-    }
-}
+    Sessions,
+    sessions
+);
 
 impl Sessions<'_> {
     /// Starts a session for `user_id`; returns the cookie value.
     pub fn create(&self, user_id: &str, now: i64, expires_at: i64) -> Result<String, StoreError> {
-        Ok(self.0.with(|c| create(c, user_id, now, expires_at))?)
+        self.0.with(|c| create(c, user_id, now, expires_at))
     }
 
     /// The user of a live session.
     pub fn user_of(&self, id: &str, now: i64) -> Result<Option<String>, StoreError> {
-        Ok(self.0.with(|c| user_of(c, id, now))?)
+        self.0.with(|c| user_of(c, id, now))
     }
 
     /// Ends a session.
     pub fn delete(&self, id: &str) -> Result<(), StoreError> {
-        Ok(self.0.with(|c| delete(c, id))?)
+        self.0.with(|c| delete(c, id))
+    }
+
+    /// How many sessions a user has (expired ones included).
+    pub fn count_for_user(&self, user_id: &str) -> Result<i64, StoreError> {
+        self.0.with(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM sessions WHERE user_id = ?1",
+                [user_id],
+                |r| r.get(0),
+            )
+        })
+    }
+
+    /// Ends every session of a user; how many there were.
+    pub fn delete_for_user(&self, user_id: &str) -> Result<usize, StoreError> {
+        self.0.with(|c| delete_for_user(c, user_id))
     }
 }
 

@@ -3,32 +3,29 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{Store, StoreError};
+use super::StoreError;
 
+super::group!(
 /// The failure counts as one group of the storage seam: callers name a
 /// subject, never a connection.
-pub struct SignInFailures<'a>(&'a Store);
-
-impl Store {
-    pub fn signin_failures(&self) -> SignInFailures<'_> {
-        SignInFailures(self)
-    }
-}
+    SignInFailures,
+    signin_failures
+);
 
 impl SignInFailures<'_> {
     /// Failures so far and when the last one happened.
     pub fn get(&self, subject: &str) -> Result<Option<(u32, i64)>, StoreError> {
-        Ok(self.0.with(|c| get(c, subject))?)
+        self.0.with(|c| get(c, subject))
     }
 
     /// Counts one more failure at `now`.
     pub fn record(&self, subject: &str, now: i64) -> Result<(), StoreError> {
-        Ok(self.0.with(|c| record(c, subject, now))?)
+        self.0.with(|c| record(c, subject, now))
     }
 
     /// Forgets the failures of a subject.
     pub fn clear(&self, subject: &str) -> Result<(), StoreError> {
-        Ok(self.0.with(|c| clear(c, subject))?)
+        self.0.with(|c| clear(c, subject))
     }
 }
 

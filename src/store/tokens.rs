@@ -5,29 +5,26 @@
 use rand::RngCore;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{Store, StoreError};
+use super::StoreError;
 use crate::crypto::{Cipher, Keyring};
 
+super::group!(
 /// The user tokens as one group of the storage seam: callers name a token,
 /// never a connection.
-pub struct Tokens<'a>(&'a Store);
-
-impl Store {
-    pub fn tokens(&self) -> Tokens<'_> {
-        Tokens(self)
-    }
-}
+    Tokens,
+    tokens
+);
 
 impl Tokens<'_> {
     /// A token without its secret.
     pub fn find(&self, token: &str) -> Result<Option<Token>, StoreError> {
-        Ok(self.0.with(|c| find(c, token))?)
+        self.0.with(|c| find(c, token))
     }
 
     /// A token and its sealed secret, read on the query-only connection (the
     /// request path's lookups never queue behind a writer).
     pub fn find_with_secret(&self, token: &str) -> Result<Option<(Token, Vec<u8>)>, StoreError> {
-        self.0.read(|c| Ok(find_with_secret(c, token)?))
+        self.0.read(|c| find_with_secret(c, token))
     }
 
     /// The user's answer to a pending, unexpired token; false when it is no
@@ -40,22 +37,51 @@ impl Tokens<'_> {
         now: i64,
         valid_until: i64,
     ) -> Result<bool, StoreError> {
-        Ok(self
-            .0
-            .with(|c| decide(c, token, outcome, user_id, now, valid_until))?)
+        self.0
+            .with(|c| decide(c, token, outcome, user_id, now, valid_until))
     }
 
     /// Stores `t` with `secret`, sealed under the master key.
     pub fn insert(&self, t: &Token, secret: &str) -> Result<(), StoreError> {
-        Ok(self.0.with(|c| {
+        self.0.with(|c| {
             let sealed = seal_secret(self.0.keyring(), &t.token, secret)?;
             insert(c, t, &sealed)
-        })?)
+        })
     }
 
     /// Records a use and the (possibly extended) expiry.
     pub fn touch(&self, token: &str, now: i64, valid_until: i64) -> Result<(), StoreError> {
-        Ok(self.0.with(|c| touch(c, token, now, valid_until))?)
+        self.0.with(|c| touch(c, token, now, valid_until))
+    }
+
+    /// A new pending token with its secret sealed, and whether it may sign
+    /// in to the upload inbox over FTP, in one step.
+    pub fn request(&self, t: &Token, secret: &str, ftp_access: bool) -> Result<(), StoreError> {
+        self.0.write(|c| {
+            let sealed = seal_secret(self.0.keyring(), &t.token, secret)?;
+            insert(c, t, &sealed)?;
+            Ok(set_ftp_access(c, &t.token, ftp_access)?)
+        })
+    }
+
+    /// Sets the expiry of an authorized token; false when not authorized.
+    pub fn set_valid_until(&self, token: &str, valid_until: i64) -> Result<bool, StoreError> {
+        self.0.with(|c| set_valid_until(c, token, valid_until))
+    }
+
+    /// The tokens a user allowed that are still usable, newest first.
+    pub fn authorized_for_user(&self, user_id: &str, now: i64) -> Result<Vec<Token>, StoreError> {
+        self.0.with(|c| authorized_for_user(c, user_id, now))
+    }
+
+    /// Revokes one of the user's authorized tokens (see [`revoke`]).
+    pub fn revoke(&self, token: &str, user_id: &str, now: i64) -> Result<bool, StoreError> {
+        self.0.with(|c| revoke(c, token, user_id, now))
+    }
+
+    /// Whether the token was requested with `ftp_access=yes`.
+    pub fn ftp_access(&self, token: &str) -> Result<bool, StoreError> {
+        self.0.with(|c| ftp_access(c, token))
     }
 }
 

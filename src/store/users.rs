@@ -8,27 +8,112 @@ use rand::RngCore;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::{now_unix, Store, StoreError};
+use super::{now_unix, StoreError};
 
+super::group!(
 /// The users as one group of the storage seam: callers name a user, never a
 /// connection.
-pub struct Users<'a>(&'a Store);
-
-impl Store {
-    pub fn users(&self) -> Users<'_> {
-        Users(self)
-    }
-}
+    Users,
+    users
+);
 
 impl Users<'_> {
     /// The user with id `id`.
     pub fn find(&self, id: &str) -> Result<Option<User>, StoreError> {
-        Ok(self.0.with(|c| find(c, id))?)
+        self.0.with(|c| find(c, id))
     }
 
     /// The user named `username`.
     pub fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        Ok(self.0.with(|c| find_by_username(c, username))?)
+        self.0.with(|c| find_by_username(c, username))
+    }
+
+    /// The user with this id, else with this username (command line).
+    pub fn find_by_id_or_username(&self, key: &str) -> Result<Option<User>, StoreError> {
+        self.0.with(|c| match find(c, key)? {
+            Some(u) => Ok(Some(u)),
+            None => find_by_username(c, key),
+        })
+    }
+
+    /// A user and their password hash, by username, for sign-in.
+    pub fn find_for_login(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
+        self.0.with(|c| find_for_login(c, username))
+    }
+
+    /// A new user, its password hashed here (seeding; see [`create`]).
+    pub fn create(&self, new: &NewUser<'_>) -> Result<User, StoreError> {
+        self.0.with(|c| create(c, new))
+    }
+
+    /// [`Users::create`] with a chosen id (the demo's fixed sample user).
+    pub fn create_with_id(&self, id: &str, new: &NewUser<'_>) -> Result<User, StoreError> {
+        self.0.write(|c| {
+            let made = create(c, new)?;
+            c.execute("UPDATE users SET id = ?1 WHERE id = ?2", [id, &made.id])?;
+            Ok(User {
+                id: id.to_string(),
+                ..made
+            })
+        })
+    }
+
+    /// A new user with a fresh id. A username or email another user holds
+    /// fails with `StoreError::Conflict` naming the field (`username` or
+    /// `email`): a writer that won a race past [`Users::taken_field`].
+    pub fn insert(&self, row: &UserRow<'_>, now: i64) -> Result<User, StoreError> {
+        self.0.with(|c| insert(c, row, now)).map_err(name_conflict)
+    }
+
+    /// Applies `changes`; false when the user is unknown. Conflicts as for
+    /// [`Users::insert`].
+    pub fn update(&self, id: &str, changes: &Changes<'_>, now: i64) -> Result<bool, StoreError> {
+        self.0
+            .with(|c| update(c, id, changes, now))
+            .map_err(name_conflict)
+    }
+
+    /// Deletes a user; false when unknown (see [`delete`]).
+    pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        self.0.with(|c| delete(c, id))
+    }
+
+    /// Which unique field another user (not `except_id`) already holds.
+    pub fn taken_field(
+        &self,
+        username: Option<&str>,
+        email: Option<&str>,
+        except_id: &str,
+    ) -> Result<Option<&'static str>, StoreError> {
+        self.0.with(|c| taken_field(c, username, email, except_id))
+    }
+
+    /// One page of users, oldest first (see [`list`]).
+    pub fn list(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<User>, StoreError> {
+        self.0.with(|c| list(c, status, limit, offset))
+    }
+
+    /// How many users there are (with that status).
+    pub fn count(&self, status: Option<&str>) -> Result<i64, StoreError> {
+        self.0.with(|c| count(c, status))
+    }
+}
+
+/// A UNIQUE violation as `Conflict("username")` or `Conflict("email")`.
+fn name_conflict(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Conflict(m) if m.contains("users.username") => {
+            StoreError::Conflict("username".into())
+        }
+        StoreError::Conflict(m) if m.contains("users.email_lower") => {
+            StoreError::Conflict("email".into())
+        }
+        other => other,
     }
 }
 
@@ -259,25 +344,6 @@ pub fn taken_field(
     Ok(None)
 }
 
-/// The unique field a failed insert or update collided on, if that is why
-/// it failed (another process won a race past [`taken_field`]).
-pub fn constraint_field(e: &rusqlite::Error) -> Option<&'static str> {
-    match e {
-        rusqlite::Error::SqliteFailure(f, Some(msg))
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            if msg.contains("users.username") {
-                Some("username")
-            } else if msg.contains("users.email_lower") {
-                Some("email")
-            } else {
-                None
-            }
-        }
-        _ => None,
-    }
-}
-
 /// One page of users, oldest first; ties on `created_at` are broken by id,
 /// so pages never overlap or skip while nothing is inserted in between.
 pub fn list(
@@ -371,7 +437,9 @@ mod tests {
                     },
                 );
                 let dup = dup.unwrap_err();
-                assert_eq!(constraint_field(&dup), Some("email"));
+                assert!(
+                    matches!(name_conflict(dup.into()), StoreError::Conflict(f) if f == "email")
+                );
                 Ok(())
             })
             .unwrap();

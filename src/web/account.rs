@@ -14,7 +14,7 @@ use crate::docs::esc;
 use crate::methods::AppState;
 use crate::ops::forwarded;
 use crate::protocol::timestamp::Timestamp;
-use crate::store::{tokens, users};
+use crate::store::users;
 
 const HERE: &str = "/account/apps";
 const SIGNIN_PURPOSE: &str = "signin";
@@ -73,10 +73,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     };
     let t = l.texts();
     let now = state.clock.now();
-    let Ok(list) = state
-        .store
-        .with(|c| tokens::authorized_for_user(c, &user.id, now))
-    else {
+    let Ok(list) = state.store.tokens().authorized_for_user(&user.id, now) else {
         return internal(l);
     };
     let csrf_token = csrf::token(&state.server_key, ACCOUNT_PURPOSE, &session_id, "");
@@ -199,10 +196,7 @@ pub async fn revoke(
         return signin_page(&state, &req, 403, l, Some(l.texts().form_expired));
     };
     let now = state.clock.now();
-    match state
-        .store
-        .with(|c| tokens::revoke(c, &f.token, &user.id, now))
-    {
+    match state.store.tokens().revoke(&f.token, &user.id, now) {
         Ok(true) => page::see_other(&format!("{HERE}?lang={}&revoked=1", l.code())).finish(),
         Ok(false) => page::see_other(&format!("{HERE}?lang={}", l.code())).finish(),
         Err(_) => internal(l),

@@ -42,7 +42,8 @@ pub fn current(state: &AppState, req: &HttpRequest) -> Option<(String, users::Us
     let uid = state.store.sessions().user_of(&id, now).ok().flatten()?;
     state
         .store
-        .with(|c| users::find(c, &uid))
+        .users()
+        .find(&uid)
         .ok()
         .flatten()
         .filter(|u| u.status == "active")

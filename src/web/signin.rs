@@ -52,7 +52,8 @@ pub async fn attempt(
         }
         let found = state
             .store
-            .with(|c| users::find_for_login(c, &username))
+            .users()
+            .find_for_login(&username)
             .map_err(|e| e.to_string())?;
         // The expensive part runs without holding the store.
         // An account without a password (created by the REST users API)

@@ -466,19 +466,16 @@ fn a_token_reaches_only_its_own_users_data() {
     // a second user with a deposit of their own, straight into the store
     let store = panthera::store::Store::open_in(&s.dir).unwrap();
     let bob = store
-        .with(|c| {
-            let u = panthera::store::users::create(
-                c,
-                &panthera::store::users::NewUser {
-                    username: "bob",
-                    email: "bob@example.com",
-                    password: "bobs password",
-                    status: "active",
-                    ..Default::default()
-                },
-            )?;
-            panthera::store::balances::credit(c, &u.id, 500, now_unix())?;
-            Ok(u)
+        .transaction(|tx| {
+            let u = tx.users().create(&panthera::store::users::NewUser {
+                username: "bob",
+                email: "bob@example.com",
+                password: "bobs password",
+                status: "active",
+                ..Default::default()
+            })?;
+            tx.balances().credit(&u.id, 500, now_unix())?;
+            Ok::<_, panthera::store::StoreError>(u)
         })
         .unwrap();
     let mut browser = Browser::new(&s.cert_pem());

@@ -1,4 +1,4 @@
-//! Operator commands on the store: online backup, restore, integrity check
+//! Operator commands on the SQLite store file: online backup, restore, integrity check
 //! and master key rotation. Each returns a report for the command line.
 
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::config::Config;
 use crate::crypto::{is_sealed, write_key_file, Cipher, KeySource, MasterKey};
-use crate::store::{self, keys, Store};
+use crate::store::{self, Store};
 
 /// Copies the whole database in one step (one read transaction: a
 /// consistent snapshot, writers go on meanwhile).
@@ -79,16 +79,10 @@ pub fn backup(config: &Config, dest: &Path) -> Result<String, String> {
     ))
 }
 
-/// `panthera restore FILE`: replaces the store with a backup. Refused while
-/// a server runs on the data directory, and when the backup's secrets are
-/// sealed with another master key than the one configured.
-pub fn restore(config: &Config, from: &Path, force: bool) -> Result<String, String> {
-    if let (Some(pid), false) = (super::reload::running_server(&config.data_dir), force) {
-        return Err(format!(
-            "a server (pid {pid}) is running on {}; stop it first (or --force)",
-            config.data_dir.display()
-        ));
-    }
+/// `panthera restore FILE`: replaces the store with a backup. Refused when
+/// the backup's secrets are sealed with another master key than the one
+/// configured (the command line first refuses while a server runs).
+pub fn restore(config: &Config, from: &Path) -> Result<String, String> {
     let src = open_read_only(from)?;
     let problems = integrity(&src)?;
     if !problems.is_empty() {
@@ -275,15 +269,7 @@ pub fn rotate_master(config: &Config, new_key_file: Option<&Path>) -> Result<Str
         _ => None,
     };
     let cipher = Cipher::new(&new_key);
-    let resealed = store.with(|c| {
-        let tx = c.transaction()?;
-        let n = keys::reseal_all(&tx, store.keyring(), &cipher)?
-            + crate::store::tokens::reseal_all(&tx, store.keyring(), &cipher)?;
-        let server = crate::store::meta::reseal_secrets(&tx, store.keyring(), &cipher)?;
-        store::record_master_key(&tx, cipher.id())?;
-        tx.commit()?;
-        Ok((n, server))
-    });
+    let resealed = store.reseal(&cipher);
     let (resealed, server) = match resealed {
         Ok(n) => n,
         Err(e) => {
@@ -320,6 +306,7 @@ pub fn rotate_master(config: &Config, new_key_file: Option<&Path>) -> Result<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::keys;
 
     fn config(dir: &Path) -> Config {
         Config {
@@ -411,16 +398,14 @@ mod tests {
         assert!(check(&cfg, Some(&file)).unwrap().1);
         // restore elsewhere: needs the same master key there first
         let other = config(&dir.path().join("b"));
-        assert!(restore(&other, &file, false)
-            .unwrap_err()
-            .contains("master key"));
+        assert!(restore(&other, &file).unwrap_err().contains("master key"));
         std::fs::create_dir_all(&other.data_dir).unwrap();
         std::fs::copy(
             dir.path().join("a/master.key"),
             other.data_dir.join("master.key"),
         )
         .unwrap();
-        restore(&other, &file, false).unwrap();
+        restore(&other, &file).unwrap();
         let r = Store::open_config(&other).unwrap();
         let found = r
             .with(|c| keys::find(c, r.keyring(), &k.api_key, 0))
