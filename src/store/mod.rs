@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod balances;
+#[cfg(test)]
+mod contract_tests;
 pub mod idempotency;
 pub mod key_callbacks;
 pub mod keys;
