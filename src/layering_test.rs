@@ -13,10 +13,13 @@ const FLOORS: &[&[&str]] = &[
     // wiring: builds the server from a Config
     &["app"],
     // routing, the pipeline, middleware, /health, /metrics; `rest` is the
-    // REST face of the same methods, a sibling of the form-POST pipeline
-    &["http", "rest"],
+    // REST face of the same methods, a sibling of the form-POST pipeline;
+    // `web` is the browser's face (sign-in, authorize, account): cookies,
+    // redirects and CSRF checks, HTTP through and through, so it answers
+    // requests itself instead of handing a page value up
+    &["http", "rest", "web"],
     // pages as values
-    &["docs", "web"],
+    &["docs"],
     // the registry, handlers, running one method, and the state they share
     // (`methods::state::AppState`, which holds the registry)
     &["methods"],
