@@ -14,20 +14,9 @@ use crate::methods::AppState;
 use crate::methods::{Method, UserAuth};
 use crate::protocol::version::Version;
 
-/// Escapes text for HTML content and attribute values.
+/// Escapes text for HTML content and attribute values of the pages.
 pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::error::escape_html(s, crate::error::HtmlText::Page)
 }
 
 /// Inline `code` spans written with backticks in declarations.

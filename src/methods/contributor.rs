@@ -8,26 +8,10 @@ use crate::error::ApiError;
 use crate::media::body::{self, Body};
 use crate::media::import::parse_state;
 use crate::protocol::params::RAW_BODY;
-use crate::protocol::version::Version;
 use crate::store::media::{self as store, Media};
 
-const V1_0: Version = Version::new(1, 0);
-
 /// States and their aliases, as `state[]` accepts them.
-const STATE_VALUES: &[&str] = &[
-    "red",
-    "yellow",
-    "black",
-    "green",
-    "red-green",
-    "yellow-green",
-    "rejected",
-    "pending",
-    "incomplete",
-    "accepted",
-    "suspended",
-    "accepted-incomplete",
-];
+const STATE_VALUES: &[&str] = crate::media::import::STATES_AND_ALIASES;
 
 const STATE: Param = Param::new(
     "state",
@@ -131,94 +115,68 @@ const SET_PARAMS: &[Param] = &[
 
 pub fn methods() -> Vec<Method> {
     vec![
-        Method {
-            name: "get-user-media-list",
-            area: Area::Contributor,
-            since: V1_0,
-            until: None,
-            summary: "Lists your own media with their review state.",
-            description: "Deleted items are not listed.",
-            params: LIST_PARAMS,
-            user_auth: UserAuth::Required,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: &[NO_USER],
-            sample: &[("state", "green"), ("limit", "5")],
-            handler: media_list,
-            inline: false,
-        },
-        Method {
-            name: "get-user-media-count",
-            area: Area::Contributor,
-            since: V1_0,
-            until: None,
-            summary: "Counts your own media, optionally by state.",
-            description: "Deleted items are not counted.",
-            params: COUNT_PARAMS,
-            user_auth: UserAuth::Required,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: &[NO_USER],
-            sample: &[("state", "yellow")],
-            handler: media_count,
-            inline: false,
-        },
-        Method {
-            name: "get-user-media-metadata",
-            area: Area::Contributor,
-            since: V1_0,
-            until: None,
-            summary: "Returns the editable metadata of one of your media.",
-            description: "Works in every review state, unlike `get-media-info`.",
-            params: METADATA_PARAMS,
-            user_auth: UserAuth::Required,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: &[NO_USER, NOT_YOURS],
-            sample: &[("id_media", "306")],
-            handler: metadata,
-            inline: false,
-        },
-        Method {
-            name: "set-user-media-metadata",
-            area: Area::Contributor,
-            since: V1_0,
-            until: None,
-            summary: "Changes the metadata of one of your media.",
-            description: "`PUT` with the credentials in the query and the body as XML \
+        Method::new(
+            "get-user-media-list",
+            Area::Contributor,
+            "Lists your own media with their review state.",
+            "Deleted items are not listed.",
+            media_list,
+        )
+        .params(LIST_PARAMS)
+        .user(UserAuth::Required)
+        .errors(&[NO_USER])
+        .sample(&[("state", "green"), ("limit", "5")]),
+        Method::new(
+            "get-user-media-count",
+            Area::Contributor,
+            "Counts your own media, optionally by state.",
+            "Deleted items are not counted.",
+            media_count,
+        )
+        .params(COUNT_PARAMS)
+        .user(UserAuth::Required)
+        .errors(&[NO_USER])
+        .sample(&[("state", "yellow")]),
+        Method::new(
+            "get-user-media-metadata",
+            Area::Contributor,
+            "Returns the editable metadata of one of your media.",
+            "Works in every review state, unlike `get-media-info`.",
+            metadata,
+        )
+        .params(METADATA_PARAMS)
+        .user(UserAuth::Required)
+        .errors(&[NO_USER, NOT_YOURS])
+        .sample(&[("id_media", "306")]),
+        Method::new(
+            "set-user-media-metadata",
+            Area::Contributor,
+            "Changes the metadata of one of your media.",
+            "`PUT` with the credentials in the query and the body as XML \
                 (`<media id_media=\"…\"><title/><keywords/><description/><editorial/>\
                 <model_release/><property_release/></media>`, keywords comma-separated or as \
                 `<keyword>` elements) or JSON (the same names as keys). The same fields are \
                 accepted as form parameters. Only given fields change; an incomplete item whose \
                 metadata becomes complete goes on to review.",
-            params: SET_PARAMS,
-            user_auth: UserAuth::Required,
-            admin: false,
-            mutating: true,
-            ssl: false,
-            verbs: &[Verb::Put, Verb::Post],
-            errors: &[
-                NO_USER,
-                NOT_YOURS,
-                ErrorDoc {
-                    code: 422,
-                    meaning: "a malformed body or a value too long",
-                },
-            ],
-            sample: &[
-                ("id_media", "306"),
-                ("title", "Golden fox in a meadow"),
-                ("keywords", "fox, meadow, golden, animal"),
-            ],
-            handler: set_metadata,
-            inline: false,
-        },
+            set_metadata,
+        )
+        .params(SET_PARAMS)
+        .user(UserAuth::Required)
+        .mutating()
+        .verbs(&[Verb::Put, Verb::Post])
+        .errors(&[
+            NO_USER,
+            NOT_YOURS,
+            ErrorDoc {
+                code: 422,
+                meaning: "a malformed body or a value too long",
+            },
+        ])
+        .sample(&[
+            ("id_media", "306"),
+            ("title", "Golden fox in a meadow"),
+            ("keywords", "fox, meadow, golden, animal"),
+        ]),
     ]
 }
 

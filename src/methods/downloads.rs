@@ -10,7 +10,7 @@ use rusqlite::TransactionBehavior;
 use base64::Engine;
 
 use super::media::{acting_user, media_id, public, LANG};
-use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
+use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::media::embed::{self, Which};
@@ -18,11 +18,8 @@ use crate::media::render_cache::{RenderKey, Unavailable};
 use crate::media::{files, image, test_download};
 use crate::methods::AppState;
 use crate::protocol::timestamp::Timestamp;
-use crate::protocol::version::Version;
 use crate::store::orders::{self, Order, Status};
 use crate::store::{balances, media, StoreError};
-
-const V1_0: Version = Version::new(1, 0);
 
 const DOWNLOAD_PARAMS: &[Param] = &[
     Param::new("id_media", "The media id.").required(),
@@ -130,36 +127,28 @@ const DOWNLOADED_PARAMS: &[Param] = &[
 
 pub fn methods() -> Vec<Method> {
     vec![
-        Method {
-            name: "download-media",
-            area: Area::Downloads,
-            since: V1_0,
-            until: None,
-            summary: "Buys an item (charging the deposit) and follows the download.",
-            description: "A purchase needs `id_article`: one size article, optionally followed \
+        Method::new(
+            "download-media",
+            Area::Downloads,
+            "Buys an item (charging the deposit) and follows the download.",
+            "A purchase needs `id_article`: one size article, optionally followed \
                 by extended-rights articles (`2,101`). The order goes queued → processing → \
                 ready; follow it with `queue_hash` or get a POST to `callback_url` when it is \
                 ready. `download_url` (once ready) serves the file for a limited time. Buying \
                 what you already hold, or giving `id_download`, is a free re-download.",
-            params: DOWNLOAD_PARAMS,
-            user_auth: UserAuth::Optional,
-            admin: false,
-            mutating: true,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: DOWNLOAD_ERRORS,
-            sample: &[("id_media", "1"), ("id_article", "1")],
-            handler: download_media,
-            inline: false,
-        },
-        Method {
-            name: "download-image",
-            area: Area::Downloads,
-            since: V1_0,
-            until: None,
-            summary: "Buys an item and returns the file at once, with its metadata embedded \
+            download_media,
+        )
+        .params(DOWNLOAD_PARAMS)
+        .user(UserAuth::Optional)
+        .mutating()
+        .errors(DOWNLOAD_ERRORS)
+        .sample(&[("id_media", "1"), ("id_article", "1")]),
+        Method::new(
+            "download-image",
+            Area::Downloads,
+            "Buys an item and returns the file at once, with its metadata embedded \
                 (legacy).",
-            description: "The original's older download method, kept for the clients that \
+            "The original's older download method, kept for the clients that \
                 call it. Charging, `402` and re-downloads (`id_download`, or buying what you \
                 already hold) are those of `download-media`. The JPEG carries the title, \
                 keywords, description, author and copyright as IPTC IIM and/or XMP \
@@ -167,41 +156,30 @@ pub fn methods() -> Vec<Method> {
                 followed by a structured type for errors: `application/octet-stream, \
                 application/json`) the answer is the file itself; otherwise the order as \
                 `download-media` gives it plus `<media><base64/><mimetype/></media>`.",
-            params: IMAGE_PARAMS,
-            user_auth: UserAuth::Optional,
-            admin: false,
-            mutating: true,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: DOWNLOAD_ERRORS,
-            sample: &[("id_media", "1"), ("id_article", "1"), ("metadata", "all")],
-            handler: download_image,
-            inline: false,
-        },
-        Method {
-            name: "get-downloaded-images",
-            area: Area::Downloads,
-            since: V1_0,
-            until: None,
-            summary: "Lists the acting user's downloads, newest first.",
-            description: "`extra_info` adds `width`, `height`, `mimetype`, `date` (of the \
+            download_image,
+        )
+        .params(IMAGE_PARAMS)
+        .user(UserAuth::Optional)
+        .mutating()
+        .errors(DOWNLOAD_ERRORS)
+        .sample(&[("id_media", "1"), ("id_article", "1"), ("metadata", "all")]),
+        Method::new(
+            "get-downloaded-images",
+            Area::Downloads,
+            "Lists the acting user's downloads, newest first.",
+            "`extra_info` adds `width`, `height`, `mimetype`, `date` (of the \
                 purchase), `ref` (the customer's order reference: Panthera stores none, so it \
                 is empty) and `state` (of the order: queued, processing, ready) to each \
                 `<media>`. Test downloads (`test=yes`) are not purchases and are not listed.",
-            params: DOWNLOADED_PARAMS,
-            user_auth: UserAuth::Optional,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: &[ErrorDoc {
-                code: 401,
-                meaning: "no user (the api key has no owner)",
-            }],
-            sample: &[("limit", "5"), ("extra_info", "width,height,date")],
-            handler: downloaded_images,
-            inline: false,
-        },
+            downloaded_images,
+        )
+        .params(DOWNLOADED_PARAMS)
+        .user(UserAuth::Optional)
+        .errors(&[ErrorDoc {
+            code: 401,
+            meaning: "no user (the api key has no owner)",
+        }])
+        .sample(&[("limit", "5"), ("extra_info", "width,height,date")]),
     ]
 }
 

@@ -3,7 +3,8 @@
 
 use base64::Engine;
 
-use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
+use super::service::CONTENT_LANGS;
+use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::media::image::{self, Rendition};
@@ -15,7 +16,6 @@ use crate::store::media::{self as store, Media, PollType, Search};
 use crate::store::orders::Article;
 use crate::store::{balances, orders};
 
-const V1_0: Version = Version::new(1, 0);
 const V1_1: Version = Version::new(1, 1);
 const V1_2: Version = Version::new(1, 2);
 
@@ -28,15 +28,24 @@ pub fn acting_user(ctx: &Ctx<'_>) -> Result<String, ApiError> {
         .ok_or_else(|| crate::protocol::user_auth::TokenRefusal::NoOwner.into())
 }
 
-/// Content language ids (`get-user-content-langs`).
-pub const LANG_IDS: &[&str] = &["da", "de", "en", "es", "it", "pl", "pt"];
+/// Content language ids: the ids of [`CONTENT_LANGS`], which
+/// `get-user-content-langs` lists.
+pub const LANG_IDS: [&str; CONTENT_LANGS.len()] = {
+    let mut ids = [""; CONTENT_LANGS.len()];
+    let mut i = 0;
+    while i < ids.len() {
+        ids[i] = CONTENT_LANGS[i].0;
+        i += 1;
+    }
+    ids
+};
 
 pub const LANG: Param = Param::new(
     "lang",
     "Content language; the catalogue's texts are English, other languages fall back to it.",
 )
 .kind(Kind::Choice)
-.values(LANG_IDS)
+.values(&LANG_IDS)
 .default("en");
 const Q: Param = Param::new(
     "q",
@@ -126,17 +135,28 @@ const POLL_PARAMS: &[Param] = &[
     Param::new("next_page_id", "The cursor of the previous page."),
 ];
 
+/// A declaration of `search`: the versions differ in texts, page numbering
+/// and sample.
+const fn search_method(
+    summary: &'static str,
+    description: &'static str,
+    params: &'static [Param],
+    sample: &'static [(&'static str, &'static str)],
+) -> Method {
+    Method::new("search", Area::Media, summary, description, search)
+        .params(params)
+        .user(UserAuth::Optional)
+        .errors(SEARCH_ERRORS)
+        .sample(sample)
+}
+
 pub fn methods() -> Vec<Method> {
     vec![
-        Method {
-            name: "search",
-            area: Area::Media,
-            since: V1_0,
-            until: Some(V1_2),
-            summary: "Searches the catalogue by words and filters (pages from 0).",
-            description: "Ranked by relevance (title before keywords before description) unless \
+        search_method(
+            "Searches the catalogue by words and filters (pages from 0).",
+            "Ranked by relevance (title before keywords before description) unless \
                 `filters` asks another `sort`. In version 1.2 pages count from 1.",
-            params: &[
+            &[
                 Q,
                 LANG,
                 PAGE_FROM_0,
@@ -145,31 +165,20 @@ pub fn methods() -> Vec<Method> {
                 FILTERS_PARAM,
                 FILTER_PARAM,
             ],
-            user_auth: UserAuth::Optional,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: SEARCH_ERRORS,
-            sample: &[
+            &[
                 ("q", "fox"),
                 ("page", "0"),
                 ("limit", "2"),
                 ("extra_info", "title,width,height,author_username"),
                 ("filters", "sort: rel;type: photos;"),
             ],
-            handler: search,
-            inline: false,
-        },
-        Method {
-            name: "search",
-            area: Area::Media,
-            since: V1_2,
-            until: None,
-            summary: "Searches the catalogue by words and filters (pages from 1).",
-            description: "Ranked by relevance (title before keywords before description) unless \
+        )
+        .until(V1_2),
+        search_method(
+            "Searches the catalogue by words and filters (pages from 1).",
+            "Ranked by relevance (title before keywords before description) unless \
                 `filters` asks another `sort`. Before version 1.2 pages counted from 0.",
-            params: &[
+            &[
                 Q,
                 LANG,
                 PAGE_FROM_1,
@@ -178,146 +187,100 @@ pub fn methods() -> Vec<Method> {
                 FILTERS_PARAM,
                 FILTER_PARAM,
             ],
-            user_auth: UserAuth::Optional,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: SEARCH_ERRORS,
-            sample: &[
+            &[
                 ("q", "animal -cat"),
                 ("page", "1"),
                 ("limit", "2"),
                 ("filters", "orientation:horizontal;people_number:all;"),
             ],
-            handler: search,
-            inline: false,
-        },
-        Method {
-            name: "search-similar",
-            area: Area::Media,
-            since: V1_0,
-            until: None,
-            summary: "Finds items similar to one item (sharing its top keywords).",
-            description: "Answers like `search`; the item itself is never among the results.",
-            params: &[
-                ID_MEDIA,
-                LANG,
-                PAGE_FROM_0,
-                LIMIT,
-                EXTRA,
-                FILTERS_PARAM,
-                FILTER_PARAM,
-            ],
-            user_auth: UserAuth::No,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: NOT_FOUND,
-            sample: &[("id_media", "1"), ("limit", "3")],
-            handler: search_similar,
-            inline: false,
-        },
-        Method {
-            name: "get-search-filter",
-            area: Area::Media,
-            since: V1_0,
-            until: None,
-            summary: "Lists the filters `search` understands, with their values.",
-            description: "Every `<filter>` has its `name`, a `title` in `lang`, and a `type`: \
+        )
+        .since(V1_2),
+        Method::new(
+            "search-similar",
+            Area::Media,
+            "Finds items similar to one item (sharing its top keywords).",
+            "Answers like `search`; the item itself is never among the results.",
+            search_similar,
+        )
+        .params(&[
+            ID_MEDIA,
+            LANG,
+            PAGE_FROM_0,
+            LIMIT,
+            EXTRA,
+            FILTERS_PARAM,
+            FILTER_PARAM,
+        ])
+        .errors(NOT_FOUND)
+        .sample(&[("id_media", "1"), ("limit", "3")]),
+        Method::new(
+            "get-search-filter",
+            Area::Media,
+            "Lists the filters `search` understands, with their values.",
+            "Every `<filter>` has its `name`, a `title` in `lang`, and a `type`: \
                 `single` (one listed value), `multi` (a comma list of listed values), `string`, \
                 `hexcode` (six hex digits without `#`) or `integer`; `pattern` describes values \
                 accepted besides the listed ones. Each `<value>` has its `id`, its `name` in \
                 `lang` and, where Panthera accepted other ids before, their `aliases`.",
-            params: &[LANG],
-            user_auth: UserAuth::No,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: &[],
-            sample: &[("lang", "de")],
-            handler: search_filter,
-            inline: false,
-        },
-        Method {
-            name: "get-media-info",
-            area: Area::Media,
-            since: V1_0,
-            until: None,
-            summary: "Describes items: URLs, size, metadata and, on request, the articles.",
-            description: "For a comma list of ids the groups `media`, `metadata`, `options` \
+            search_filter,
+        )
+        .params(&[LANG])
+        .sample(&[("lang", "de")]),
+        Method::new(
+            "get-media-info",
+            Area::Media,
+            "Describes items: URLs, size, metadata and, on request, the articles.",
+            "For a comma list of ids the groups `media`, `metadata`, `options` \
                 (and `articles`) repeat in the order asked; in JSON each becomes an array whose \
                 n-th entries belong together. `deposit-remaining` is the acting user's.",
-            params: INFO_PARAMS,
-            user_auth: UserAuth::Optional,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: NOT_FOUND,
-            sample: &[
-                ("id_media", "1"),
-                ("show_articles", "yes"),
-                ("show_top10_keywords", "yes"),
-            ],
-            handler: media_info,
-            inline: false,
-        },
-        Method {
-            name: "download-image-preview",
-            area: Area::Media,
-            since: V1_0,
-            until: None,
-            summary: "Returns an item's watermarked preview image.",
-            description: "With `content_type=application/octet-stream` the answer is the JPEG \
+            media_info,
+        )
+        .params(INFO_PARAMS)
+        .user(UserAuth::Optional)
+        .errors(NOT_FOUND)
+        .sample(&[
+            ("id_media", "1"),
+            ("show_articles", "yes"),
+            ("show_top10_keywords", "yes"),
+        ]),
+        Method::new(
+            "download-image-preview",
+            Area::Media,
+            "Returns an item's watermarked preview image.",
+            "With `content_type=application/octet-stream` the answer is the JPEG \
                 itself (errors then come in the next listed type); otherwise \
                 `<media><base64/><mimetype/></media>`.",
-            params: &[ID_MEDIA],
-            user_auth: UserAuth::No,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: NOT_FOUND,
-            sample: &[("id_media", "2")],
-            handler: preview,
-            inline: false,
-        },
-        Method {
-            name: "poll",
-            area: Area::Media,
-            since: V1_1,
-            until: None,
-            summary: "Lists items that are new, changed or deleted since a point in time.",
-            description: "Page with `next_page_id`: an opaque cursor that stays correct while \
+            preview,
+        )
+        .params(&[ID_MEDIA])
+        .errors(NOT_FOUND)
+        .sample(&[("id_media", "2")]),
+        Method::new(
+            "poll",
+            Area::Media,
+            "Lists items that are new, changed or deleted since a point in time.",
+            "Page with `next_page_id`: an opaque cursor that stays correct while \
                 items change (an item changed during paging comes again later, never goes \
                 missing). `last_polling` is a timestamp or a media id (= when it was created).",
-            params: POLL_PARAMS,
-            user_auth: UserAuth::No,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: &[
-                ErrorDoc {
-                    code: 400,
-                    meaning: "a malformed last_polling or a next_page_id of another poll",
-                },
-                ErrorDoc {
-                    code: 404,
-                    meaning: "last_polling names an unknown media id",
-                },
-            ],
-            sample: &[
-                ("type", "new"),
-                ("last_polling", "Thu, 01 Jan 2015 00:00:00 UTC"),
-                ("limit", "3"),
-            ],
-            handler: poll,
-            inline: false,
-        },
+            poll,
+        )
+        .since(V1_1)
+        .params(POLL_PARAMS)
+        .errors(&[
+            ErrorDoc {
+                code: 400,
+                meaning: "a malformed last_polling or a next_page_id of another poll",
+            },
+            ErrorDoc {
+                code: 404,
+                meaning: "last_polling names an unknown media id",
+            },
+        ])
+        .sample(&[
+            ("type", "new"),
+            ("last_polling", "Thu, 01 Jan 2015 00:00:00 UTC"),
+            ("limit", "3"),
+        ]),
     ]
 }
 

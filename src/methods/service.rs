@@ -1,13 +1,10 @@
 //! Service methods (methods.md §A): about the host, its languages and its methods.
 
-use super::{Area, Ctx, ErrorDoc, Method, Param, UserAuth, Verb};
+use super::{Area, Ctx, ErrorDoc, Method, Param};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::protocol::signature::Algo;
 use crate::protocol::timestamp::Timestamp;
-use crate::protocol::version::Version;
-
-const V1_0: Version = Version::new(1, 0);
 
 /// The languages content (titles, keywords) is offered in.
 pub const CONTENT_LANGS: &[(&str, &str)] = &[
@@ -25,84 +22,47 @@ const METHOD_INFO_PARAMS: &[Param] =
 
 pub fn methods() -> Vec<Method> {
     vec![
-        Method {
-            name: "host-info",
-            area: Area::Service,
-            since: V1_0,
-            until: None,
-            summary: "Describes the server: software, API versions, time and signing rules.",
-            description: "Use it as the first signed call: it proves the signature works and tells \
+        Method::new(
+            "host-info",
+            Area::Service,
+            "Describes the server: software, API versions, time and signing rules.",
+            "Use it as the first signed call: it proves the signature works and tells \
                 the server's clock, the accepted algos and timestamp tolerance, and the API versions \
                 with their state. `app` names the calling api key.",
-            params: &[],
-            user_auth: UserAuth::No,
-            ssl: false,
-            admin: false,
-            mutating: false,
-            verbs: &[Verb::Post],
-            errors: &[],
-            sample: &[],
-            handler: host_info,
-            inline: true,
-        },
-        Method {
-            name: "get-user-content-langs",
-            area: Area::Service,
-            since: V1_0,
-            until: None,
-            summary: "Lists the languages of content such as titles and keywords.",
-            description: "Any `lang` parameter of another method takes one of these ids.",
-            params: &[],
-            user_auth: UserAuth::No,
-            ssl: false,
-            admin: false,
-            mutating: false,
-            verbs: &[Verb::Post],
-            errors: &[],
-            sample: &[],
-            handler: content_langs,
-            inline: true,
-        },
-        Method {
-            name: "get-method-list",
-            area: Area::Service,
-            since: V1_0,
-            until: None,
-            summary: "Lists the methods of the requested API version.",
-            description: "Each method with the version it exists since, whether it needs a \
+            host_info,
+        )
+        .inline(),
+        Method::new(
+            "get-user-content-langs",
+            Area::Service,
+            "Lists the languages of content such as titles and keywords.",
+            "Any `lang` parameter of another method takes one of these ids.",
+            content_langs,
+        )
+        .inline(),
+        Method::new(
+            "get-method-list",
+            Area::Service,
+            "Lists the methods of the requested API version.",
+            "Each method with the version it exists since, whether it needs a \
                 signed-in user, and whether it needs SSL.",
-            params: &[],
-            user_auth: UserAuth::No,
-            ssl: false,
-            admin: false,
-            mutating: false,
-            verbs: &[Verb::Post],
-            errors: &[],
-            sample: &[],
-            handler: method_list,
-            inline: true,
-        },
-        Method {
-            name: "get-method-info",
-            area: Area::Service,
-            since: V1_0,
-            until: None,
-            summary: "Describes one method: parameters, authentication, errors and sample.",
-            description: "The same description its documentation page is made of.",
-            params: METHOD_INFO_PARAMS,
-            user_auth: UserAuth::No,
-            ssl: false,
-            admin: false,
-            mutating: false,
-            verbs: &[Verb::Post],
-            errors: &[ErrorDoc {
+            method_list,
+        )
+        .inline(),
+        Method::new(
+            "get-method-info",
+            Area::Service,
+            "Describes one method: parameters, authentication, errors and sample.",
+            "The same description its documentation page is made of.",
+            method_info,
+        )
+        .params(METHOD_INFO_PARAMS)
+        .errors(&[ErrorDoc {
                 code: 404,
                 meaning: "no such method in this version",
-            }],
-            sample: &[("method", "host-info")],
-            handler: method_info,
-            inline: true,
-        },
+            }])
+        .sample(&[("method", "host-info")])
+        .inline(),
     ]
 }
 
