@@ -11,7 +11,7 @@ use maud::{html, Markup, PreEscaped};
 use super::code::{self, Lang};
 use super::samples::Samples;
 use crate::methods::AppState;
-use crate::methods::{Method, UserAuth};
+use crate::methods::{Field, Method, UserAuth};
 use crate::protocol::version::Version;
 
 /// Escapes text for HTML content and attribute values of the pages.
@@ -241,6 +241,7 @@ Content-Type: application/x-www-form-urlencoded\n\n{body}",
             (try_it(version, m))
             (parameters(m))
             (errors(m))
+            (answer(m))
             }
             div .examples {
             h2 #sample-request { "Sample request" }
@@ -383,6 +384,44 @@ fn errors(m: &Method) -> Markup {
             }))
         }
         p { "Every call can also meet the " a href="/guide/errors" { "common protocol errors" } " (" (common) ")." }
+    }
+}
+
+/// The answer table: every element and attribute the method answers, by
+/// path (`items/media/@id`), with its type, meaning and when it is present.
+fn answer(m: &Method) -> Markup {
+    fn rows(fields: &'static [Field], prefix: &str, out: &mut Vec<(String, &'static Field)>) {
+        for f in fields {
+            let path = if f.attribute {
+                format!("{prefix}@{}", f.name)
+            } else {
+                format!("{prefix}{}", f.name)
+            };
+            let below = format!("{path}/");
+            out.push((path, f));
+            rows(f.fields, &below, out);
+        }
+    }
+    let mut all = Vec::new();
+    rows(m.answer, "", &mut all);
+    html! {
+        h2 #answer { "Answer" }
+        p {
+            "The elements inside " code { "<rsp stat=\"ok\">" } " (in JSON, keys beside "
+            code { "\"stat\"" } "): an attribute is written " code { "element/@attribute" }
+            " and is a plain key in JSON; an element that repeats is an array in JSON when there are several; "
+            "every value is a string (see " a href="/guide/xml-json" { "the XML ⇄ JSON rules" } ")."
+        }
+        (table("Answer", &["Element / attribute", "Type", "Meaning", "When present"], html! {
+            @for (path, f) in &all {
+                tr {
+                    td { code { (path) } }
+                    td { (f.ty.name()) @if f.repeated { ", repeated" } }
+                    td { (PreEscaped(prose(f.meaning))) }
+                    td { @match f.when { Some(w) => (PreEscaped(prose(w))), None => { "always" } } }
+                }
+            }
+        }))
     }
 }
 

@@ -2,7 +2,7 @@
 //! The rules and the transactional writes live in [`crate::accounts`]; this
 //! file declares the methods and turns accounts into answer trees.
 
-use super::{Area, Ctx, ErrorDoc, Kind, Method, Param};
+use super::{Area, Ctx, ErrorDoc, Field, FieldType, Kind, Method, Param};
 use crate::accounts::{self, Actor, Draft, Edit};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
@@ -88,6 +88,52 @@ const INVALID: ErrorDoc = ErrorDoc {
 /// The demo's second account, which the samples read, change and delete.
 const SAMPLE_ID: &str = crate::demo::SAMPLE_USER_ID;
 
+/// An account, as every method of this area answers it.
+const USER: Field = Field::group(
+    "user",
+    "The account.",
+    &[
+        Field::attr(
+            "id",
+            FieldType::Text,
+            "The account id (`usr_` + 16 hex digits).",
+        ),
+        Field::attr("username", FieldType::Text, "The username."),
+        Field::attr("email", FieldType::Text, "The email address."),
+        Field::attr(
+            "firstname",
+            FieldType::Text,
+            "The first name (may be empty).",
+        ),
+        Field::attr("surname", FieldType::Text, "The surname (may be empty)."),
+        Field::attr("company", FieldType::Text, "The company (may be empty)."),
+        Field::attr("status", FieldType::Text, "The account status."),
+        Field::attr("created_at", FieldType::Timestamp, "When it was created."),
+        Field::attr("updated_at", FieldType::Timestamp, "When it last changed."),
+    ],
+);
+
+const USERS_ANSWER: &[Field] = &[Field::group(
+    "users",
+    "The page of accounts.",
+    &[
+        Field::attr(
+            "total",
+            FieldType::Integer,
+            "How many accounts match `status`.",
+        ),
+        Field::attr("limit", FieldType::Integer, "The page size asked."),
+        Field::attr("offset", FieldType::Integer, "How many were skipped."),
+        USER.repeated(),
+    ],
+)];
+
+const DELETED_ANSWER: &[Field] = &[Field::group(
+    "deleted",
+    "The account deleted.",
+    &[Field::attr("id", FieldType::Text, "Its id.")],
+)];
+
 /// A declaration of this area: admin keys only.
 const fn admin_method(
     name: &'static str,
@@ -111,7 +157,8 @@ pub fn methods() -> Vec<Method> {
         )
         .params(LIST_PARAMS)
         .errors(&[INVALID])
-        .sample(&[("limit", "10")]),
+        .sample(&[("limit", "10")])
+.answer(USERS_ANSWER),
         admin_method(
             "get-user",
             "Shows one account.",
@@ -120,7 +167,8 @@ pub fn methods() -> Vec<Method> {
         )
         .params(GET_PARAMS)
         .errors(&[NOT_FOUND])
-        .sample(&[("id", SAMPLE_ID)]),
+        .sample(&[("id", SAMPLE_ID)])
+.answer(&[USER]),
         admin_method(
             "create-user",
             "Creates an account.",
@@ -138,7 +186,8 @@ pub fn methods() -> Vec<Method> {
                 ("password", "Correct-Horse-42"),
                 ("firstname", "Jane"),
                 ("surname", "Doe"),
-            ]),
+            ])
+.answer(&[USER]),
         admin_method(
             "update-user",
             "Changes fields of an account.",
@@ -150,7 +199,8 @@ pub fn methods() -> Vec<Method> {
         .params(UPDATE_PARAMS)
         .mutating()
         .errors(&[NOT_FOUND, TAKEN, INVALID])
-        .sample(&[("id", SAMPLE_ID), ("status", "inactive")]),
+        .sample(&[("id", SAMPLE_ID), ("status", "inactive")])
+.answer(&[USER]),
         admin_method(
             "delete-user",
             "Deletes an account.",
@@ -161,7 +211,8 @@ pub fn methods() -> Vec<Method> {
         .params(DELETE_PARAMS)
         .mutating()
         .errors(&[NOT_FOUND])
-        .sample(&[("id", SAMPLE_ID)]),
+        .sample(&[("id", SAMPLE_ID)])
+.answer(DELETED_ANSWER),
     ]
 }
 
@@ -177,7 +228,8 @@ pub static CREATE_USER_WITHOUT_PASSWORD: Method = admin_method(
 )
 .params(CREATE_PARAMS_NO_PASSWORD)
 .mutating()
-.errors(&[TAKEN, INVALID]);
+.errors(&[TAKEN, INVALID])
+.answer(&[USER]);
 const CREATE_PARAMS_NO_PASSWORD: &[Param] = &[
     USERNAME.required(),
     EMAIL.required(),

@@ -2,7 +2,7 @@
 //! scoped to the acting user: another user's item is simply "not found".
 
 use super::media::{acting_user, media_id, LANG};
-use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
+use super::{Area, Ctx, ErrorDoc, Field, FieldType, Kind, Method, Param, UserAuth, Verb};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::media::body::{self, Body};
@@ -113,6 +113,68 @@ const SET_PARAMS: &[Param] = &[
         .values(&["yes", "no"]),
 ];
 
+/// The caller echo of the methods that need a user: the token the call was
+/// signed with.
+pub const TOKEN: Field = Field::element(
+    "token",
+    FieldType::Text,
+    "The user token the call was signed with.",
+);
+
+/// One of your items, as these methods answer it.
+const OWN_MEDIA: &[Field] = &[
+    Field::attr("id", FieldType::Integer, "The media id."),
+    Field::attr(
+        "state",
+        FieldType::Text,
+        "The review state: `red`, `yellow`, `black`, `green`, `red-green` or `yellow-green`.",
+    ),
+    Field::attr(
+        "filename",
+        FieldType::Text,
+        "The file name it was uploaded as.",
+    ),
+];
+
+const LIST_ANSWER: &[Field] = &[
+    TOKEN,
+    Field::group(
+        "media",
+        "The page of your items.",
+        &[
+            Field::attr("total", FieldType::Integer, "How many items match in all."),
+            Field::attr("items", FieldType::Integer, "How many are on this page."),
+            Field::group("m", "One item.", OWN_MEDIA).repeated(),
+        ],
+    ),
+];
+
+const COUNT_ANSWER: &[Field] = &[
+    TOKEN,
+    Field::element("count", FieldType::Integer, "How many of your items match."),
+];
+
+const METADATA_ANSWER: &[Field] = &[
+    TOKEN,
+    Field::group("media", "The item.", OWN_MEDIA),
+    Field::group(
+        "metadata",
+        "Its editable metadata.",
+        &[
+            Field::element("title", FieldType::Text, "The title."),
+            Field::element("keywords", FieldType::Text, "Keywords, comma-separated."),
+            Field::element("description", FieldType::Text, "The description."),
+            Field::element("model_release", FieldType::YesNo, "A model release exists."),
+            Field::element(
+                "property_release",
+                FieldType::YesNo,
+                "A property release exists.",
+            ),
+            Field::element("editorial", FieldType::YesNo, "For editorial use only."),
+        ],
+    ),
+];
+
 pub fn methods() -> Vec<Method> {
     vec![
         Method::new(
@@ -125,7 +187,8 @@ pub fn methods() -> Vec<Method> {
         .params(LIST_PARAMS)
         .user(UserAuth::Required)
         .errors(&[NO_USER])
-        .sample(&[("state", "green"), ("limit", "5")]),
+        .sample(&[("state", "green"), ("limit", "5")])
+        .answer(LIST_ANSWER),
         Method::new(
             "get-user-media-count",
             Area::Contributor,
@@ -136,7 +199,8 @@ pub fn methods() -> Vec<Method> {
         .params(COUNT_PARAMS)
         .user(UserAuth::Required)
         .errors(&[NO_USER])
-        .sample(&[("state", "yellow")]),
+        .sample(&[("state", "yellow")])
+        .answer(COUNT_ANSWER),
         Method::new(
             "get-user-media-metadata",
             Area::Contributor,
@@ -147,7 +211,8 @@ pub fn methods() -> Vec<Method> {
         .params(METADATA_PARAMS)
         .user(UserAuth::Required)
         .errors(&[NO_USER, NOT_YOURS])
-        .sample(&[("id_media", "306")]),
+        .sample(&[("id_media", "306")])
+        .answer(METADATA_ANSWER),
         Method::new(
             "set-user-media-metadata",
             Area::Contributor,
@@ -176,7 +241,8 @@ pub fn methods() -> Vec<Method> {
             ("id_media", "306"),
             ("title", "Golden fox in a meadow"),
             ("keywords", "fox, meadow, golden, animal"),
-        ]),
+        ])
+        .answer(METADATA_ANSWER),
     ]
 }
 

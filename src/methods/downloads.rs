@@ -10,7 +10,7 @@ use rusqlite::TransactionBehavior;
 use base64::Engine;
 
 use super::media::{acting_user, media_id, public, LANG};
-use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth};
+use super::{Area, Ctx, ErrorDoc, Field, FieldType, Kind, Method, Param, UserAuth};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::media::embed::{self, Which};
@@ -125,6 +125,138 @@ const DOWNLOADED_PARAMS: &[Param] = &[
     .default("no"),
 ];
 
+/// The caller echo of the methods that act for a user without needing one.
+pub const API_KEY: Field = Field::element(
+    "api_key",
+    FieldType::Text,
+    "The api key the call was signed with.",
+);
+
+const DOWNLOAD_INFOS: Field = Field::group(
+    "download_infos",
+    "The purchase.",
+    &[
+        Field::element("id_media", FieldType::Integer, "The item bought."),
+        Field::element(
+            "id_download",
+            FieldType::Integer,
+            "The order (`id_download` of a free re-download; `0` for a test download).",
+        ),
+        Field::element(
+            "articles",
+            FieldType::Text,
+            "The article ids bought, comma-separated.",
+        ),
+        Field::element("price", FieldType::Integer, "What the articles cost."),
+        Field::element("currency", FieldType::Text, "The price's currency."),
+        Field::element(
+            "deposit_settled",
+            FieldType::Integer,
+            "What this call charged (`0` for a re-download or a test).",
+        ),
+        Field::element(
+            "deposit_remaining",
+            FieldType::Integer,
+            "The credits left afterwards.",
+        ),
+        Field::element(
+            "test",
+            FieldType::YesNo,
+            "`yes`: nothing was charged or stored.",
+        )
+        .when("`test=yes`"),
+    ],
+);
+
+const DOWNLOAD_STATUS: Field = Field::group(
+    "download_status",
+    "The order's progress.",
+    &[
+        Field::element("id_media", FieldType::Integer, "The item."),
+        Field::element("id_download", FieldType::Integer, "The order."),
+        Field::element(
+            "queue_hash",
+            FieldType::Text,
+            "Follows the order (`queue_hash` parameter); empty for a test download.",
+        ),
+        Field::element(
+            "mimetype",
+            FieldType::Text,
+            "The file's media type: `image/jpeg`.",
+        ),
+        Field::element(
+            "status",
+            FieldType::Text,
+            "`queued`, `processing` or `ready`.",
+        ),
+        Field::element(
+            "download_url",
+            FieldType::Url,
+            "Where the file is served for a limited time; empty until `ready`.",
+        ),
+    ],
+);
+
+const DOWNLOAD_MEDIA_ANSWER: &[Field] = &[API_KEY, DOWNLOAD_INFOS, DOWNLOAD_STATUS];
+const DOWNLOAD_IMAGE_ANSWER: &[Field] = &[
+    API_KEY,
+    DOWNLOAD_INFOS,
+    DOWNLOAD_STATUS,
+    super::media::FILE_MEDIA,
+];
+
+/// An `extra_info` attribute of a download's `<media>`.
+const fn extra(name: &'static str, ty: FieldType, meaning: &'static str) -> Field {
+    Field::attr(name, ty, meaning).when("`extra_info` names it")
+}
+
+const DOWNLOADED_ANSWER: &[Field] = &[
+    API_KEY,
+    Field::group(
+        "media_list",
+        "The page of downloads, newest first.",
+        &[
+            Field::attr(
+                "total",
+                FieldType::Integer,
+                "How many downloads there are in all.",
+            ),
+            Field::attr("items", FieldType::Integer, "How many are on this page."),
+            Field::group(
+                "media",
+                "One download.",
+                &[
+                    Field::attr("id-download", FieldType::Integer, "The order."),
+                    Field::attr("id-media", FieldType::Integer, "The item."),
+                    extra("width", FieldType::Integer, "Width of the file bought."),
+                    extra("height", FieldType::Integer, "Height of the file bought."),
+                    extra("mimetype", FieldType::Text, "`image/jpeg`."),
+                    extra(
+                        "ref",
+                        FieldType::Text,
+                        "The customer's order reference: always empty.",
+                    ),
+                    extra(
+                        "state",
+                        FieldType::Text,
+                        "`queued`, `processing` or `ready`.",
+                    ),
+                    extra("date", FieldType::Timestamp, "When it was bought."),
+                    Field::attr(
+                        "license",
+                        FieldType::Text,
+                        "`standard`, or `extended` with extended-rights articles.",
+                    )
+                    .when("`license_info=yes`"),
+                    Field::attr("articles", FieldType::Text, "The article ids licensed.")
+                        .when("`license_info=yes`"),
+                ],
+            )
+            .repeated(),
+        ],
+    ),
+];
+
 pub fn methods() -> Vec<Method> {
     vec![
         Method::new(
@@ -142,7 +274,8 @@ pub fn methods() -> Vec<Method> {
         .user(UserAuth::Optional)
         .mutating()
         .errors(DOWNLOAD_ERRORS)
-        .sample(&[("id_media", "1"), ("id_article", "1")]),
+        .sample(&[("id_media", "1"), ("id_article", "1")])
+        .answer(DOWNLOAD_MEDIA_ANSWER),
         Method::new(
             "download-image",
             Area::Downloads,
@@ -162,7 +295,8 @@ pub fn methods() -> Vec<Method> {
         .user(UserAuth::Optional)
         .mutating()
         .errors(DOWNLOAD_ERRORS)
-        .sample(&[("id_media", "1"), ("id_article", "1"), ("metadata", "all")]),
+        .sample(&[("id_media", "1"), ("id_article", "1"), ("metadata", "all")])
+        .answer(DOWNLOAD_IMAGE_ANSWER),
         Method::new(
             "get-downloaded-images",
             Area::Downloads,
@@ -179,7 +313,8 @@ pub fn methods() -> Vec<Method> {
             code: 401,
             meaning: "no user (the api key has no owner)",
         }])
-        .sample(&[("limit", "5"), ("extra_info", "width,height,date")]),
+        .sample(&[("limit", "5"), ("extra_info", "width,height,date")])
+        .answer(DOWNLOADED_ANSWER),
     ]
 }
 

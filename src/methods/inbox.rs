@@ -1,7 +1,7 @@
 //! `get-user-ftp-list` (methods.md §F): the signed-in contributor's upload
 //! inbox, listed or processed (see `media::inbox`).
 
-use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth};
+use super::{Area, Ctx, ErrorDoc, Field, FieldType, Kind, Method, Param, UserAuth};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::media::inbox::{self, Outcome};
@@ -28,6 +28,50 @@ const PARAMS: &[Param] = &[
     .default("no"),
 ];
 
+const FTP_ANSWER: &[Field] = &[
+    super::contributor::TOKEN,
+    Field::group(
+        "ftp",
+        "The page of files in your inbox.",
+        &[
+            Field::attr(
+                "total",
+                FieldType::Integer,
+                "How many files the inbox holds.",
+            ),
+            Field::attr("items", FieldType::Integer, "How many are on this page."),
+            Field::element("filename", FieldType::Text, "One file's name.").repeated(),
+        ],
+    )
+    .when("without `process=yes`"),
+    Field::group(
+        "queue",
+        "The page of files, each imported or refused.",
+        &[
+            Field::attr(
+                "total",
+                FieldType::Integer,
+                "How many files the inbox held.",
+            ),
+            Field::attr("items", FieldType::Integer, "How many are on this page."),
+            Field::element("filename", FieldType::Text, "One file's name, as its text.")
+                .fields(&[
+                    Field::attr(
+                        "stat",
+                        FieldType::Text,
+                        "`ok` (imported) or `fail` (left there).",
+                    ),
+                    Field::attr("id-media", FieldType::Integer, "Your new item.")
+                        .when("`stat=\"ok\"`"),
+                    Field::attr("error", FieldType::Text, "Why the file was refused.")
+                        .when("`stat=\"fail\"`"),
+                ])
+                .repeated(),
+        ],
+    )
+    .when("`process=yes`"),
+];
+
 pub fn methods() -> Vec<Method> {
     vec![Method::new(
         "get-user-ftp-list",
@@ -48,7 +92,8 @@ pub fn methods() -> Vec<Method> {
         code: 401,
         meaning: "no signed-in user",
     }])
-    .sample(&[("limit", "10")])]
+    .sample(&[("limit", "10")])
+    .answer(FTP_ANSWER)]
 }
 
 fn ftp_list(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {

@@ -4,7 +4,7 @@
 use base64::Engine;
 
 use super::service::CONTENT_LANGS;
-use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth};
+use super::{Area, Ctx, ErrorDoc, Field, FieldType, Kind, Method, Param, UserAuth};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::media::image::{self, Rendition};
@@ -135,6 +135,419 @@ const POLL_PARAMS: &[Param] = &[
     Param::new("next_page_id", "The cursor of the previous page."),
 ];
 
+/// An `extra_info` attribute of a search result's `<media>`.
+const fn extra(name: &'static str, ty: FieldType, meaning: &'static str) -> Field {
+    Field::attr(name, ty, meaning).when("`extra_info` names it")
+}
+
+/// `<media>` of `search` and `search-similar`: `id` and `thumb`, then the
+/// attributes `extra_info` asks, in the order asked.
+const SEARCH_MEDIA: &[Field] = &[
+    Field::attr("id", FieldType::Integer, "The media id."),
+    Field::attr("thumb", FieldType::Url, "Its 170-pixel thumbnail."),
+    extra("preview", FieldType::Url, "The watermarked preview."),
+    extra(
+        "preview_high",
+        FieldType::Url,
+        "The larger watermarked preview.",
+    ),
+    extra(
+        "width",
+        FieldType::Integer,
+        "Width of the original, in pixels.",
+    ),
+    extra(
+        "height",
+        FieldType::Integer,
+        "Height of the original, in pixels.",
+    ),
+    extra(
+        "copyright",
+        FieldType::Text,
+        "`© ` and the author's real name (or username).",
+    ),
+    extra("date", FieldType::Timestamp, "When the item was added."),
+    extra(
+        "keywords",
+        FieldType::Text,
+        "Its keywords, comma-separated.",
+    ),
+    extra("title", FieldType::Text, "Its title."),
+    extra("description", FieldType::Text, "Its description."),
+    extra("editorial", FieldType::YesNo, "For editorial use only."),
+    extra(
+        "extended",
+        FieldType::YesNo,
+        "Extended-rights articles can be bought.",
+    ),
+    extra("packet", FieldType::YesNo, "Sold in packets: always `no`."),
+    extra(
+        "subscription",
+        FieldType::YesNo,
+        "Sold by subscription: always `no`.",
+    ),
+    extra("premium", FieldType::YesNo, "In the `premium` collection."),
+    extra(
+        "rights_managed",
+        FieldType::YesNo,
+        "Rights-managed licence: always `no`.",
+    ),
+    extra(
+        "spx",
+        FieldType::YesNo,
+        "A special-price offer: always `no`.",
+    ),
+    extra(
+        "mimetype",
+        FieldType::Text,
+        "The original's media type, e.g. `image/jpeg`.",
+    ),
+    extra(
+        "model_id",
+        FieldType::Text,
+        "Model release documents are not stored: always empty.",
+    ),
+    extra("model_release", FieldType::YesNo, "A model release exists."),
+    extra(
+        "property_release",
+        FieldType::YesNo,
+        "A property release exists.",
+    ),
+    extra(
+        "author-username",
+        FieldType::Text,
+        "The author's username (`extra_info=author_username`).",
+    ),
+    extra(
+        "author-realname",
+        FieldType::Text,
+        "The author's real name (`extra_info=author_realname`).",
+    ),
+    extra("adult_content", FieldType::YesNo, "Adult content."),
+    extra(
+        "datasets_ai_content",
+        FieldType::YesNo,
+        "Released for AI training data: always `no`.",
+    ),
+    extra(
+        "type",
+        FieldType::Text,
+        "`photos`, `illustrations` or `vectors`.",
+    ),
+    extra("license", FieldType::Text, "`commercial` or `editorial`."),
+    extra("contributor", FieldType::Text, "The author's username."),
+    extra(
+        "price",
+        FieldType::Text,
+        "The lowest price of a size article (empty when none fits).",
+    ),
+    extra(
+        "people_number",
+        FieldType::Integer,
+        "How many people it shows.",
+    ),
+    extra(
+        "isolated",
+        FieldType::YesNo,
+        "The subject is isolated (cut out).",
+    ),
+    extra("collection", FieldType::Text, "Its collection."),
+    extra(
+        "orientation",
+        FieldType::Text,
+        "`horizontal`, `vertical`, `square` or `panorama`.",
+    ),
+    extra(
+        "color",
+        FieldType::Text,
+        "Its main colour as six hex digits (empty when unknown).",
+    ),
+    extra(
+        "people_gender",
+        FieldType::Text,
+        "Genders of the people shown.",
+    ),
+    extra(
+        "people_ethnicity",
+        FieldType::Text,
+        "Ethnicity codes of the people shown.",
+    ),
+];
+
+const SEARCH_ANSWER: &[Field] = &[Field::group(
+    "items",
+    "The page of results.",
+    &[
+        Field::attr("total", FieldType::Integer, "How many items match in all."),
+        Field::attr("items", FieldType::Integer, "How many are on this page."),
+        Field::group("media", "One result, in ranking order.", SEARCH_MEDIA).repeated(),
+    ],
+)];
+
+const SEARCH_FILTER_ANSWER: &[Field] = &[Field::group(
+    "filters",
+    "The filters of `search`.",
+    &[
+        Field::attr(
+            "lang",
+            FieldType::Text,
+            "The language of the titles and names.",
+        ),
+        Field::group(
+            "filter",
+            "One filter.",
+            &[
+                Field::attr("name", FieldType::Text, "What `filters` calls it."),
+                Field::attr(
+                    "type",
+                    FieldType::Text,
+                    "`single`, `multi`, `string`, `hexcode` or `integer`.",
+                ),
+                Field::attr("title", FieldType::Text, "Its title in `lang`."),
+                Field::attr(
+                    "pattern",
+                    FieldType::Text,
+                    "The values accepted besides the listed ones.",
+                )
+                .when("the filter accepts unlisted values"),
+                Field::group(
+                    "value",
+                    "One listed value.",
+                    &[
+                        Field::attr("id", FieldType::Text, "The value as `filters` takes it."),
+                        Field::attr("name", FieldType::Text, "Its name in `lang`."),
+                        Field::attr(
+                            "aliases",
+                            FieldType::Text,
+                            "Other ids accepted, comma-separated.",
+                        )
+                        .when("Panthera accepted other ids before"),
+                    ],
+                )
+                .repeated(),
+            ],
+        )
+        .repeated(),
+    ],
+)];
+
+const MEDIA_INFO_ANSWER: &[Field] = &[
+    Field::group(
+        "media",
+        "The item's files (repeated, in the order asked, for a list of ids).",
+        &[
+            Field::element("id", FieldType::Integer, "The media id."),
+            Field::element("thumb_150_url", FieldType::Url, "The 150-pixel thumbnail."),
+            Field::element("thumb_170_url", FieldType::Url, "The 170-pixel thumbnail."),
+            Field::element("preview_url", FieldType::Url, "The watermarked preview."),
+            Field::element(
+                "preview_url_high",
+                FieldType::Url,
+                "The larger watermarked preview.",
+            ),
+            Field::element(
+                "width",
+                FieldType::Integer,
+                "Width of the original, in pixels.",
+            ),
+            Field::element(
+                "height",
+                FieldType::Integer,
+                "Height of the original, in pixels.",
+            ),
+            Field::element("mime_type", FieldType::Text, "The original's media type."),
+        ],
+    )
+    .repeated(),
+    Field::group(
+        "metadata",
+        "The item's texts and rights (one per `media`).",
+        &[
+            Field::element("title", FieldType::Text, "The title."),
+            Field::element("description", FieldType::Text, "The description."),
+            Field::element(
+                "keywords",
+                FieldType::Text,
+                "Keywords, comma-separated, most relevant first.",
+            ),
+            Field::element("keywords_top10", FieldType::Text, "The first ten keywords.")
+                .when("`show_top10_keywords=yes`"),
+            Field::element("author_username", FieldType::Text, "The author's username."),
+            Field::element(
+                "author_realname",
+                FieldType::Text,
+                "The author's real name.",
+            ),
+            Field::element(
+                "copyright",
+                FieldType::Text,
+                "`© ` and the real name (or username).",
+            ),
+            Field::element("date", FieldType::Timestamp, "When the item was added."),
+            Field::element("editorial", FieldType::YesNo, "For editorial use only."),
+            Field::element("model_release", FieldType::YesNo, "A model release exists."),
+            Field::element(
+                "property_release",
+                FieldType::YesNo,
+                "A property release exists.",
+            ),
+            Field::element(
+                "orientation",
+                FieldType::Text,
+                "`landscape`, `portrait` or `square`.",
+            ),
+        ],
+    )
+    .repeated(),
+    Field::group(
+        "options",
+        "The item's search facets (one per `media`).",
+        &[
+            Field::element(
+                "orientation",
+                FieldType::Text,
+                "`landscape`, `portrait` or `square`.",
+            ),
+            Field::element("color", FieldType::Text, "Its main colour's name."),
+            Field::element(
+                "people_number",
+                FieldType::Integer,
+                "How many people it shows.",
+            ),
+            Field::element("license", FieldType::Text, "`commercial` or `editorial`."),
+        ],
+    )
+    .repeated(),
+    Field::group(
+        "articles",
+        "What the item can be bought as (one per `media`).",
+        &[Field::group(
+            "singlebuy_list",
+            "The single-purchase offers.",
+            &[
+                Field::attr("total", FieldType::Integer, "Always 1."),
+                Field::group(
+                    "singlebuy",
+                    "The offer for the acting user.",
+                    &[
+                        Field::attr("currency", FieldType::Text, "The deposit's currency."),
+                        Field::attr(
+                            "deposit-remaining",
+                            FieldType::Integer,
+                            "The acting user's credits (0 without one).",
+                        ),
+                        Field::group(
+                            "sizes",
+                            "The size articles that fit the original.",
+                            &[
+                                Field::attr("total", FieldType::Integer, "How many."),
+                                Field::group("article", "One size.", ARTICLE_SIZE).repeated(),
+                            ],
+                        ),
+                        Field::group(
+                            "extended_rights",
+                            "The extended-rights articles.",
+                            &[
+                                Field::attr("total", FieldType::Integer, "How many."),
+                                Field::group("article", "One extended right.", ARTICLE_RIGHT)
+                                    .repeated(),
+                            ],
+                        ),
+                    ],
+                ),
+            ],
+        )],
+    )
+    .repeated()
+    .when("`show_articles=yes`"),
+];
+
+const ARTICLE_SIZE: &[Field] = &[
+    Field::attr(
+        "id",
+        FieldType::Integer,
+        "The article id (`id_article` of `download-media`).",
+    ),
+    Field::attr("name", FieldType::Text, "Its name, e.g. `XS`."),
+    Field::attr("description", FieldType::Text, "Its description."),
+    Field::attr(
+        "width",
+        FieldType::Integer,
+        "Width of the file it delivers.",
+    ),
+    Field::attr(
+        "height",
+        FieldType::Integer,
+        "Height of the file it delivers.",
+    ),
+    Field::attr("mimetype", FieldType::Text, "The file's media type."),
+    Field::attr("price", FieldType::Integer, "Its price."),
+    Field::attr("currency", FieldType::Text, "The price's currency."),
+];
+
+const ARTICLE_RIGHT: &[Field] = &[
+    Field::attr(
+        "id",
+        FieldType::Integer,
+        "The article id (after a size in `id_article`).",
+    ),
+    Field::attr("name", FieldType::Text, "Its name, e.g. `print`."),
+    Field::attr("description", FieldType::Text, "What it allows."),
+    Field::attr("price", FieldType::Integer, "Its price."),
+    Field::attr("currency", FieldType::Text, "The price's currency."),
+];
+
+/// `<media><base64/><mimetype/></media>`: a file in a structured answer.
+pub const FILE_MEDIA: Field = Field::group(
+    "media",
+    "The file (without `content_type=application/octet-stream`, which answers the bytes).",
+    &[
+        Field::element("base64", FieldType::Base64, "The JPEG."),
+        Field::element("mimetype", FieldType::Text, "`image/jpeg`."),
+    ],
+);
+
+const POLL_ANSWER: &[Field] = &[Field::group(
+    "items",
+    "The page of items.",
+    &[
+        Field::attr(
+            "type",
+            FieldType::Text,
+            "`new`, `changed` or `deleted`, as asked.",
+        ),
+        Field::attr(
+            "total",
+            FieldType::Integer,
+            "How many items are new, changed or deleted since `last_polling`, all pages together.",
+        ),
+        Field::attr("items", FieldType::Integer, "How many are on this page."),
+        Field::attr(
+            "next_page_id",
+            FieldType::Text,
+            "The cursor of the next page (the one given when the page is empty; empty at first).",
+        ),
+        Field::group(
+            "media",
+            "One item.",
+            &[
+                Field::attr("id", FieldType::Integer, "The media id."),
+                Field::attr(
+                    "date",
+                    FieldType::Timestamp,
+                    "When it was added, changed or deleted.",
+                ),
+                Field::attr(
+                    "next_page_id",
+                    FieldType::Text,
+                    "The cursor just after this item.",
+                ),
+            ],
+        )
+        .repeated(),
+    ],
+)];
+
 /// A declaration of `search`: the versions differ in texts, page numbering
 /// and sample.
 const fn search_method(
@@ -148,6 +561,7 @@ const fn search_method(
         .user(UserAuth::Optional)
         .errors(SEARCH_ERRORS)
         .sample(sample)
+        .answer(SEARCH_ANSWER)
 }
 
 pub fn methods() -> Vec<Method> {
@@ -212,7 +626,8 @@ pub fn methods() -> Vec<Method> {
             FILTER_PARAM,
         ])
         .errors(NOT_FOUND)
-        .sample(&[("id_media", "1"), ("limit", "3")]),
+        .sample(&[("id_media", "1"), ("limit", "3")])
+        .answer(SEARCH_ANSWER),
         Method::new(
             "get-search-filter",
             Area::Media,
@@ -225,7 +640,8 @@ pub fn methods() -> Vec<Method> {
             search_filter,
         )
         .params(&[LANG])
-        .sample(&[("lang", "de")]),
+        .sample(&[("lang", "de")])
+        .answer(SEARCH_FILTER_ANSWER),
         Method::new(
             "get-media-info",
             Area::Media,
@@ -242,7 +658,8 @@ pub fn methods() -> Vec<Method> {
             ("id_media", "1"),
             ("show_articles", "yes"),
             ("show_top10_keywords", "yes"),
-        ]),
+        ])
+        .answer(MEDIA_INFO_ANSWER),
         Method::new(
             "download-image-preview",
             Area::Media,
@@ -254,7 +671,8 @@ pub fn methods() -> Vec<Method> {
         )
         .params(&[ID_MEDIA])
         .errors(NOT_FOUND)
-        .sample(&[("id_media", "2")]),
+        .sample(&[("id_media", "2")])
+        .answer(&[FILE_MEDIA]),
         Method::new(
             "poll",
             Area::Media,
@@ -280,7 +698,8 @@ pub fn methods() -> Vec<Method> {
             ("type", "new"),
             ("last_polling", "Thu, 01 Jan 2015 00:00:00 UTC"),
             ("limit", "3"),
-        ]),
+        ])
+        .answer(POLL_ANSWER),
     ]
 }
 

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod contributor;
 pub mod downloads;
+pub mod fields;
 pub mod idempotency;
 pub mod inbox;
 pub mod media;
@@ -14,6 +15,7 @@ pub mod service;
 pub mod state;
 pub mod tokens;
 
+pub use fields::{Field, FieldType};
 pub use state::AppState;
 
 use std::collections::HashMap;
@@ -202,6 +204,10 @@ pub struct Method {
     /// a handler that touches the store or the disk or hashes passwords,
     /// nor for a method that needs a user (tokens are checked in the store).
     pub inline: bool,
+    /// The elements of a successful answer (inside `<rsp stat="ok">`), with
+    /// their attributes and children: the docs' "Answer" table and the
+    /// OpenAPI answer schemas.
+    pub answer: &'static [Field],
 }
 
 impl Method {
@@ -232,6 +238,7 @@ impl Method {
             sample: &[],
             handler,
             inline: false,
+            answer: &[],
         }
     }
     pub const fn since(mut self, v: Version) -> Self {
@@ -276,6 +283,10 @@ impl Method {
     }
     pub const fn inline(mut self) -> Self {
         self.inline = true;
+        self
+    }
+    pub const fn answer(mut self, answer: &'static [Field]) -> Self {
+        self.answer = answer;
         self
     }
 
@@ -538,6 +549,11 @@ mod tests {
             );
             assert!(!m.summary.is_empty(), "{} lacks a summary", m.name);
             assert!(!m.verbs.is_empty(), "{} has no verb", m.name);
+            assert!(
+                !m.answer.is_empty(),
+                "{} does not declare its answer",
+                m.name
+            );
             assert!(
                 !m.inline || (m.user_auth == UserAuth::No && !m.mutating && !m.admin),
                 "{} runs inline but needs a user, changes state or is admin-only",

@@ -2,7 +2,7 @@
 //! the user approves it in a browser (`web::authorize`), and the app signs
 //! user calls with it (protocol.md §4).
 
-use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth};
+use super::{Area, Ctx, ErrorDoc, Field, FieldType, Kind, Method, Param, UserAuth};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::protocol::timestamp::Timestamp;
@@ -88,6 +88,92 @@ const VALID_UNTIL_ERRORS: &[ErrorDoc] = &[
     },
 ];
 
+const TOKEN: Field = Field::element("token", FieldType::Text, "The user token.");
+
+const REQUEST_TOKEN_ANSWER: &[Field] = &[
+    TOKEN,
+    Field::element(
+        "auth_url",
+        FieldType::Url,
+        "The page where the user allows or denies your app.",
+    ),
+    Field::element(
+        "valid_until",
+        FieldType::Timestamp,
+        "When the pending token expires.",
+    ),
+    Field::element(
+        "ftp_access",
+        FieldType::YesNo,
+        "Whether FTP access was asked for.",
+    ),
+];
+
+const VALID_UNTIL_ANSWER: &[Field] = &[
+    TOKEN,
+    Field::element(
+        "valid_until",
+        FieldType::Timestamp,
+        "When the token now expires.",
+    ),
+];
+
+const PROFILE_ANSWER: &[Field] = &[Field::group(
+    "user",
+    "The signed-in user.",
+    &[
+        Field::element("id", FieldType::Text, "The account id."),
+        Field::element("username", FieldType::Text, "The username."),
+        Field::element("firstname", FieldType::Text, "The first name."),
+        Field::element("surname", FieldType::Text, "The surname."),
+        Field::element("company", FieldType::Text, "The company."),
+        Field::element("email", FieldType::Text, "The email address."),
+        Field::element("status", FieldType::Text, "The account status."),
+        Field::element(
+            "token_valid_until",
+            FieldType::Timestamp,
+            "When the token of this call expires.",
+        ),
+    ],
+)];
+
+const DEPOSIT_ANSWER: &[Field] = &[
+    super::downloads::API_KEY,
+    Field::group(
+        "deposits",
+        "The user's deposits.",
+        &[
+            Field::attr("total", FieldType::Integer, "How many: always 1."),
+            Field::group(
+                "deposit",
+                "The credits deposit.",
+                &[
+                    Field::attr("type", FieldType::Text, "`credits`."),
+                    Field::attr("name", FieldType::Text, "Its name in `lang`."),
+                    Field::attr("deposit-remaining", FieldType::Integer, "The credits left."),
+                    Field::attr(
+                        "deposit-remaining-percent",
+                        FieldType::Text,
+                        "What is left of all credits ever added, in percent (`n/a` before any).",
+                    ),
+                    Field::attr(
+                        "deposit-total",
+                        FieldType::Integer,
+                        "All credits ever added.",
+                    ),
+                    Field::attr("currency", FieldType::Text, "The deposit's currency."),
+                    Field::attr(
+                        "valid-until",
+                        FieldType::Text,
+                        "`unlimited`: credits never expire.",
+                    ),
+                    Field::attr("term", FieldType::Text, "`unlimited`."),
+                ],
+            ),
+        ],
+    ),
+];
+
 pub fn methods() -> Vec<Method> {
     vec![
         Method::new(
@@ -115,7 +201,8 @@ pub fn methods() -> Vec<Method> {
                               or app_callback outside the callback prefixes registered for the key",
             },
         ])
-        .sample(&[("token_secret", "MySecret"), ("app_name", "My Photo App")]),
+        .sample(&[("token_secret", "MySecret"), ("app_name", "My Photo App")])
+        .answer(REQUEST_TOKEN_ANSWER),
         Method::new(
             "token-valid-until",
             Area::Tokens,
@@ -128,7 +215,8 @@ pub fn methods() -> Vec<Method> {
         .user(UserAuth::Required)
         .mutating()
         .errors(VALID_UNTIL_ERRORS)
-        .sample(&[("valid_until", "{now+30d}")]),
+        .sample(&[("valid_until", "{now+30d}")])
+        .answer(VALID_UNTIL_ANSWER),
         Method::new(
             "get-user-profile",
             Area::Tokens,
@@ -137,7 +225,8 @@ pub fn methods() -> Vec<Method> {
             user_profile,
         )
         .user(UserAuth::Required)
-        .errors(TOKEN_ERRORS),
+        .errors(TOKEN_ERRORS)
+        .answer(PROFILE_ANSWER),
         Method::new(
             "get-user-deposit",
             Area::Tokens,
@@ -150,7 +239,8 @@ pub fn methods() -> Vec<Method> {
         )
         .params(DEPOSIT_PARAMS)
         .user(UserAuth::Optional)
-        .errors(TOKEN_ERRORS),
+        .errors(TOKEN_ERRORS)
+        .answer(DEPOSIT_ANSWER),
     ]
 }
 
