@@ -10,8 +10,9 @@ use maud::{html, Markup, PreEscaped};
 
 use super::code::{self, Lang};
 use super::samples::Samples;
+use crate::methods::fields::by_path;
 use crate::methods::AppState;
-use crate::methods::{Field, Method, UserAuth};
+use crate::methods::{Method, UserAuth};
 use crate::protocol::version::Version;
 
 /// Escapes text for HTML content and attribute values of the pages.
@@ -390,20 +391,7 @@ fn errors(m: &Method) -> Markup {
 /// The answer table: every element and attribute the method answers, by
 /// path (`items/media/@id`), with its type, meaning and when it is present.
 fn answer(m: &Method) -> Markup {
-    fn rows(fields: &'static [Field], prefix: &str, out: &mut Vec<(String, &'static Field)>) {
-        for f in fields {
-            let path = if f.attribute {
-                format!("{prefix}@{}", f.name)
-            } else {
-                format!("{prefix}{}", f.name)
-            };
-            let below = format!("{path}/");
-            out.push((path, f));
-            rows(f.fields, &below, out);
-        }
-    }
-    let mut all = Vec::new();
-    rows(m.answer, "", &mut all);
+    let all = by_path(m.answer);
     html! {
         h2 #answer { "Answer" }
         p {
@@ -418,7 +406,7 @@ fn answer(m: &Method) -> Markup {
                     td { code { (path) } }
                     td { (f.ty.name()) @if f.repeated { ", repeated" } }
                     td { (PreEscaped(prose(f.meaning))) }
-                    td { @match f.when { Some(w) => (PreEscaped(prose(w))), None => { "always" } } }
+                    td { (PreEscaped(prose(f.presence()))) }
                 }
             }
         }))

@@ -103,8 +103,38 @@ impl Field {
     pub fn always(&self) -> bool {
         self.when.is_none() && !self.repeated
     }
+    /// When the field is present, in words: its condition, else `always`
+    /// (`zero or more times` for an element that repeats).
+    pub fn presence(&self) -> &'static str {
+        match (self.when, self.repeated) {
+            (Some(w), _) => w,
+            (None, true) => "zero or more times",
+            (None, false) => "always",
+        }
+    }
     /// The element has text besides its attributes and children.
     pub fn has_text(&self) -> bool {
         !self.attribute && self.ty != FieldType::Element
     }
+}
+
+/// Every field below `fields`, depth first, with its path: `items`,
+/// `items/@total`, `items/media`, `items/media/@id`, … (the names the docs'
+/// answer tables show).
+pub fn by_path(fields: &'static [Field]) -> Vec<(String, &'static Field)> {
+    fn walk(fields: &'static [Field], prefix: &str, out: &mut Vec<(String, &'static Field)>) {
+        for f in fields {
+            let path = if f.attribute {
+                format!("{prefix}@{}", f.name)
+            } else {
+                format!("{prefix}{}", f.name)
+            };
+            let below = format!("{path}/");
+            out.push((path, f));
+            walk(f.fields, &below, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(fields, "", &mut out);
+    out
 }

@@ -4,7 +4,8 @@
 //! refuse a key that is not declared — so no answer can carry an
 //! undocumented field. The method pages show the same fields as a table.
 
-use panthera::methods::{all, Field};
+use panthera::methods::all;
+use panthera::methods::fields::by_path;
 
 use crate::helpers::{get, Server};
 
@@ -67,17 +68,101 @@ fn every_sample_answer_matches_its_declared_fields_and_nothing_else() {
     assert!(!ok && out.contains("undeclared"), "{out}");
 }
 
-/// Every field as `path`, e.g. `items/media/@id`.
-fn paths(fields: &[Field], prefix: &str, out: &mut Vec<String>) {
-    for f in fields {
-        let p = if f.attribute {
-            format!("{prefix}@{}", f.name)
-        } else {
-            format!("{prefix}{}", f.name)
+/// A call: version, method, parameters.
+type Call<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
+
+#[test]
+fn real_answers_with_every_optional_field_match_the_declared_fields() {
+    let s = Server::start();
+    let doc = get(&s.addr, "/openapi.json");
+    let extra_all = panthera::media::query::EXTRA_INFO.join(",");
+    let calls: Vec<Call<'_>> = vec![
+        (
+            "1.0",
+            "search",
+            vec![("q", "cat"), ("limit", "3"), ("extra_info", &extra_all)],
+        ),
+        (
+            "1.2",
+            "search",
+            vec![("q", "nothingmatchesthis"), ("limit", "3")],
+        ),
+        (
+            "1.0",
+            "search-similar",
+            vec![
+                ("id_media", "1"),
+                ("limit", "2"),
+                ("extra_info", &extra_all),
+            ],
+        ),
+        ("1.0", "get-search-filter", vec![("lang", "en")]),
+        (
+            "1.0",
+            "get-media-info",
+            vec![
+                ("id_media", "1,2"),
+                ("show_articles", "yes"),
+                ("show_top10_keywords", "yes"),
+            ],
+        ),
+        ("1.0", "get-media-info", vec![("id_media", "3")]),
+        (
+            "1.2",
+            "poll",
+            vec![
+                ("type", "deleted"),
+                ("last_polling", "Thu, 01 Jan 2015 00:00:00 UTC"),
+            ],
+        ),
+        (
+            "1.1",
+            "poll",
+            vec![("type", "new"), ("last_polling", "1"), ("limit", "2")],
+        ),
+        (
+            "1.0",
+            "download-media",
+            vec![("id_media", "1"), ("id_article", "1"), ("test", "yes")],
+        ),
+        (
+            "1.0",
+            "download-media",
+            vec![("id_media", "3"), ("id_article", "2,101")],
+        ),
+        (
+            "1.0",
+            "download-image",
+            vec![("id_media", "2"), ("id_article", "1"), ("test", "yes")],
+        ),
+        (
+            "1.0",
+            "get-downloaded-images",
+            vec![
+                ("extra_info", "width,height,mimetype,date,ref,state"),
+                ("license_info", "yes"),
+            ],
+        ),
+        ("1.0", "get-user-deposit", vec![]),
+        ("1.0", "get-method-info", vec![("method", "search")]),
+        ("1.1", "get-method-info", vec![("method", "create-user")]),
+    ];
+    let reg = panthera::methods::Registry::new();
+    let mut answers = Vec::new();
+    for (version, name, mut params) in calls {
+        params.push(("content_type", "application/json"));
+        let r = s.client().call(Some(version), name, &params).unwrap();
+        assert_eq!(r.status, 200, "{name} v{version}: {}", r.body);
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let decl = match reg.lookup(name, version.parse().unwrap()) {
+            panthera::methods::Lookup::Found(m) => m,
+            _ => panic!("{name} not in {version}"),
         };
-        out.push(p.clone());
-        paths(f.fields, &format!("{p}/"), out);
+        let path = format!("/v{}/{}", decl.since, name);
+        answers.push(serde_json::json!({"path": path, "body": body}));
     }
+    let (ok, out) = validate(&doc.body, &serde_json::Value::Array(answers));
+    assert!(ok, "{out}");
 }
 
 #[test]
@@ -91,9 +176,7 @@ fn method_pages_show_the_answer_table() {
             "{}: no Answer section",
             m.name
         );
-        let mut expected = Vec::new();
-        paths(m.answer, "", &mut expected);
-        for p in expected {
+        for (p, _) in by_path(m.answer) {
             assert!(
                 page.body.contains(&format!("<code>{p}</code>")),
                 "{}: the answer table lacks {p}",
