@@ -430,3 +430,48 @@ fn tags(doc: &Value) -> Value {
     }
     Value::Array(tags)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: &[Field] = &[Field::group(
+        "list",
+        "A list.",
+        &[
+            Field::attr("total", FieldType::Integer, "How many."),
+            Field::element("name", FieldType::Text, "A name.").repeated(),
+            Field::element("note", FieldType::Text, "A note.")
+                .fields(&[Field::attr("lang", FieldType::Text, "Its language.").when("known")])
+                .when("asked"),
+        ],
+    )];
+
+    #[test]
+    fn field_schemas_follow_the_json_encoding_and_are_closed() {
+        let s = json_field(&LIST[0]);
+        assert_eq!(s["type"], "object");
+        assert_eq!(s["additionalProperties"], false);
+        assert_eq!(s["required"], json!(["total"]));
+        assert_eq!(s["properties"]["total"]["pattern"], "^-?[0-9]+$");
+        // a repeated element: one value, or an array of several
+        let name = &s["properties"]["name"]["anyOf"];
+        assert_eq!(name[0]["type"], "string");
+        assert_eq!(name[1]["type"], "array");
+        assert_eq!(name[1]["minItems"], 2);
+        // text with optional attributes: the text alone, or an object with `_content`
+        let note = &s["properties"]["note"]["anyOf"];
+        assert_eq!(note[0]["properties"]["_content"]["type"], "string");
+        assert_eq!(note[0]["additionalProperties"], false);
+        assert_eq!(note[1]["type"], "string");
+        assert!(s["properties"]["note"]["description"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("Present: asked.")));
+        // XML: names and attribute flags
+        let x = xml_field(&LIST[0]);
+        assert_eq!(x["xml"]["name"], "list");
+        assert_eq!(x["properties"]["total"]["xml"]["attribute"], true);
+        assert_eq!(x["properties"]["name"]["type"], "array");
+        assert_eq!(x["properties"]["name"]["items"]["xml"]["name"], "name");
+    }
+}

@@ -140,7 +140,7 @@ const DOWNLOAD_INFOS: Field = Field::group(
         Field::element(
             "id_download",
             FieldType::Integer,
-            "The order (`id_download` of a free re-download; `0` for a test download).",
+            "The order id (`0` for a test download).",
         ),
         Field::element(
             "articles",
