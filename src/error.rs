@@ -204,23 +204,36 @@ impl ApiError {
         format!(
             "{status} {} ({})",
             reason(status),
-            escape_html_ascii(&self.client_message())
+            escape_html(&self.client_message(), HtmlText::Ascii)
         )
     }
 }
 
-/// Escapes `& < >` (the body is text, never inside an attribute), drops control characters and writes non-ASCII
-/// as numeric references.
-pub fn escape_html_ascii(s: &str) -> String {
+/// Where escaped text goes in an HTML document (see [`escape_html`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HtmlText {
+    /// Content or an attribute value of a UTF-8 page: `& < > " '` escaped.
+    Page,
+    /// The text of a body sent without a charset (fatal errors, redirects):
+    /// `& < >` escaped (never inside an attribute), control characters
+    /// dropped, non-ASCII written as numeric references.
+    Ascii,
+}
+
+/// The one HTML escaper: text for HTML content, as `to` says.
+pub fn escape_html(s: &str, to: HtmlText) -> String {
+    let ascii = to == HtmlText::Ascii;
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            c if c.is_control() => {}
-            c if c.is_ascii() => out.push(c),
-            c => out.push_str(&format!("&#{};", c as u32)),
+            '"' if !ascii => out.push_str("&quot;"),
+            '\'' if !ascii => out.push_str("&#39;"),
+            c if ascii && c.is_control() => {}
+            c if ascii && !c.is_ascii() => out.push_str(&format!("&#{};", c as u32)),
+            c => out.push(c),
         }
     }
     out
@@ -255,6 +268,19 @@ pub fn reason(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_escaping_for_pages_and_ascii_bodies() {
+        let s = "a&<b>\"c\" 'd' é\u{1}\n";
+        assert_eq!(
+            escape_html(s, HtmlText::Page),
+            "a&amp;&lt;b&gt;&quot;c&quot; &#39;d&#39; é\u{1}\n"
+        );
+        assert_eq!(
+            escape_html(s, HtmlText::Ascii),
+            "a&amp;&lt;b&gt;\"c\" 'd' &#233;"
+        );
+    }
 
     #[test]
     fn fatal_body_matches_the_original_service() {

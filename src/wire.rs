@@ -18,6 +18,9 @@ impl Version {
     pub const fn new(major: u16, minor: u16) -> Self {
         Version { major, minor }
     }
+
+    /// The first version, which most methods are declared since.
+    pub const V1_0: Version = Version::new(1, 0);
 }
 
 impl fmt::Display for Version {

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::code::{self, Lang};
 use super::samples::Samples;
+use crate::methods::fields::by_path;
 use crate::methods::AppState;
 use crate::methods::{Method, UserAuth, COMMON_ERRORS};
 use crate::protocol::version::Version;
@@ -78,6 +79,8 @@ pub fn markdown(state: &AppState, samples: &Samples) -> String {
                 );
             }
         }
+        out.push_str("\nAnswer:\n\n| element / attribute | type | meaning | when present |\n|---|---|---|---|\n");
+        answer_rows(m, &mut out);
         out.push_str("\nErrors:\n\n");
         for e in m.errors.iter().chain(COMMON_ERRORS) {
             let _ = writeln!(out, "- `{}` {}", e.code, e.meaning);
@@ -96,6 +99,20 @@ pub fn markdown(state: &AppState, samples: &Samples) -> String {
         }
     }
     out
+}
+
+/// The answer table's rows: every field by path (`items/media/@id`).
+fn answer_rows(m: &Method, out: &mut String) {
+    for (path, f) in by_path(m.answer) {
+        let _ = writeln!(
+            out,
+            "| `{path}` | {}{} | {} | {} |",
+            f.ty.name(),
+            if f.repeated { ", repeated" } else { "" },
+            f.meaning.replace('|', "\\|"),
+            f.presence().replace('|', "\\|")
+        );
+    }
 }
 
 /// The pre-request script of the collection: signs every call as the app

@@ -10,24 +10,14 @@ use maud::{html, Markup, PreEscaped};
 
 use super::code::{self, Lang};
 use super::samples::Samples;
+use crate::methods::fields::by_path;
 use crate::methods::AppState;
 use crate::methods::{Method, UserAuth};
 use crate::protocol::version::Version;
 
-/// Escapes text for HTML content and attribute values.
+/// Escapes text for HTML content and attribute values of the pages.
 pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::error::escape_html(s, crate::error::HtmlText::Page)
 }
 
 /// Inline `code` spans written with backticks in declarations.
@@ -252,6 +242,7 @@ Content-Type: application/x-www-form-urlencoded\n\n{body}",
             (try_it(version, m))
             (parameters(m))
             (errors(m))
+            (answer(m))
             }
             div .examples {
             h2 #sample-request { "Sample request" }
@@ -394,6 +385,31 @@ fn errors(m: &Method) -> Markup {
             }))
         }
         p { "Every call can also meet the " a href="/guide/errors" { "common protocol errors" } " (" (common) ")." }
+    }
+}
+
+/// The answer table: every element and attribute the method answers, by
+/// path (`items/media/@id`), with its type, meaning and when it is present.
+fn answer(m: &Method) -> Markup {
+    let all = by_path(m.answer);
+    html! {
+        h2 #answer { "Answer" }
+        p {
+            "The elements inside " code { "<rsp stat=\"ok\">" } " (in JSON, keys beside "
+            code { "\"stat\"" } "): an attribute is written " code { "element/@attribute" }
+            " and is a plain key in JSON; an element that repeats is an array in JSON when there are several; "
+            "every value is a string (see " a href="/guide/xml-json" { "the XML ⇄ JSON rules" } ")."
+        }
+        (table("Answer", &["Element / attribute", "Type", "Meaning", "When present"], html! {
+            @for (path, f) in &all {
+                tr {
+                    td { code { (path) } }
+                    td { (f.ty.name()) @if f.repeated { ", repeated" } }
+                    td { (PreEscaped(prose(f.meaning))) }
+                    td { (PreEscaped(prose(f.presence()))) }
+                }
+            }
+        }))
     }
 }
 

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::samples::Samples;
 use crate::methods::AppState;
-use crate::methods::{Area, Kind, Method, Param, UserAuth, Verb, COMMON_ERRORS};
+use crate::methods::{Area, Field, FieldType, Kind, Method, Param, UserAuth, Verb, COMMON_ERRORS};
 use crate::protocol::version::VersionState;
 
 /// Parameter schema from its declaration.
@@ -49,33 +49,148 @@ fn request_schema(m: &Method) -> Value {
     })
 }
 
-/// The JSON answer schema: the envelope plus the top-level keys the sample shows.
-fn answer_schema(m: &Method, samples: &Samples) -> Value {
-    let keys: Vec<String> = samples
-        .get(m)
-        .and_then(|s| serde_json::from_str::<Value>(&s.json).ok())
-        .and_then(|v| {
-            v.as_object()
-                .map(|o| o.keys().filter(|k| *k != "stat").cloned().collect())
+/// The description of an answer field: its meaning, and when it is present.
+fn field_description(f: &Field) -> String {
+    match f.when {
+        Some(w) => format!("{} Present: {w}.", f.meaning),
+        None => f.meaning.to_string(),
+    }
+}
+
+/// The schema of a value of type `ty` (every value is text on the wire).
+fn scalar_schema(ty: FieldType) -> Value {
+    match ty {
+        FieldType::Integer => json!({"type": "string", "pattern": "^-?[0-9]+$"}),
+        FieldType::YesNo => json!({"type": "string", "enum": ["yes", "no"]}),
+        FieldType::Timestamp => {
+            json!({"type": "string", "examples": ["Thu, 26 Jul 2012 14:53:44 UTC"]})
+        }
+        _ => json!({"type": "string"}),
+    }
+}
+
+/// An element's members as JSON keys: its attributes and child elements,
+/// then `_content` for its text; every key is declared, no other is allowed.
+fn json_members(fields: &[Field], text: Option<FieldType>) -> (Map<String, Value>, Vec<&str>) {
+    let mut props = Map::new();
+    let mut required = Vec::new();
+    for f in fields {
+        props.insert(f.name.into(), json_field(f));
+        if f.always() {
+            required.push(f.name);
+        }
+    }
+    if let Some(ty) = text {
+        let mut content = scalar_schema(ty);
+        content["description"] = json!("The element's text, beside its attributes.");
+        props.insert("_content".into(), content);
+    }
+    (props, required)
+}
+
+/// The JSON schema of one field, as the encoder writes it (protocol.md §7):
+/// an attribute or an element of text only is a string, any other element
+/// an object of its members, and an element that repeats an array when
+/// there are several.
+fn json_field(f: &Field) -> Value {
+    let mut one = if f.attribute || f.fields.is_empty() {
+        scalar_schema(f.ty)
+    } else {
+        let (props, required) = json_members(f.fields, f.has_text().then_some(f.ty));
+        let object = json!({
+            "type": "object",
+            "properties": props,
+            "required": required,
+            "additionalProperties": false
+        });
+        if required.is_empty() {
+            // without any of its members the element is its text alone
+            let plain = if f.has_text() {
+                scalar_schema(f.ty)
+            } else {
+                json!({"const": ""})
+            };
+            json!({"anyOf": [object, plain]})
+        } else {
+            object
+        }
+    };
+    one["description"] = json!(field_description(f));
+    if f.repeated {
+        json!({
+            "description": field_description(f),
+            "anyOf": [one, {"type": "array", "items": one, "minItems": 2}]
         })
-        .unwrap_or_default();
-    let props: Map<String, Value> = keys
-        .iter()
-        .map(|k| (k.clone(), json!({"$ref": "#/components/schemas/Value"})))
-        .collect();
+    } else {
+        one
+    }
+}
+
+/// The JSON answer schema, from the declared answer fields: `stat` and the
+/// declared elements, nothing else.
+pub fn answer_schema(m: &Method) -> Value {
+    let (mut props, mut required) = json_members(m.answer, None);
+    props.insert("stat".into(), json!({"const": "ok"}));
+    required.insert(0, "stat");
     json!({
-        "allOf": [
-            {"$ref": "#/components/schemas/Ok"},
-            {"type": "object", "properties": props, "required": keys}
-        ]
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": false
     })
+}
+
+/// The XML schema of one field: OpenAPI's `xml` object names the elements
+/// and flags the attributes.
+fn xml_field(f: &Field) -> Value {
+    let mut one = if f.attribute || f.fields.is_empty() {
+        scalar_schema(f.ty)
+    } else {
+        let props: Map<String, Value> = f
+            .fields
+            .iter()
+            .map(|c| (c.name.to_string(), xml_field(c)))
+            .collect();
+        let required: Vec<&str> = f
+            .fields
+            .iter()
+            .filter(|c| c.always())
+            .map(|c| c.name)
+            .collect();
+        json!({"type": "object", "properties": props, "required": required})
+    };
+    one["description"] = json!(field_description(f));
+    one["xml"] = if f.attribute {
+        json!({"name": f.name, "attribute": true})
+    } else {
+        json!({"name": f.name})
+    };
+    if f.repeated {
+        json!({"type": "array", "items": one, "xml": {"name": f.name}})
+    } else {
+        one
+    }
+}
+
+/// The XML answer schema: `<rsp stat="ok">` around the declared elements.
+fn xml_answer_schema(m: &Method) -> Value {
+    let mut props: Map<String, Value> = m
+        .answer
+        .iter()
+        .map(|f| (f.name.to_string(), xml_field(f)))
+        .collect();
+    props.insert(
+        "stat".into(),
+        json!({"const": "ok", "xml": {"name": "stat", "attribute": true}}),
+    );
+    json!({"type": "object", "xml": {"name": "rsp"}, "properties": props})
 }
 
 fn operation(m: &Method, version: &str, samples: &Samples) -> Value {
     let mut responses = Map::new();
     let mut ok_content = json!({
-        "text/xml;charset=UTF-8": {"schema": {"type": "string"}},
-        "application/json": {"schema": answer_schema(m, samples)}
+        "text/xml;charset=UTF-8": {"schema": xml_answer_schema(m)},
+        "application/json": {"schema": answer_schema(m)}
     });
     if let Some(s) = samples.get(m) {
         ok_content["text/xml;charset=UTF-8"]["example"] = json!(s.xml);
@@ -314,4 +429,49 @@ fn tags(doc: &Value) -> Value {
         }
     }
     Value::Array(tags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: &[Field] = &[Field::group(
+        "list",
+        "A list.",
+        &[
+            Field::attr("total", FieldType::Integer, "How many."),
+            Field::element("name", FieldType::Text, "A name.").repeated(),
+            Field::element("note", FieldType::Text, "A note.")
+                .fields(&[Field::attr("lang", FieldType::Text, "Its language.").when("known")])
+                .when("asked"),
+        ],
+    )];
+
+    #[test]
+    fn field_schemas_follow_the_json_encoding_and_are_closed() {
+        let s = json_field(&LIST[0]);
+        assert_eq!(s["type"], "object");
+        assert_eq!(s["additionalProperties"], false);
+        assert_eq!(s["required"], json!(["total"]));
+        assert_eq!(s["properties"]["total"]["pattern"], "^-?[0-9]+$");
+        // a repeated element: one value, or an array of several
+        let name = &s["properties"]["name"]["anyOf"];
+        assert_eq!(name[0]["type"], "string");
+        assert_eq!(name[1]["type"], "array");
+        assert_eq!(name[1]["minItems"], 2);
+        // text with optional attributes: the text alone, or an object with `_content`
+        let note = &s["properties"]["note"]["anyOf"];
+        assert_eq!(note[0]["properties"]["_content"]["type"], "string");
+        assert_eq!(note[0]["additionalProperties"], false);
+        assert_eq!(note[1]["type"], "string");
+        assert!(s["properties"]["note"]["description"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("Present: asked.")));
+        // XML: names and attribute flags
+        let x = xml_field(&LIST[0]);
+        assert_eq!(x["xml"]["name"], "list");
+        assert_eq!(x["properties"]["total"]["xml"]["attribute"], true);
+        assert_eq!(x["properties"]["name"]["type"], "array");
+        assert_eq!(x["properties"]["name"]["items"]["xml"]["name"], "name");
+    }
 }

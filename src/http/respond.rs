@@ -77,6 +77,6 @@ pub fn redirect(code: u16, location: &str) -> HttpResponse {
         .body(format!(
             "{code} {} (API version deprecated, repeat the request at {})",
             crate::error::reason(code),
-            crate::error::escape_html_ascii(location)
+            crate::error::escape_html(location, crate::error::HtmlText::Ascii)
         ))
 }

@@ -34,15 +34,25 @@ pub const COLUMNS: &[&str] = &[
     "collection",
 ];
 
-/// The states of §E (and their word aliases).
-pub const STATES: &[&str] = &[
+/// The states of §E, then their word aliases in the same order (as
+/// `state[]` of the contributor methods accepts them).
+pub const STATES_AND_ALIASES: &[&str] = &[
     "red",
     "yellow",
     "black",
     "green",
     "red-green",
     "yellow-green",
+    "rejected",
+    "pending",
+    "incomplete",
+    "accepted",
+    "suspended",
+    "accepted-incomplete",
 ];
+
+/// The states of §E.
+pub const STATES: &[&str] = STATES_AND_ALIASES.split_at(6).0;
 
 /// A state or one of its aliases, as stored.
 pub fn parse_state(s: &str) -> Option<&'static str> {
@@ -423,6 +433,15 @@ fn nearest_color(rgb: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn states_then_their_aliases() {
+        assert_eq!(STATES.len() * 2, STATES_AND_ALIASES.len());
+        for (i, s) in STATES.iter().enumerate() {
+            assert_eq!(parse_state(s), Some(*s));
+            assert_eq!(parse_state(STATES_AND_ALIASES[STATES.len() + i]), Some(*s));
+        }
+    }
 
     #[test]
     fn csv_with_quotes_and_line_numbers() {

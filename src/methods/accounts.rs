@@ -2,15 +2,13 @@
 //! The rules and the transactional writes live in [`crate::accounts`]; this
 //! file declares the methods and turns accounts into answer trees.
 
-use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
+use super::{Area, Ctx, ErrorDoc, Field, FieldType, Kind, Method, Param};
 use crate::accounts::{self, Actor, Draft, Edit};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::protocol::timestamp::Timestamp;
-use crate::protocol::version::Version;
 use crate::store::users::User;
 
-const V1_0: Version = Version::new(1, 0);
 const STATUSES: &[&str] = crate::accounts::rules::STATUSES;
 
 /// A method description followed by how every method of this area shows an
@@ -90,36 +88,60 @@ const INVALID: ErrorDoc = ErrorDoc {
 /// The demo's second account, which the samples read, change and delete.
 const SAMPLE_ID: &str = crate::demo::SAMPLE_USER_ID;
 
-/// One declaration of this area; only the variable parts differ.
-#[allow(clippy::too_many_arguments)]
+/// An account, as every method of this area answers it.
+const USER: Field = Field::group(
+    "user",
+    "The account.",
+    &[
+        Field::attr(
+            "id",
+            FieldType::Text,
+            "The account id (`usr_` + 16 hex digits).",
+        ),
+        Field::attr("username", FieldType::Text, "The username."),
+        Field::attr("email", FieldType::Text, "The email address."),
+        Field::attr(
+            "firstname",
+            FieldType::Text,
+            "The first name (may be empty).",
+        ),
+        Field::attr("surname", FieldType::Text, "The surname (may be empty)."),
+        Field::attr("company", FieldType::Text, "The company (may be empty)."),
+        Field::attr("status", FieldType::Text, "The account status."),
+        Field::attr("created_at", FieldType::Timestamp, "When it was created."),
+        Field::attr("updated_at", FieldType::Timestamp, "When it last changed."),
+    ],
+);
+
+const USERS_ANSWER: &[Field] = &[Field::group(
+    "users",
+    "The page of accounts.",
+    &[
+        Field::attr(
+            "total",
+            FieldType::Integer,
+            "How many accounts match `status`.",
+        ),
+        Field::attr("limit", FieldType::Integer, "The page size asked."),
+        Field::attr("offset", FieldType::Integer, "How many were skipped."),
+        USER.repeated(),
+    ],
+)];
+
+const DELETED_ANSWER: &[Field] = &[Field::group(
+    "deleted",
+    "The account deleted.",
+    &[Field::attr("id", FieldType::Text, "Its id.")],
+)];
+
+/// A declaration of this area: admin keys only.
 const fn admin_method(
     name: &'static str,
     summary: &'static str,
     description: &'static str,
-    params: &'static [Param],
-    mutating: bool,
-    errors: &'static [ErrorDoc],
-    sample: &'static [(&'static str, &'static str)],
     handler: super::Handler,
 ) -> Method {
-    Method {
-        name,
-        area: Area::Accounts,
-        since: V1_0,
-        until: None,
-        summary,
-        description,
-        params,
-        user_auth: UserAuth::No,
-        ssl: false,
-        admin: true,
-        mutating,
-        verbs: &[Verb::Post],
-        errors,
-        sample,
-        handler,
-        inline: false,
-    }
+    Method::new(name, Area::Accounts, summary, description, handler).admin()
 }
 
 pub fn methods() -> Vec<Method> {
@@ -131,63 +153,66 @@ pub fn methods() -> Vec<Method> {
              creation time then id, so pages are stable. `total` counts every account matching \
              `status`. In JSON, one account on a page is an object and several an array (the \
              protocol's rule). An unknown `status` is 422."),
-            LIST_PARAMS,
-            false,
-            &[INVALID],
-            &[("limit", "10")],
             get_users,
-        ),
+        )
+        .params(LIST_PARAMS)
+        .errors(&[INVALID])
+        .sample(&[("limit", "10")])
+.answer(USERS_ANSWER),
         admin_method(
             "get-user",
             "Shows one account.",
             with_user_shape!("An unknown id is 404."),
-            GET_PARAMS,
-            false,
-            &[NOT_FOUND],
-            &[("id", SAMPLE_ID)],
             get_user,
-        ),
+        )
+        .params(GET_PARAMS)
+        .errors(&[NOT_FOUND])
+        .sample(&[("id", SAMPLE_ID)])
+.answer(&[USER]),
         admin_method(
             "create-user",
             "Creates an account.",
             with_user_shape!("Answers the new account. Every field is checked (422 naming the field), then the \
              username and email must be free (409). The change is written to the audit trail \
              in the same transaction."),
-            CREATE_PARAMS,
-            true,
-            &[TAKEN, INVALID],
-            &[
+            create_user,
+        )
+        .params(CREATE_PARAMS)
+        .mutating()
+        .errors(&[TAKEN, INVALID])
+        .sample(&[
                 ("username", "jane.doe"),
                 ("email", "jane.doe@example.com"),
                 ("password", "Correct-Horse-42"),
                 ("firstname", "Jane"),
                 ("surname", "Doe"),
-            ],
-            create_user,
-        ),
+            ])
+.answer(&[USER]),
         admin_method(
             "update-user",
             "Changes fields of an account.",
             with_user_shape!("Only the fields given change; the answer is the account afterwards. When nothing \
              differs, nothing is written (no audit row, `updated_at` kept). The audit trail \
              records which fields changed, never their values."),
-            UPDATE_PARAMS,
-            true,
-            &[NOT_FOUND, TAKEN, INVALID],
-            &[("id", SAMPLE_ID), ("status", "inactive")],
             update_user,
-        ),
+        )
+        .params(UPDATE_PARAMS)
+        .mutating()
+        .errors(&[NOT_FOUND, TAKEN, INVALID])
+        .sample(&[("id", SAMPLE_ID), ("status", "inactive")])
+.answer(&[USER]),
         admin_method(
             "delete-user",
             "Deletes an account.",
             "Answers `<deleted id=\"…\"/>`. The account's sign-ins end with it; api keys it owned \
              stay, without an owner.",
-            DELETE_PARAMS,
-            true,
-            &[NOT_FOUND],
-            &[("id", SAMPLE_ID)],
             delete_user,
-        ),
+        )
+        .params(DELETE_PARAMS)
+        .mutating()
+        .errors(&[NOT_FOUND])
+        .sample(&[("id", SAMPLE_ID)])
+.answer(DELETED_ANSWER),
     ]
 }
 
@@ -199,12 +224,12 @@ pub static CREATE_USER_WITHOUT_PASSWORD: Method = admin_method(
     "create-user",
     "Creates an account (REST: the password is optional).",
     "See create-user.",
-    CREATE_PARAMS_NO_PASSWORD,
-    true,
-    &[TAKEN, INVALID],
-    &[],
     create_user,
-);
+)
+.params(CREATE_PARAMS_NO_PASSWORD)
+.mutating()
+.errors(&[TAKEN, INVALID])
+.answer(&[USER]);
 const CREATE_PARAMS_NO_PASSWORD: &[Param] = &[
     USERNAME.required(),
     EMAIL.required(),

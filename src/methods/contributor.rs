@@ -2,32 +2,16 @@
 //! scoped to the acting user: another user's item is simply "not found".
 
 use super::media::{acting_user, media_id, LANG};
-use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
+use super::{Area, Ctx, ErrorDoc, Field, FieldType, Kind, Method, Param, UserAuth, Verb};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::media::body::{self, Body};
 use crate::media::import::parse_state;
 use crate::protocol::params::RAW_BODY;
-use crate::protocol::version::Version;
 use crate::store::media::Media;
 
-const V1_0: Version = Version::new(1, 0);
-
 /// States and their aliases, as `state[]` accepts them.
-const STATE_VALUES: &[&str] = &[
-    "red",
-    "yellow",
-    "black",
-    "green",
-    "red-green",
-    "yellow-green",
-    "rejected",
-    "pending",
-    "incomplete",
-    "accepted",
-    "suspended",
-    "accepted-incomplete",
-];
+const STATE_VALUES: &[&str] = crate::media::import::STATES_AND_ALIASES;
 
 const STATE: Param = Param::new(
     "state",
@@ -129,96 +113,136 @@ const SET_PARAMS: &[Param] = &[
         .values(&["yes", "no"]),
 ];
 
+/// The caller echo of the methods that need a user: the token the call was
+/// signed with.
+pub const TOKEN: Field = Field::element(
+    "token",
+    FieldType::Text,
+    "The user token the call was signed with.",
+);
+
+/// One of your items, as these methods answer it.
+const OWN_MEDIA: &[Field] = &[
+    Field::attr("id", FieldType::Integer, "The media id."),
+    Field::attr(
+        "state",
+        FieldType::Text,
+        "The review state: `red`, `yellow`, `black`, `green`, `red-green` or `yellow-green`.",
+    ),
+    Field::attr(
+        "filename",
+        FieldType::Text,
+        "The file name it was uploaded as.",
+    ),
+];
+
+const LIST_ANSWER: &[Field] = &[
+    TOKEN,
+    Field::group(
+        "media",
+        "The page of your items.",
+        &[
+            Field::attr("total", FieldType::Integer, "How many items match in all."),
+            Field::attr("items", FieldType::Integer, "How many are on this page."),
+            Field::group("m", "One item.", OWN_MEDIA).repeated(),
+        ],
+    ),
+];
+
+const COUNT_ANSWER: &[Field] = &[
+    TOKEN,
+    Field::element("count", FieldType::Integer, "How many of your items match."),
+];
+
+const METADATA_ANSWER: &[Field] = &[
+    TOKEN,
+    Field::group("media", "The item.", OWN_MEDIA),
+    Field::group(
+        "metadata",
+        "Its editable metadata.",
+        &[
+            Field::element("title", FieldType::Text, "The title."),
+            Field::element("keywords", FieldType::Text, "Keywords, comma-separated."),
+            Field::element("description", FieldType::Text, "The description."),
+            Field::element("model_release", FieldType::YesNo, "A model release exists."),
+            Field::element(
+                "property_release",
+                FieldType::YesNo,
+                "A property release exists.",
+            ),
+            Field::element("editorial", FieldType::YesNo, "For editorial use only."),
+        ],
+    ),
+];
+
 pub fn methods() -> Vec<Method> {
     vec![
-        Method {
-            name: "get-user-media-list",
-            area: Area::Contributor,
-            since: V1_0,
-            until: None,
-            summary: "Lists your own media with their review state.",
-            description: "Deleted items are not listed.",
-            params: LIST_PARAMS,
-            user_auth: UserAuth::Required,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: &[NO_USER],
-            sample: &[("state", "green"), ("limit", "5")],
-            handler: media_list,
-            inline: false,
-        },
-        Method {
-            name: "get-user-media-count",
-            area: Area::Contributor,
-            since: V1_0,
-            until: None,
-            summary: "Counts your own media, optionally by state.",
-            description: "Deleted items are not counted.",
-            params: COUNT_PARAMS,
-            user_auth: UserAuth::Required,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: &[NO_USER],
-            sample: &[("state", "yellow")],
-            handler: media_count,
-            inline: false,
-        },
-        Method {
-            name: "get-user-media-metadata",
-            area: Area::Contributor,
-            since: V1_0,
-            until: None,
-            summary: "Returns the editable metadata of one of your media.",
-            description: "Works in every review state, unlike `get-media-info`.",
-            params: METADATA_PARAMS,
-            user_auth: UserAuth::Required,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: &[NO_USER, NOT_YOURS],
-            sample: &[("id_media", "306")],
-            handler: metadata,
-            inline: false,
-        },
-        Method {
-            name: "set-user-media-metadata",
-            area: Area::Contributor,
-            since: V1_0,
-            until: None,
-            summary: "Changes the metadata of one of your media.",
-            description: "`PUT` with the credentials in the query and the body as XML \
+        Method::new(
+            "get-user-media-list",
+            Area::Contributor,
+            "Lists your own media with their review state.",
+            "Deleted items are not listed.",
+            media_list,
+        )
+        .params(LIST_PARAMS)
+        .user(UserAuth::Required)
+        .errors(&[NO_USER])
+        .sample(&[("state", "green"), ("limit", "5")])
+        .answer(LIST_ANSWER),
+        Method::new(
+            "get-user-media-count",
+            Area::Contributor,
+            "Counts your own media, optionally by state.",
+            "Deleted items are not counted.",
+            media_count,
+        )
+        .params(COUNT_PARAMS)
+        .user(UserAuth::Required)
+        .errors(&[NO_USER])
+        .sample(&[("state", "yellow")])
+        .answer(COUNT_ANSWER),
+        Method::new(
+            "get-user-media-metadata",
+            Area::Contributor,
+            "Returns the editable metadata of one of your media.",
+            "Works in every review state, unlike `get-media-info`.",
+            metadata,
+        )
+        .params(METADATA_PARAMS)
+        .user(UserAuth::Required)
+        .errors(&[NO_USER, NOT_YOURS])
+        .sample(&[("id_media", "306")])
+        .answer(METADATA_ANSWER),
+        Method::new(
+            "set-user-media-metadata",
+            Area::Contributor,
+            "Changes the metadata of one of your media.",
+            "`PUT` with the credentials in the query and the body as XML \
                 (`<media id_media=\"…\"><title/><keywords/><description/><editorial/>\
                 <model_release/><property_release/></media>`, keywords comma-separated or as \
                 `<keyword>` elements) or JSON (the same names as keys). The same fields are \
                 accepted as form parameters. Only given fields change; an incomplete item whose \
                 metadata becomes complete goes on to review.",
-            params: SET_PARAMS,
-            user_auth: UserAuth::Required,
-            admin: false,
-            mutating: true,
-            ssl: false,
-            verbs: &[Verb::Put, Verb::Post],
-            errors: &[
-                NO_USER,
-                NOT_YOURS,
-                ErrorDoc {
-                    code: 422,
-                    meaning: "a malformed body or a value too long",
-                },
-            ],
-            sample: &[
-                ("id_media", "306"),
-                ("title", "Golden fox in a meadow"),
-                ("keywords", "fox, meadow, golden, animal"),
-            ],
-            handler: set_metadata,
-            inline: false,
-        },
+            set_metadata,
+        )
+        .params(SET_PARAMS)
+        .user(UserAuth::Required)
+        .mutating()
+        .verbs(&[Verb::Put, Verb::Post])
+        .errors(&[
+            NO_USER,
+            NOT_YOURS,
+            ErrorDoc {
+                code: 422,
+                meaning: "a malformed body or a value too long",
+            },
+        ])
+        .sample(&[
+            ("id_media", "306"),
+            ("title", "Golden fox in a meadow"),
+            ("keywords", "fox, meadow, golden, animal"),
+        ])
+        .answer(METADATA_ANSWER),
     ]
 }
 

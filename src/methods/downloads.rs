@@ -9,7 +9,7 @@ use rand::RngCore;
 use base64::Engine;
 
 use super::media::{acting_user, media_id, public, LANG};
-use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
+use super::{Area, Ctx, ErrorDoc, Field, FieldType, Kind, Method, Param, UserAuth};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::media::embed::{self, Which};
@@ -17,11 +17,8 @@ use crate::media::render_cache::{RenderKey, Unavailable};
 use crate::media::{files, image, test_download};
 use crate::methods::AppState;
 use crate::protocol::timestamp::Timestamp;
-use crate::protocol::version::Version;
 use crate::store::orders::{self, Order, Status};
 use crate::store::{media, StoreError};
-
-const V1_0: Version = Version::new(1, 0);
 
 const DOWNLOAD_PARAMS: &[Param] = &[
     Param::new("id_media", "The media id.").required(),
@@ -127,38 +124,163 @@ const DOWNLOADED_PARAMS: &[Param] = &[
     .default("no"),
 ];
 
+/// The caller echo of the methods that act for a user without needing one.
+pub const API_KEY: Field = Field::element(
+    "api_key",
+    FieldType::Text,
+    "The api key the call was signed with.",
+);
+
+const DOWNLOAD_INFOS: Field = Field::group(
+    "download_infos",
+    "The purchase.",
+    &[
+        Field::element("id_media", FieldType::Integer, "The item bought."),
+        Field::element(
+            "id_download",
+            FieldType::Integer,
+            "The order id (`0` for a test download).",
+        ),
+        Field::element(
+            "articles",
+            FieldType::Text,
+            "The article ids bought, comma-separated.",
+        ),
+        Field::element("price", FieldType::Integer, "What the articles cost."),
+        Field::element("currency", FieldType::Text, "The price's currency."),
+        Field::element(
+            "deposit_settled",
+            FieldType::Integer,
+            "What this call charged (`0` for a re-download or a test).",
+        ),
+        Field::element(
+            "deposit_remaining",
+            FieldType::Integer,
+            "The credits left afterwards.",
+        ),
+        Field::element(
+            "test",
+            FieldType::YesNo,
+            "`yes`: nothing was charged or stored.",
+        )
+        .when("`test=yes`"),
+    ],
+);
+
+const DOWNLOAD_STATUS: Field = Field::group(
+    "download_status",
+    "The order's progress.",
+    &[
+        Field::element("id_media", FieldType::Integer, "The item."),
+        Field::element("id_download", FieldType::Integer, "The order."),
+        Field::element(
+            "queue_hash",
+            FieldType::Text,
+            "Follows the order (`queue_hash` parameter); empty for a test download.",
+        ),
+        Field::element(
+            "mimetype",
+            FieldType::Text,
+            "The file's media type: `image/jpeg`.",
+        ),
+        Field::element(
+            "status",
+            FieldType::Text,
+            "`queued`, `processing` or `ready`.",
+        ),
+        Field::element(
+            "download_url",
+            FieldType::Url,
+            "Where the file is served for a limited time; empty until `ready`.",
+        ),
+    ],
+);
+
+const DOWNLOAD_MEDIA_ANSWER: &[Field] = &[API_KEY, DOWNLOAD_INFOS, DOWNLOAD_STATUS];
+const DOWNLOAD_IMAGE_ANSWER: &[Field] = &[
+    API_KEY,
+    DOWNLOAD_INFOS,
+    DOWNLOAD_STATUS,
+    super::media::FILE_MEDIA,
+];
+
+/// An `extra_info` attribute of a download's `<media>`.
+const fn extra(name: &'static str, ty: FieldType, meaning: &'static str) -> Field {
+    Field::attr(name, ty, meaning).when("`extra_info` names it")
+}
+
+const DOWNLOADED_ANSWER: &[Field] = &[
+    API_KEY,
+    Field::group(
+        "media_list",
+        "The page of downloads, newest first.",
+        &[
+            Field::attr(
+                "total",
+                FieldType::Integer,
+                "How many downloads there are in all.",
+            ),
+            Field::attr("items", FieldType::Integer, "How many are on this page."),
+            Field::group(
+                "media",
+                "One download.",
+                &[
+                    Field::attr("id-download", FieldType::Integer, "The order."),
+                    Field::attr("id-media", FieldType::Integer, "The item."),
+                    extra("width", FieldType::Integer, "Width of the file bought."),
+                    extra("height", FieldType::Integer, "Height of the file bought."),
+                    extra("mimetype", FieldType::Text, "`image/jpeg`."),
+                    extra(
+                        "ref",
+                        FieldType::Text,
+                        "The customer's order reference: always empty.",
+                    ),
+                    extra(
+                        "state",
+                        FieldType::Text,
+                        "`queued`, `processing` or `ready`.",
+                    ),
+                    extra("date", FieldType::Timestamp, "When it was bought."),
+                    Field::attr(
+                        "license",
+                        FieldType::Text,
+                        "`standard`, or `extended` with extended-rights articles.",
+                    )
+                    .when("`license_info=yes`"),
+                    Field::attr("articles", FieldType::Text, "The article ids licensed.")
+                        .when("`license_info=yes`"),
+                ],
+            )
+            .repeated(),
+        ],
+    ),
+];
+
 pub fn methods() -> Vec<Method> {
     vec![
-        Method {
-            name: "download-media",
-            area: Area::Downloads,
-            since: V1_0,
-            until: None,
-            summary: "Buys an item (charging the deposit) and follows the download.",
-            description: "A purchase needs `id_article`: one size article, optionally followed \
+        Method::new(
+            "download-media",
+            Area::Downloads,
+            "Buys an item (charging the deposit) and follows the download.",
+            "A purchase needs `id_article`: one size article, optionally followed \
                 by extended-rights articles (`2,101`). The order goes queued → processing → \
                 ready; follow it with `queue_hash` or get a POST to `callback_url` when it is \
                 ready. `download_url` (once ready) serves the file for a limited time. Buying \
                 what you already hold, or giving `id_download`, is a free re-download.",
-            params: DOWNLOAD_PARAMS,
-            user_auth: UserAuth::Optional,
-            admin: false,
-            mutating: true,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: DOWNLOAD_ERRORS,
-            sample: &[("id_media", "1"), ("id_article", "1")],
-            handler: download_media,
-            inline: false,
-        },
-        Method {
-            name: "download-image",
-            area: Area::Downloads,
-            since: V1_0,
-            until: None,
-            summary: "Buys an item and returns the file at once, with its metadata embedded \
+            download_media,
+        )
+        .params(DOWNLOAD_PARAMS)
+        .user(UserAuth::Optional)
+        .mutating()
+        .errors(DOWNLOAD_ERRORS)
+        .sample(&[("id_media", "1"), ("id_article", "1")])
+        .answer(DOWNLOAD_MEDIA_ANSWER),
+        Method::new(
+            "download-image",
+            Area::Downloads,
+            "Buys an item and returns the file at once, with its metadata embedded \
                 (legacy).",
-            description: "The original's older download method, kept for the clients that \
+            "The original's older download method, kept for the clients that \
                 call it. Charging, `402` and re-downloads (`id_download`, or buying what you \
                 already hold) are those of `download-media`. The JPEG carries the title, \
                 keywords, description, author and copyright as IPTC IIM and/or XMP \
@@ -166,41 +288,32 @@ pub fn methods() -> Vec<Method> {
                 followed by a structured type for errors: `application/octet-stream, \
                 application/json`) the answer is the file itself; otherwise the order as \
                 `download-media` gives it plus `<media><base64/><mimetype/></media>`.",
-            params: IMAGE_PARAMS,
-            user_auth: UserAuth::Optional,
-            admin: false,
-            mutating: true,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: DOWNLOAD_ERRORS,
-            sample: &[("id_media", "1"), ("id_article", "1"), ("metadata", "all")],
-            handler: download_image,
-            inline: false,
-        },
-        Method {
-            name: "get-downloaded-images",
-            area: Area::Downloads,
-            since: V1_0,
-            until: None,
-            summary: "Lists the acting user's downloads, newest first.",
-            description: "`extra_info` adds `width`, `height`, `mimetype`, `date` (of the \
+            download_image,
+        )
+        .params(IMAGE_PARAMS)
+        .user(UserAuth::Optional)
+        .mutating()
+        .errors(DOWNLOAD_ERRORS)
+        .sample(&[("id_media", "1"), ("id_article", "1"), ("metadata", "all")])
+        .answer(DOWNLOAD_IMAGE_ANSWER),
+        Method::new(
+            "get-downloaded-images",
+            Area::Downloads,
+            "Lists the acting user's downloads, newest first.",
+            "`extra_info` adds `width`, `height`, `mimetype`, `date` (of the \
                 purchase), `ref` (the customer's order reference: Panthera stores none, so it \
                 is empty) and `state` (of the order: queued, processing, ready) to each \
                 `<media>`. Test downloads (`test=yes`) are not purchases and are not listed.",
-            params: DOWNLOADED_PARAMS,
-            user_auth: UserAuth::Optional,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: &[ErrorDoc {
-                code: 401,
-                meaning: "no user (the api key has no owner)",
-            }],
-            sample: &[("limit", "5"), ("extra_info", "width,height,date")],
-            handler: downloaded_images,
-            inline: false,
-        },
+            downloaded_images,
+        )
+        .params(DOWNLOADED_PARAMS)
+        .user(UserAuth::Optional)
+        .errors(&[ErrorDoc {
+            code: 401,
+            meaning: "no user (the api key has no owner)",
+        }])
+        .sample(&[("limit", "5"), ("extra_info", "width,height,date")])
+        .answer(DOWNLOADED_ANSWER),
     ]
 }
 

@@ -1,14 +1,11 @@
 //! `get-user-ftp-list` (methods.md §F): the signed-in contributor's upload
 //! inbox, listed or processed (see `media::inbox`).
 
-use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
+use super::{Area, Ctx, ErrorDoc, Field, FieldType, Kind, Method, Param, UserAuth};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::media::inbox::{self, Outcome};
 use crate::protocol::user_auth::TokenRefusal;
-use crate::protocol::version::Version;
-
-const V1_0: Version = Version::new(1, 0);
 
 const PARAMS: &[Param] = &[
     Param::new("offset", "Files to skip (in file name order).")
@@ -31,33 +28,72 @@ const PARAMS: &[Param] = &[
     .default("no"),
 ];
 
+const FTP_ANSWER: &[Field] = &[
+    super::contributor::TOKEN,
+    Field::group(
+        "ftp",
+        "The page of files in your inbox.",
+        &[
+            Field::attr(
+                "total",
+                FieldType::Integer,
+                "How many files the inbox holds.",
+            ),
+            Field::attr("items", FieldType::Integer, "How many are on this page."),
+            Field::element("filename", FieldType::Text, "One file's name.").repeated(),
+        ],
+    )
+    .when("without `process=yes`"),
+    Field::group(
+        "queue",
+        "The page of files, each imported or refused.",
+        &[
+            Field::attr(
+                "total",
+                FieldType::Integer,
+                "How many files the inbox held.",
+            ),
+            Field::attr("items", FieldType::Integer, "How many are on this page."),
+            Field::element("filename", FieldType::Text, "One file's name, as its text.")
+                .fields(&[
+                    Field::attr(
+                        "stat",
+                        FieldType::Text,
+                        "`ok` (imported) or `fail` (left there).",
+                    ),
+                    Field::attr("id-media", FieldType::Integer, "Your new item.")
+                        .when("`stat=\"ok\"`"),
+                    Field::attr("error", FieldType::Text, "Why the file was refused.")
+                        .when("`stat=\"fail\"`"),
+                ])
+                .repeated(),
+        ],
+    )
+    .when("`process=yes`"),
+];
+
 pub fn methods() -> Vec<Method> {
-    vec![Method {
-        name: "get-user-ftp-list",
-        area: Area::Contributor,
-        since: V1_0,
-        until: None,
-        summary: "Lists the files in your upload inbox, or imports them as your new media.",
-        description: "The inbox is a folder per user that the operator's FTP/SFTP server (or \
+    vec![Method::new(
+        "get-user-ftp-list",
+        Area::Contributor,
+        "Lists the files in your upload inbox, or imports them as your new media.",
+        "The inbox is a folder per user that the operator's FTP/SFTP server (or \
             `panthera media inbox`) fills. Files are listed in file name order; hidden files, \
             folders and links are not. With `process=yes` each listed JPEG becomes your new \
             item in its own transaction and leaves the inbox once imported; a file that is not \
             a JPEG, too large (`media.inbox_max_file_bytes`) or named like one of your media \
             gets `stat=\"fail\"` with the reason and stays where it is.",
-        params: PARAMS,
-        user_auth: UserAuth::Required,
-        admin: false,
-        mutating: true,
-        ssl: false,
-        verbs: &[Verb::Post],
-        errors: &[ErrorDoc {
-            code: 401,
-            meaning: "no signed-in user",
-        }],
-        sample: &[("limit", "10")],
-        handler: ftp_list,
-        inline: false,
-    }]
+        ftp_list,
+    )
+    .params(PARAMS)
+    .user(UserAuth::Required)
+    .mutating()
+    .errors(&[ErrorDoc {
+        code: 401,
+        meaning: "no signed-in user",
+    }])
+    .sample(&[("limit", "10")])
+    .answer(FTP_ANSWER)]
 }
 
 fn ftp_list(ctx: &Ctx<'_>) -> Result<Answer, ApiError> {

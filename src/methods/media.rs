@@ -3,7 +3,8 @@
 
 use base64::Engine;
 
-use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
+use super::service::CONTENT_LANGS;
+use super::{Area, Ctx, ErrorDoc, Field, FieldType, Kind, Method, Param, UserAuth};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::media::image::{self, Rendition};
@@ -15,7 +16,6 @@ use crate::store::media::{self as store, Media, PollType, Search};
 use crate::store::orders::Article;
 use crate::store::{balances, orders};
 
-const V1_0: Version = Version::new(1, 0);
 const V1_1: Version = Version::new(1, 1);
 const V1_2: Version = Version::new(1, 2);
 
@@ -28,15 +28,24 @@ pub fn acting_user(ctx: &Ctx<'_>) -> Result<String, ApiError> {
         .ok_or_else(|| crate::protocol::user_auth::TokenRefusal::NoOwner.into())
 }
 
-/// Content language ids (`get-user-content-langs`).
-pub const LANG_IDS: &[&str] = &["da", "de", "en", "es", "it", "pl", "pt"];
+/// Content language ids: the ids of [`CONTENT_LANGS`], which
+/// `get-user-content-langs` lists.
+pub const LANG_IDS: [&str; CONTENT_LANGS.len()] = {
+    let mut ids = [""; CONTENT_LANGS.len()];
+    let mut i = 0;
+    while i < ids.len() {
+        ids[i] = CONTENT_LANGS[i].0;
+        i += 1;
+    }
+    ids
+};
 
 pub const LANG: Param = Param::new(
     "lang",
     "Content language; the catalogue's texts are English, other languages fall back to it.",
 )
 .kind(Kind::Choice)
-.values(LANG_IDS)
+.values(&LANG_IDS)
 .default("en");
 const Q: Param = Param::new(
     "q",
@@ -126,17 +135,442 @@ const POLL_PARAMS: &[Param] = &[
     Param::new("next_page_id", "The cursor of the previous page."),
 ];
 
+/// An `extra_info` attribute of a search result's `<media>`.
+const fn extra(name: &'static str, ty: FieldType, meaning: &'static str) -> Field {
+    Field::attr(name, ty, meaning).when("`extra_info` names it")
+}
+
+/// `<media>` of `search` and `search-similar`: `id` and `thumb`, then the
+/// attributes `extra_info` asks, in the order asked.
+const SEARCH_MEDIA: &[Field] = &[
+    Field::attr("id", FieldType::Integer, "The media id."),
+    Field::attr("thumb", FieldType::Url, "Its 170-pixel thumbnail."),
+    extra("preview", FieldType::Url, "The watermarked preview."),
+    extra(
+        "preview_high",
+        FieldType::Url,
+        "The larger watermarked preview.",
+    ),
+    extra(
+        "width",
+        FieldType::Integer,
+        "Width of the original, in pixels.",
+    ),
+    extra(
+        "height",
+        FieldType::Integer,
+        "Height of the original, in pixels.",
+    ),
+    extra(
+        "copyright",
+        FieldType::Text,
+        "`© ` and the author's real name (or username).",
+    ),
+    extra("date", FieldType::Timestamp, "When the item was added."),
+    extra(
+        "keywords",
+        FieldType::Text,
+        "Its keywords, comma-separated.",
+    ),
+    extra("title", FieldType::Text, "Its title."),
+    extra("description", FieldType::Text, "Its description."),
+    extra("editorial", FieldType::YesNo, "For editorial use only."),
+    extra(
+        "extended",
+        FieldType::YesNo,
+        "Extended-rights articles can be bought.",
+    ),
+    extra("packet", FieldType::YesNo, "Sold in packets: always `no`."),
+    extra(
+        "subscription",
+        FieldType::YesNo,
+        "Sold by subscription: always `no`.",
+    ),
+    extra("premium", FieldType::YesNo, "In the `premium` collection."),
+    extra(
+        "rights_managed",
+        FieldType::YesNo,
+        "Rights-managed licence: always `no`.",
+    ),
+    extra(
+        "spx",
+        FieldType::YesNo,
+        "A special-price offer: always `no`.",
+    ),
+    extra(
+        "mimetype",
+        FieldType::Text,
+        "The original's media type, e.g. `image/jpeg`.",
+    ),
+    extra(
+        "model_id",
+        FieldType::Text,
+        "Model release documents are not stored: always empty.",
+    ),
+    extra("model_release", FieldType::YesNo, "A model release exists."),
+    extra(
+        "property_release",
+        FieldType::YesNo,
+        "A property release exists.",
+    ),
+    extra(
+        "author-username",
+        FieldType::Text,
+        "The author's username (`extra_info=author_username`).",
+    ),
+    extra(
+        "author-realname",
+        FieldType::Text,
+        "The author's real name (`extra_info=author_realname`).",
+    ),
+    extra("adult_content", FieldType::YesNo, "Adult content."),
+    extra(
+        "datasets_ai_content",
+        FieldType::YesNo,
+        "Released for AI training data: always `no`.",
+    ),
+    extra(
+        "type",
+        FieldType::Text,
+        "`photos`, `illustrations` or `vectors`.",
+    ),
+    extra("license", FieldType::Text, "`commercial` or `editorial`."),
+    extra("contributor", FieldType::Text, "The author's username."),
+    extra(
+        "price",
+        FieldType::Text,
+        "The lowest price of a size article (empty when none fits).",
+    ),
+    extra(
+        "people_number",
+        FieldType::Integer,
+        "How many people it shows.",
+    ),
+    extra(
+        "isolated",
+        FieldType::YesNo,
+        "The subject is isolated (cut out).",
+    ),
+    extra("collection", FieldType::Text, "Its collection."),
+    extra(
+        "orientation",
+        FieldType::Text,
+        "`horizontal`, `vertical`, `square` or `panorama`.",
+    ),
+    extra(
+        "color",
+        FieldType::Text,
+        "Its main colour as six hex digits (empty when unknown).",
+    ),
+    extra(
+        "people_gender",
+        FieldType::Text,
+        "Genders of the people shown.",
+    ),
+    extra(
+        "people_ethnicity",
+        FieldType::Text,
+        "Ethnicity codes of the people shown.",
+    ),
+];
+
+const SEARCH_ANSWER: &[Field] = &[Field::group(
+    "items",
+    "The page of results.",
+    &[
+        Field::attr("total", FieldType::Integer, "How many items match in all."),
+        Field::attr("items", FieldType::Integer, "How many are on this page."),
+        Field::group("media", "One result, in ranking order.", SEARCH_MEDIA).repeated(),
+    ],
+)];
+
+const SEARCH_FILTER_ANSWER: &[Field] = &[Field::group(
+    "filters",
+    "The filters of `search`.",
+    &[
+        Field::attr(
+            "lang",
+            FieldType::Text,
+            "The language of the titles and names.",
+        ),
+        Field::group(
+            "filter",
+            "One filter.",
+            &[
+                Field::attr("name", FieldType::Text, "What `filters` calls it."),
+                Field::attr(
+                    "type",
+                    FieldType::Text,
+                    "`single`, `multi`, `string`, `hexcode` or `integer`.",
+                ),
+                Field::attr("title", FieldType::Text, "Its title in `lang`."),
+                Field::attr(
+                    "pattern",
+                    FieldType::Text,
+                    "The values accepted besides the listed ones.",
+                )
+                .when("the filter accepts unlisted values"),
+                Field::group(
+                    "value",
+                    "One listed value.",
+                    &[
+                        Field::attr("id", FieldType::Text, "The value as `filters` takes it."),
+                        Field::attr("name", FieldType::Text, "Its name in `lang`."),
+                        Field::attr(
+                            "aliases",
+                            FieldType::Text,
+                            "Other ids accepted, comma-separated.",
+                        )
+                        .when("Panthera accepted other ids before"),
+                    ],
+                )
+                .repeated(),
+            ],
+        )
+        .repeated(),
+    ],
+)];
+
+const MEDIA_INFO_ANSWER: &[Field] = &[
+    Field::group(
+        "media",
+        "The item's files (repeated, in the order asked, for a list of ids).",
+        &[
+            Field::element("id", FieldType::Integer, "The media id."),
+            Field::element("thumb_150_url", FieldType::Url, "The 150-pixel thumbnail."),
+            Field::element("thumb_170_url", FieldType::Url, "The 170-pixel thumbnail."),
+            Field::element("preview_url", FieldType::Url, "The watermarked preview."),
+            Field::element(
+                "preview_url_high",
+                FieldType::Url,
+                "The larger watermarked preview.",
+            ),
+            Field::element(
+                "width",
+                FieldType::Integer,
+                "Width of the original, in pixels.",
+            ),
+            Field::element(
+                "height",
+                FieldType::Integer,
+                "Height of the original, in pixels.",
+            ),
+            Field::element("mime_type", FieldType::Text, "The original's media type."),
+        ],
+    )
+    .repeated(),
+    Field::group(
+        "metadata",
+        "The item's texts and rights (one per `media`).",
+        &[
+            Field::element("title", FieldType::Text, "The title."),
+            Field::element("description", FieldType::Text, "The description."),
+            Field::element(
+                "keywords",
+                FieldType::Text,
+                "Keywords, comma-separated, most relevant first.",
+            ),
+            Field::element("keywords_top10", FieldType::Text, "The first ten keywords.")
+                .when("`show_top10_keywords=yes`"),
+            Field::element("author_username", FieldType::Text, "The author's username."),
+            Field::element(
+                "author_realname",
+                FieldType::Text,
+                "The author's real name.",
+            ),
+            Field::element(
+                "copyright",
+                FieldType::Text,
+                "`© ` and the real name (or username).",
+            ),
+            Field::element("date", FieldType::Timestamp, "When the item was added."),
+            Field::element("editorial", FieldType::YesNo, "For editorial use only."),
+            Field::element("model_release", FieldType::YesNo, "A model release exists."),
+            Field::element(
+                "property_release",
+                FieldType::YesNo,
+                "A property release exists.",
+            ),
+            Field::element(
+                "orientation",
+                FieldType::Text,
+                "`landscape`, `portrait` or `square`.",
+            ),
+        ],
+    )
+    .repeated(),
+    Field::group(
+        "options",
+        "The item's search facets (one per `media`).",
+        &[
+            Field::element(
+                "orientation",
+                FieldType::Text,
+                "`landscape`, `portrait` or `square`.",
+            ),
+            Field::element("color", FieldType::Text, "Its main colour's name."),
+            Field::element(
+                "people_number",
+                FieldType::Integer,
+                "How many people it shows.",
+            ),
+            Field::element("license", FieldType::Text, "`commercial` or `editorial`."),
+        ],
+    )
+    .repeated(),
+    Field::group(
+        "articles",
+        "What the item can be bought as (one per `media`).",
+        &[Field::group(
+            "singlebuy_list",
+            "The single-purchase offers.",
+            &[
+                Field::attr("total", FieldType::Integer, "Always 1."),
+                Field::group(
+                    "singlebuy",
+                    "The offer for the acting user.",
+                    &[
+                        Field::attr("currency", FieldType::Text, "The deposit's currency."),
+                        Field::attr(
+                            "deposit-remaining",
+                            FieldType::Integer,
+                            "The acting user's credits (0 without one).",
+                        ),
+                        Field::group(
+                            "sizes",
+                            "The size articles that fit the original.",
+                            &[
+                                Field::attr("total", FieldType::Integer, "How many."),
+                                Field::group("article", "One size.", ARTICLE_SIZE).repeated(),
+                            ],
+                        ),
+                        Field::group(
+                            "extended_rights",
+                            "The extended-rights articles.",
+                            &[
+                                Field::attr("total", FieldType::Integer, "How many."),
+                                Field::group("article", "One extended right.", ARTICLE_RIGHT)
+                                    .repeated(),
+                            ],
+                        ),
+                    ],
+                ),
+            ],
+        )],
+    )
+    .repeated()
+    .when("`show_articles=yes`"),
+];
+
+const ARTICLE_SIZE: &[Field] = &[
+    Field::attr(
+        "id",
+        FieldType::Integer,
+        "The article id (`id_article` of `download-media`).",
+    ),
+    Field::attr("name", FieldType::Text, "Its name, e.g. `XS`."),
+    Field::attr("description", FieldType::Text, "Its description."),
+    Field::attr(
+        "width",
+        FieldType::Integer,
+        "Width of the file it delivers.",
+    ),
+    Field::attr(
+        "height",
+        FieldType::Integer,
+        "Height of the file it delivers.",
+    ),
+    Field::attr("mimetype", FieldType::Text, "The file's media type."),
+    Field::attr("price", FieldType::Integer, "Its price."),
+    Field::attr("currency", FieldType::Text, "The price's currency."),
+];
+
+const ARTICLE_RIGHT: &[Field] = &[
+    Field::attr(
+        "id",
+        FieldType::Integer,
+        "The article id (after a size in `id_article`).",
+    ),
+    Field::attr("name", FieldType::Text, "Its name, e.g. `print`."),
+    Field::attr("description", FieldType::Text, "What it allows."),
+    Field::attr("price", FieldType::Integer, "Its price."),
+    Field::attr("currency", FieldType::Text, "The price's currency."),
+];
+
+/// `<media><base64/><mimetype/></media>`: a file in a structured answer.
+pub const FILE_MEDIA: Field = Field::group(
+    "media",
+    "The file (without `content_type=application/octet-stream`, which answers the bytes).",
+    &[
+        Field::element("base64", FieldType::Base64, "The JPEG."),
+        Field::element("mimetype", FieldType::Text, "`image/jpeg`."),
+    ],
+);
+
+const POLL_ANSWER: &[Field] = &[Field::group(
+    "items",
+    "The page of items.",
+    &[
+        Field::attr(
+            "type",
+            FieldType::Text,
+            "`new`, `changed` or `deleted`, as asked.",
+        ),
+        Field::attr(
+            "total",
+            FieldType::Integer,
+            "How many items are new, changed or deleted since `last_polling`, all pages together.",
+        ),
+        Field::attr("items", FieldType::Integer, "How many are on this page."),
+        Field::attr(
+            "next_page_id",
+            FieldType::Text,
+            "The cursor of the next page (the one given when the page is empty; empty at first).",
+        ),
+        Field::group(
+            "media",
+            "One item.",
+            &[
+                Field::attr("id", FieldType::Integer, "The media id."),
+                Field::attr(
+                    "date",
+                    FieldType::Timestamp,
+                    "When it was added, changed or deleted.",
+                ),
+                Field::attr(
+                    "next_page_id",
+                    FieldType::Text,
+                    "The cursor just after this item.",
+                ),
+            ],
+        )
+        .repeated(),
+    ],
+)];
+
+/// A declaration of `search`: the versions differ in texts, page numbering
+/// and sample.
+const fn search_method(
+    summary: &'static str,
+    description: &'static str,
+    params: &'static [Param],
+    sample: &'static [(&'static str, &'static str)],
+) -> Method {
+    Method::new("search", Area::Media, summary, description, search)
+        .params(params)
+        .user(UserAuth::Optional)
+        .errors(SEARCH_ERRORS)
+        .sample(sample)
+        .answer(SEARCH_ANSWER)
+}
+
 pub fn methods() -> Vec<Method> {
     vec![
-        Method {
-            name: "search",
-            area: Area::Media,
-            since: V1_0,
-            until: Some(V1_2),
-            summary: "Searches the catalogue by words and filters (pages from 0).",
-            description: "Ranked by relevance (title before keywords before description) unless \
+        search_method(
+            "Searches the catalogue by words and filters (pages from 0).",
+            "Ranked by relevance (title before keywords before description) unless \
                 `filters` asks another `sort`. In version 1.2 pages count from 1.",
-            params: &[
+            &[
                 Q,
                 LANG,
                 PAGE_FROM_0,
@@ -145,31 +579,20 @@ pub fn methods() -> Vec<Method> {
                 FILTERS_PARAM,
                 FILTER_PARAM,
             ],
-            user_auth: UserAuth::Optional,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: SEARCH_ERRORS,
-            sample: &[
+            &[
                 ("q", "fox"),
                 ("page", "0"),
                 ("limit", "2"),
                 ("extra_info", "title,width,height,author_username"),
                 ("filters", "sort: rel;type: photos;"),
             ],
-            handler: search,
-            inline: false,
-        },
-        Method {
-            name: "search",
-            area: Area::Media,
-            since: V1_2,
-            until: None,
-            summary: "Searches the catalogue by words and filters (pages from 1).",
-            description: "Ranked by relevance (title before keywords before description) unless \
+        )
+        .until(V1_2),
+        search_method(
+            "Searches the catalogue by words and filters (pages from 1).",
+            "Ranked by relevance (title before keywords before description) unless \
                 `filters` asks another `sort`. Before version 1.2 pages counted from 0.",
-            params: &[
+            &[
                 Q,
                 LANG,
                 PAGE_FROM_1,
@@ -178,146 +601,105 @@ pub fn methods() -> Vec<Method> {
                 FILTERS_PARAM,
                 FILTER_PARAM,
             ],
-            user_auth: UserAuth::Optional,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: SEARCH_ERRORS,
-            sample: &[
+            &[
                 ("q", "animal -cat"),
                 ("page", "1"),
                 ("limit", "2"),
                 ("filters", "orientation:horizontal;people_number:all;"),
             ],
-            handler: search,
-            inline: false,
-        },
-        Method {
-            name: "search-similar",
-            area: Area::Media,
-            since: V1_0,
-            until: None,
-            summary: "Finds items similar to one item (sharing its top keywords).",
-            description: "Answers like `search`; the item itself is never among the results.",
-            params: &[
-                ID_MEDIA,
-                LANG,
-                PAGE_FROM_0,
-                LIMIT,
-                EXTRA,
-                FILTERS_PARAM,
-                FILTER_PARAM,
-            ],
-            user_auth: UserAuth::No,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: NOT_FOUND,
-            sample: &[("id_media", "1"), ("limit", "3")],
-            handler: search_similar,
-            inline: false,
-        },
-        Method {
-            name: "get-search-filter",
-            area: Area::Media,
-            since: V1_0,
-            until: None,
-            summary: "Lists the filters `search` understands, with their values.",
-            description: "Every `<filter>` has its `name`, a `title` in `lang`, and a `type`: \
+        )
+        .since(V1_2),
+        Method::new(
+            "search-similar",
+            Area::Media,
+            "Finds items similar to one item (sharing its top keywords).",
+            "Answers like `search`; the item itself is never among the results.",
+            search_similar,
+        )
+        .params(&[
+            ID_MEDIA,
+            LANG,
+            PAGE_FROM_0,
+            LIMIT,
+            EXTRA,
+            FILTERS_PARAM,
+            FILTER_PARAM,
+        ])
+        .errors(NOT_FOUND)
+        .sample(&[("id_media", "1"), ("limit", "3")])
+        .answer(SEARCH_ANSWER),
+        Method::new(
+            "get-search-filter",
+            Area::Media,
+            "Lists the filters `search` understands, with their values.",
+            "Every `<filter>` has its `name`, a `title` in `lang`, and a `type`: \
                 `single` (one listed value), `multi` (a comma list of listed values), `string`, \
                 `hexcode` (six hex digits without `#`) or `integer`; `pattern` describes values \
                 accepted besides the listed ones. Each `<value>` has its `id`, its `name` in \
                 `lang` and, where Panthera accepted other ids before, their `aliases`.",
-            params: &[LANG],
-            user_auth: UserAuth::No,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: &[],
-            sample: &[("lang", "de")],
-            handler: search_filter,
-            inline: false,
-        },
-        Method {
-            name: "get-media-info",
-            area: Area::Media,
-            since: V1_0,
-            until: None,
-            summary: "Describes items: URLs, size, metadata and, on request, the articles.",
-            description: "For a comma list of ids the groups `media`, `metadata`, `options` \
+            search_filter,
+        )
+        .params(&[LANG])
+        .sample(&[("lang", "de")])
+        .answer(SEARCH_FILTER_ANSWER),
+        Method::new(
+            "get-media-info",
+            Area::Media,
+            "Describes items: URLs, size, metadata and, on request, the articles.",
+            "For a comma list of ids the groups `media`, `metadata`, `options` \
                 (and `articles`) repeat in the order asked; in JSON each becomes an array whose \
                 n-th entries belong together. `deposit-remaining` is the acting user's.",
-            params: INFO_PARAMS,
-            user_auth: UserAuth::Optional,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: NOT_FOUND,
-            sample: &[
-                ("id_media", "1"),
-                ("show_articles", "yes"),
-                ("show_top10_keywords", "yes"),
-            ],
-            handler: media_info,
-            inline: false,
-        },
-        Method {
-            name: "download-image-preview",
-            area: Area::Media,
-            since: V1_0,
-            until: None,
-            summary: "Returns an item's watermarked preview image.",
-            description: "With `content_type=application/octet-stream` the answer is the JPEG \
+            media_info,
+        )
+        .params(INFO_PARAMS)
+        .user(UserAuth::Optional)
+        .errors(NOT_FOUND)
+        .sample(&[
+            ("id_media", "1"),
+            ("show_articles", "yes"),
+            ("show_top10_keywords", "yes"),
+        ])
+        .answer(MEDIA_INFO_ANSWER),
+        Method::new(
+            "download-image-preview",
+            Area::Media,
+            "Returns an item's watermarked preview image.",
+            "With `content_type=application/octet-stream` the answer is the JPEG \
                 itself (errors then come in the next listed type); otherwise \
                 `<media><base64/><mimetype/></media>`.",
-            params: &[ID_MEDIA],
-            user_auth: UserAuth::No,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: NOT_FOUND,
-            sample: &[("id_media", "2")],
-            handler: preview,
-            inline: false,
-        },
-        Method {
-            name: "poll",
-            area: Area::Media,
-            since: V1_1,
-            until: None,
-            summary: "Lists items that are new, changed or deleted since a point in time.",
-            description: "Page with `next_page_id`: an opaque cursor that stays correct while \
+            preview,
+        )
+        .params(&[ID_MEDIA])
+        .errors(NOT_FOUND)
+        .sample(&[("id_media", "2")])
+        .answer(&[FILE_MEDIA]),
+        Method::new(
+            "poll",
+            Area::Media,
+            "Lists items that are new, changed or deleted since a point in time.",
+            "Page with `next_page_id`: an opaque cursor that stays correct while \
                 items change (an item changed during paging comes again later, never goes \
                 missing). `last_polling` is a timestamp or a media id (= when it was created).",
-            params: POLL_PARAMS,
-            user_auth: UserAuth::No,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: &[
-                ErrorDoc {
-                    code: 400,
-                    meaning: "a malformed last_polling or a next_page_id of another poll",
-                },
-                ErrorDoc {
-                    code: 404,
-                    meaning: "last_polling names an unknown media id",
-                },
-            ],
-            sample: &[
-                ("type", "new"),
-                ("last_polling", "Thu, 01 Jan 2015 00:00:00 UTC"),
-                ("limit", "3"),
-            ],
-            handler: poll,
-            inline: false,
-        },
+            poll,
+        )
+        .since(V1_1)
+        .params(POLL_PARAMS)
+        .errors(&[
+            ErrorDoc {
+                code: 400,
+                meaning: "a malformed last_polling or a next_page_id of another poll",
+            },
+            ErrorDoc {
+                code: 404,
+                meaning: "last_polling names an unknown media id",
+            },
+        ])
+        .sample(&[
+            ("type", "new"),
+            ("last_polling", "Thu, 01 Jan 2015 00:00:00 UTC"),
+            ("limit", "3"),
+        ])
+        .answer(POLL_ANSWER),
     ]
 }
 

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod contributor;
 pub mod downloads;
+pub mod fields;
 pub mod idempotency;
 pub mod inbox;
 pub mod media;
@@ -14,6 +15,7 @@ pub mod service;
 pub mod state;
 pub mod tokens;
 
+pub use fields::{Field, FieldType};
 pub use state::AppState;
 
 use std::collections::HashMap;
@@ -202,9 +204,92 @@ pub struct Method {
     /// a handler that touches the store or the disk or hashes passwords,
     /// nor for a method that needs a user (tokens are checked in the store).
     pub inline: bool,
+    /// The elements of a successful answer (inside `<rsp stat="ok">`), with
+    /// their attributes and children: the docs' "Answer" table and the
+    /// OpenAPI answer schemas.
+    pub answer: &'static [Field],
 }
 
 impl Method {
+    /// A method served since 1.0 by POST, that needs no user, takes no
+    /// parameters, has no errors of its own and no sample; the builder
+    /// methods below say what differs.
+    pub const fn new(
+        name: &'static str,
+        area: Area,
+        summary: &'static str,
+        description: &'static str,
+        handler: Handler,
+    ) -> Self {
+        Method {
+            name,
+            area,
+            since: Version::V1_0,
+            until: None,
+            summary,
+            description,
+            params: &[],
+            user_auth: UserAuth::No,
+            ssl: false,
+            admin: false,
+            mutating: false,
+            verbs: &[Verb::Post],
+            errors: &[],
+            sample: &[],
+            handler,
+            inline: false,
+            answer: &[],
+        }
+    }
+    pub const fn since(mut self, v: Version) -> Self {
+        self.since = v;
+        self
+    }
+    pub const fn until(mut self, v: Version) -> Self {
+        self.until = Some(v);
+        self
+    }
+    pub const fn params(mut self, params: &'static [Param]) -> Self {
+        self.params = params;
+        self
+    }
+    pub const fn user(mut self, user_auth: UserAuth) -> Self {
+        self.user_auth = user_auth;
+        self
+    }
+    pub const fn ssl(mut self) -> Self {
+        self.ssl = true;
+        self
+    }
+    pub const fn admin(mut self) -> Self {
+        self.admin = true;
+        self
+    }
+    pub const fn mutating(mut self) -> Self {
+        self.mutating = true;
+        self
+    }
+    pub const fn verbs(mut self, verbs: &'static [Verb]) -> Self {
+        self.verbs = verbs;
+        self
+    }
+    pub const fn errors(mut self, errors: &'static [ErrorDoc]) -> Self {
+        self.errors = errors;
+        self
+    }
+    pub const fn sample(mut self, sample: &'static [(&'static str, &'static str)]) -> Self {
+        self.sample = sample;
+        self
+    }
+    pub const fn inline(mut self) -> Self {
+        self.inline = true;
+        self
+    }
+    pub const fn answer(mut self, answer: &'static [Field]) -> Self {
+        self.answer = answer;
+        self
+    }
+
     /// The sample parameters with placeholders filled in: a value written
     /// `{now+Nd}` becomes the timestamp N days from now, for samples that
     /// must lie in the future whenever the docs are made.
@@ -464,6 +549,11 @@ mod tests {
             );
             assert!(!m.summary.is_empty(), "{} lacks a summary", m.name);
             assert!(!m.verbs.is_empty(), "{} has no verb", m.name);
+            assert!(
+                !m.answer.is_empty(),
+                "{} does not declare its answer",
+                m.name
+            );
             assert!(
                 !m.inline || (m.user_auth == UserAuth::No && !m.mutating && !m.admin),
                 "{} runs inline but needs a user, changes state or is admin-only",

@@ -1,13 +1,10 @@
 //! Service methods (methods.md §A): about the host, its languages and its methods.
 
-use super::{Area, Ctx, ErrorDoc, Method, Param, UserAuth, Verb};
+use super::{Area, Ctx, ErrorDoc, Field, FieldType, Method, Param};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::protocol::signature::Algo;
 use crate::protocol::timestamp::Timestamp;
-use crate::protocol::version::Version;
-
-const V1_0: Version = Version::new(1, 0);
 
 /// The languages content (titles, keywords) is offered in.
 pub const CONTENT_LANGS: &[(&str, &str)] = &[
@@ -23,86 +20,279 @@ pub const CONTENT_LANGS: &[(&str, &str)] = &[
 const METHOD_INFO_PARAMS: &[Param] =
     &[Param::new("method", "The method name, e.g. `host-info`.").required()];
 
+const HOST_INFO_ANSWER: &[Field] = &[
+    Field::group(
+        "host",
+        "The server.",
+        &[
+            Field::element("name", FieldType::Text, "The server software: `Panthera`."),
+            Field::element("version", FieldType::Text, "Its release."),
+            Field::group(
+                "api_versions",
+                "The API versions the server knows.",
+                &[Field::group(
+                    "version",
+                    "One version.",
+                    &[
+                        Field::attr("id", FieldType::Text, "The version, e.g. `1.2`."),
+                        Field::attr(
+                            "state",
+                            FieldType::Text,
+                            "`current`, `deprecated` (redirected to the newest current \
+                             version) or `gone` (answered with 410).",
+                        ),
+                    ],
+                )
+                .repeated()],
+            ),
+            Field::element("server_time", FieldType::Timestamp, "The server's clock."),
+            Field::group(
+                "algos",
+                "The accepted signature algorithms.",
+                &[
+                    Field::element("algo", FieldType::Text, "`sha1`, `sha256` or `sha512`.")
+                        .repeated(),
+                ],
+            ),
+            Field::element(
+                "timestamp_tolerance",
+                FieldType::Integer,
+                "How far (seconds) a request's `timestamp` may be from `server_time`.",
+            ),
+        ],
+    ),
+    Field::group(
+        "app",
+        "The calling api key.",
+        &[
+            Field::element(
+                "name",
+                FieldType::Text,
+                "The name the key was created with.",
+            ),
+            Field::element("role", FieldType::Text, "`app` or `admin`."),
+            Field::element(
+                "rate_limit",
+                FieldType::Text,
+                "The key's quotas, as the `RateLimit-Policy` header writes them.",
+            ),
+        ],
+    ),
+];
+
+const CONTENT_LANGS_ANSWER: &[Field] = &[Field::group(
+    "languages",
+    "The content languages.",
+    &[Field::group(
+        "lang",
+        "One language.",
+        &[
+            Field::attr(
+                "id",
+                FieldType::Text,
+                "What `lang` parameters take, e.g. `de`.",
+            ),
+            Field::attr("name", FieldType::Text, "Its English name."),
+        ],
+    )
+    .repeated()],
+)];
+
+const METHOD_LIST_ANSWER: &[Field] = &[Field::group(
+    "methods",
+    "The methods of the requested version, by area then name.",
+    &[Field::group(
+        "method",
+        "One method.",
+        &[
+            Field::attr("name", FieldType::Text, "The method name."),
+            Field::attr(
+                "since",
+                FieldType::Text,
+                "The version its declaration serves since.",
+            ),
+            Field::attr(
+                "user",
+                FieldType::Text,
+                "User authentication: `required`, `optional` or `not required`.",
+            ),
+            Field::attr(
+                "ssl",
+                FieldType::YesNo,
+                "Whether it must be called over HTTPS.",
+            ),
+        ],
+    )
+    .repeated()],
+)];
+
+const METHOD_INFO_ANSWER: &[Field] = &[Field::group(
+    "method",
+    "The method's description.",
+    &[
+        Field::attr("name", FieldType::Text, "The method name."),
+        Field::attr(
+            "since",
+            FieldType::Text,
+            "The version this declaration serves since.",
+        ),
+        Field::attr(
+            "user",
+            FieldType::Text,
+            "User authentication: `required`, `optional` or `not required`.",
+        ),
+        Field::attr(
+            "ssl",
+            FieldType::YesNo,
+            "Whether it must be called over HTTPS.",
+        ),
+        Field::attr(
+            "admin",
+            FieldType::YesNo,
+            "Whether only admin api keys may call it.",
+        ),
+        Field::attr(
+            "idempotent",
+            FieldType::YesNo,
+            "Whether it changes state and honours `idempotency_key`.",
+        ),
+        Field::attr(
+            "verbs",
+            FieldType::Text,
+            "The HTTP verbs, comma-separated: `POST`, `PUT`.",
+        ),
+        Field::element("summary", FieldType::Text, "One line on what it does."),
+        Field::element("description", FieldType::Text, "The longer description."),
+        Field::group(
+            "params",
+            "Its parameters (empty when it has none).",
+            &[Field::group(
+                "param",
+                "One parameter.",
+                &[
+                    Field::attr("name", FieldType::Text, "The parameter name."),
+                    Field::attr(
+                        "type",
+                        FieldType::Text,
+                        "`string`, `integer`, `timestamp`, `list`, `url` or `array`.",
+                    ),
+                    Field::attr("required", FieldType::YesNo, "Whether it must be given."),
+                    Field::attr(
+                        "default",
+                        FieldType::Text,
+                        "The value when it is not given.",
+                    )
+                    .when("the parameter has a default"),
+                    Field::attr("min", FieldType::Integer, "The smallest value.")
+                        .when("an integer parameter"),
+                    Field::attr("max", FieldType::Integer, "The largest value.")
+                        .when("an integer parameter"),
+                    Field::attr(
+                        "secret",
+                        FieldType::YesNo,
+                        "`yes`: never echoed nor stored.",
+                    )
+                    .when("a secret (a password)"),
+                    Field::element("value", FieldType::Text, "One possible value.").repeated(),
+                    Field::element("description", FieldType::Text, "What it means."),
+                ],
+            )
+            .repeated()],
+        ),
+        Field::group(
+            "errors",
+            "The errors it can return, its own first.",
+            &[Field::group(
+                "error",
+                "One error.",
+                &[
+                    Field::attr("code", FieldType::Integer, "The error code."),
+                    Field::attr("meaning", FieldType::Text, "What it means for this method."),
+                ],
+            )
+            .repeated()],
+        ),
+        Field::group(
+            "versions",
+            "Every declaration of the method.",
+            &[Field::group(
+                "version",
+                "One declaration.",
+                &[
+                    Field::attr("since", FieldType::Text, "The first version it serves."),
+                    Field::attr(
+                        "until",
+                        FieldType::Text,
+                        "The first version it no longer serves.",
+                    )
+                    .when("a newer declaration takes over"),
+                ],
+            )
+            .repeated()],
+        ),
+        Field::group(
+            "sample",
+            "The sample parameters (empty when it takes none).",
+            &[Field::group(
+                "param",
+                "One sample parameter.",
+                &[
+                    Field::attr("name", FieldType::Text, "The parameter name."),
+                    Field::attr("value", FieldType::Text, "Its sample value."),
+                ],
+            )
+            .repeated()],
+        ),
+    ],
+)];
+
 pub fn methods() -> Vec<Method> {
     vec![
-        Method {
-            name: "host-info",
-            area: Area::Service,
-            since: V1_0,
-            until: None,
-            summary: "Describes the server: software, API versions, time and signing rules.",
-            description: "Use it as the first signed call: it proves the signature works and tells \
+        Method::new(
+            "host-info",
+            Area::Service,
+            "Describes the server: software, API versions, time and signing rules.",
+            "Use it as the first signed call: it proves the signature works and tells \
                 the server's clock, the accepted algos and timestamp tolerance, and the API versions \
                 with their state. `app` names the calling api key.",
-            params: &[],
-            user_auth: UserAuth::No,
-            ssl: false,
-            admin: false,
-            mutating: false,
-            verbs: &[Verb::Post],
-            errors: &[],
-            sample: &[],
-            handler: host_info,
-            inline: true,
-        },
-        Method {
-            name: "get-user-content-langs",
-            area: Area::Service,
-            since: V1_0,
-            until: None,
-            summary: "Lists the languages of content such as titles and keywords.",
-            description: "Any `lang` parameter of another method takes one of these ids.",
-            params: &[],
-            user_auth: UserAuth::No,
-            ssl: false,
-            admin: false,
-            mutating: false,
-            verbs: &[Verb::Post],
-            errors: &[],
-            sample: &[],
-            handler: content_langs,
-            inline: true,
-        },
-        Method {
-            name: "get-method-list",
-            area: Area::Service,
-            since: V1_0,
-            until: None,
-            summary: "Lists the methods of the requested API version.",
-            description: "Each method with the version it exists since, whether it needs a \
+            host_info,
+        )
+        .inline()
+        .answer(HOST_INFO_ANSWER),
+        Method::new(
+            "get-user-content-langs",
+            Area::Service,
+            "Lists the languages of content such as titles and keywords.",
+            "Any `lang` parameter of another method takes one of these ids.",
+            content_langs,
+        )
+        .inline()
+        .answer(CONTENT_LANGS_ANSWER),
+        Method::new(
+            "get-method-list",
+            Area::Service,
+            "Lists the methods of the requested API version.",
+            "Each method with the version it exists since, whether it needs a \
                 signed-in user, and whether it needs SSL.",
-            params: &[],
-            user_auth: UserAuth::No,
-            ssl: false,
-            admin: false,
-            mutating: false,
-            verbs: &[Verb::Post],
-            errors: &[],
-            sample: &[],
-            handler: method_list,
-            inline: true,
-        },
-        Method {
-            name: "get-method-info",
-            area: Area::Service,
-            since: V1_0,
-            until: None,
-            summary: "Describes one method: parameters, authentication, errors and sample.",
-            description: "The same description its documentation page is made of.",
-            params: METHOD_INFO_PARAMS,
-            user_auth: UserAuth::No,
-            ssl: false,
-            admin: false,
-            mutating: false,
-            verbs: &[Verb::Post],
-            errors: &[ErrorDoc {
+            method_list,
+        )
+        .inline()
+        .answer(METHOD_LIST_ANSWER),
+        Method::new(
+            "get-method-info",
+            Area::Service,
+            "Describes one method: parameters, authentication, errors and sample.",
+            "The same description its documentation page is made of.",
+            method_info,
+        )
+        .params(METHOD_INFO_PARAMS)
+        .errors(&[ErrorDoc {
                 code: 404,
                 meaning: "no such method in this version",
-            }],
-            sample: &[("method", "host-info")],
-            handler: method_info,
-            inline: true,
-        },
+            }])
+        .sample(&[("method", "host-info")])
+        .inline()
+        .answer(METHOD_INFO_ANSWER),
     ]
 }
 

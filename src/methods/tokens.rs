@@ -2,15 +2,12 @@
 //! the user approves it in a browser (`web::authorize`), and the app signs
 //! user calls with it (protocol.md §4).
 
-use super::{Area, Ctx, ErrorDoc, Kind, Method, Param, UserAuth, Verb};
+use super::{Area, Ctx, ErrorDoc, Field, FieldType, Kind, Method, Param, UserAuth};
 use crate::answer::tree::{Answer, Node};
 use crate::error::ApiError;
 use crate::protocol::timestamp::Timestamp;
 use crate::protocol::user_auth::{self, Account, TokenRefusal, PENDING_LIFE_SECS};
-use crate::protocol::version::Version;
 use crate::store::tokens::{self, Token, TokenState};
-
-const V1_0: Version = Version::new(1, 0);
 
 /// Longest accepted token secret, in bytes.
 const MAX_SECRET_BYTES: usize = 256;
@@ -90,98 +87,159 @@ const VALID_UNTIL_ERRORS: &[ErrorDoc] = &[
     },
 ];
 
+const TOKEN: Field = Field::element("token", FieldType::Text, "The user token.");
+
+const REQUEST_TOKEN_ANSWER: &[Field] = &[
+    TOKEN,
+    Field::element(
+        "auth_url",
+        FieldType::Url,
+        "The page where the user allows or denies your app.",
+    ),
+    Field::element(
+        "valid_until",
+        FieldType::Timestamp,
+        "When the pending token expires.",
+    ),
+    Field::element(
+        "ftp_access",
+        FieldType::YesNo,
+        "Whether FTP access was asked for.",
+    ),
+];
+
+const VALID_UNTIL_ANSWER: &[Field] = &[
+    TOKEN,
+    Field::element(
+        "valid_until",
+        FieldType::Timestamp,
+        "When the token now expires.",
+    ),
+];
+
+const PROFILE_ANSWER: &[Field] = &[Field::group(
+    "user",
+    "The signed-in user.",
+    &[
+        Field::element("id", FieldType::Text, "The account id."),
+        Field::element("username", FieldType::Text, "The username."),
+        Field::element("firstname", FieldType::Text, "The first name."),
+        Field::element("surname", FieldType::Text, "The surname."),
+        Field::element("company", FieldType::Text, "The company."),
+        Field::element("email", FieldType::Text, "The email address."),
+        Field::element("status", FieldType::Text, "The account status."),
+        Field::element(
+            "token_valid_until",
+            FieldType::Timestamp,
+            "When the token of this call expires.",
+        ),
+    ],
+)];
+
+const DEPOSIT_ANSWER: &[Field] = &[
+    super::downloads::API_KEY,
+    Field::group(
+        "deposits",
+        "The user's deposits.",
+        &[
+            Field::attr("total", FieldType::Integer, "How many: always 1."),
+            Field::group(
+                "deposit",
+                "The credits deposit.",
+                &[
+                    Field::attr("type", FieldType::Text, "`credits`."),
+                    Field::attr("name", FieldType::Text, "Its name in `lang`."),
+                    Field::attr("deposit-remaining", FieldType::Integer, "The credits left."),
+                    Field::attr(
+                        "deposit-remaining-percent",
+                        FieldType::Text,
+                        "What is left of all credits ever added, in percent (`n/a` before any).",
+                    ),
+                    Field::attr(
+                        "deposit-total",
+                        FieldType::Integer,
+                        "All credits ever added.",
+                    ),
+                    Field::attr("currency", FieldType::Text, "The deposit's currency."),
+                    Field::attr(
+                        "valid-until",
+                        FieldType::Text,
+                        "`unlimited`: credits never expire.",
+                    ),
+                    Field::attr("term", FieldType::Text, "`unlimited`."),
+                ],
+            ),
+        ],
+    ),
+];
+
 pub fn methods() -> Vec<Method> {
     vec![
-        Method {
-            name: "request-token",
-            area: Area::Tokens,
-            since: V1_0,
-            until: None,
-            summary: "Starts the user authorization: a pending token and the page the user approves it at.",
-            description: "Send the user's browser to `auth_url`; there they sign in and allow or \
+        Method::new(
+            "request-token",
+            Area::Tokens,
+            "Starts the user authorization: a pending token and the page the user approves it at.",
+            "Send the user's browser to `auth_url`; there they sign in and allow or \
                 deny your app. The pending token is valid 10 minutes. Once allowed, sign user \
                 calls with `auth_token` = `token` and `access_token` = \
                 hex(HMAC_algo(token_secret, timestamp || auth_token || nonce)). HTTPS only.",
-            params: REQUEST_TOKEN_PARAMS,
-            user_auth: UserAuth::No,
-            admin: false,
-            mutating: true,
-            ssl: true,
-            verbs: &[Verb::Post],
-            errors: &[
-                ErrorDoc {
-                    code: 400,
-                    meaning: "app_callback not an absolute http(s) URL of printable ASCII \
+            request_token,
+        )
+        .params(REQUEST_TOKEN_PARAMS)
+        .ssl()
+        .mutating()
+        .errors(&[
+            ErrorDoc {
+                code: 400,
+                meaning: "app_callback not an absolute http(s) URL of printable ASCII \
                               (control characters, spaces, backslashes) or too long",
-                },
-                ErrorDoc {
-                    code: 422,
-                    meaning: "token_secret or app_name too long, app_logo not an https URL, \
+            },
+            ErrorDoc {
+                code: 422,
+                meaning: "token_secret or app_name too long, app_logo not an https URL, \
                               or app_callback outside the callback prefixes registered for the key",
-                },
-            ],
-            sample: &[("token_secret", "MySecret"), ("app_name", "My Photo App")],
-            handler: request_token,
-            inline: false,
-        },
-        Method {
-            name: "token-valid-until",
-            area: Area::Tokens,
-            since: V1_0,
-            until: None,
-            summary: "Sets when the token of this call expires, at most 90 days ahead.",
-            description: "Tokens are extended by 60 minutes whenever they are used with less \
+            },
+        ])
+        .sample(&[("token_secret", "MySecret"), ("app_name", "My Photo App")])
+        .answer(REQUEST_TOKEN_ANSWER),
+        Method::new(
+            "token-valid-until",
+            Area::Tokens,
+            "Sets when the token of this call expires, at most 90 days ahead.",
+            "Tokens are extended by 60 minutes whenever they are used with less \
                 than 30 minutes left; this sets a longer (or shorter) life outright.",
-            params: VALID_UNTIL_PARAMS,
-            user_auth: UserAuth::Required,
-            admin: false,
-            mutating: true,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: VALID_UNTIL_ERRORS,
-            sample: &[("valid_until", "{now+30d}")],
-            handler: token_valid_until,
-            inline: false,
-        },
-        Method {
-            name: "get-user-profile",
-            area: Area::Tokens,
-            since: V1_0,
-            until: None,
-            summary: "The signed-in user's profile and the expiry of the token.",
-            description: "Answers the account the token acts for.",
-            params: &[],
-            user_auth: UserAuth::Required,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: TOKEN_ERRORS,
-            sample: &[],
-            handler: user_profile,
-            inline: false,
-        },
-        Method {
-            name: "get-user-deposit",
-            area: Area::Tokens,
-            since: V1_0,
-            until: None,
-            summary: "The prepaid deposits of the user.",
-            description: "With a token: the token's user. Without one: the account that owns the \
+            token_valid_until,
+        )
+        .params(VALID_UNTIL_PARAMS)
+        .user(UserAuth::Required)
+        .mutating()
+        .errors(VALID_UNTIL_ERRORS)
+        .sample(&[("valid_until", "{now+30d}")])
+        .answer(VALID_UNTIL_ANSWER),
+        Method::new(
+            "get-user-profile",
+            Area::Tokens,
+            "The signed-in user's profile and the expiry of the token.",
+            "Answers the account the token acts for.",
+            user_profile,
+        )
+        .user(UserAuth::Required)
+        .errors(TOKEN_ERRORS)
+        .answer(PROFILE_ANSWER),
+        Method::new(
+            "get-user-deposit",
+            Area::Tokens,
+            "The prepaid deposits of the user.",
+            "With a token: the token's user. Without one: the account that owns the \
                 api key. One deposit of credits: `deposit-remaining-percent` is what is left of \
                 all credits ever added (`n/a` before any), credits never expire \
                 (`valid-until` and `term` are `unlimited`).",
-            params: DEPOSIT_PARAMS,
-            user_auth: UserAuth::Optional,
-            admin: false,
-            mutating: false,
-            ssl: false,
-            verbs: &[Verb::Post],
-            errors: TOKEN_ERRORS,
-            sample: &[],
-            handler: user_deposit,
-            inline: false,
-        },
+            user_deposit,
+        )
+        .params(DEPOSIT_PARAMS)
+        .user(UserAuth::Optional)
+        .errors(TOKEN_ERRORS)
+        .answer(DEPOSIT_ANSWER),
     ]
 }
 

@@ -42,8 +42,6 @@ pub const COLLECTION_VERBS: &str = "GET, POST";
 pub const ITEM_VERBS: &str = "GET, PUT, DELETE";
 /// The header that carries `idempotency_key`.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
-/// The signed methods are declared since 1.0; the REST paths are `/v1/`.
-const V1_0: Version = Version::new(1, 0);
 
 /// REST field ↔ signed parameter, for the writable fields.
 const FIELDS: &[(&str, &str)] = &[
@@ -83,7 +81,7 @@ impl Op {
         if self == Op::Create {
             return Ok(&methods::accounts::CREATE_USER_WITHOUT_PASSWORD);
         }
-        match state.registry.lookup(self.method_name(), V1_0) {
+        match state.registry.lookup(self.method_name(), Version::V1_0) {
             Lookup::Found(m) => Ok(m),
             _ => Err(ApiError::Internal(format!(
                 "{} is not registered",
@@ -228,7 +226,7 @@ fn run(state: &Arc<AppState>, r: &Incoming, quota: &mut Option<Quota>) -> Result
         account: None,
         base_url: &r.base_url,
     };
-    run_method(state, method, V1_0, &caller, params, &r.request_id)
+    run_method(state, method, Version::V1_0, &caller, params, &r.request_id)
 }
 
 fn one(params: &mut Params, name: &str, value: &str) -> Result<(), ApiError> {

@@ -9,6 +9,7 @@ mod cli;
 mod clients;
 mod connections;
 mod docs;
+mod docs_answers;
 mod docs_reference;
 mod durability;
 mod hardening;
