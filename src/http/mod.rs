@@ -4,7 +4,6 @@ pub mod authenticate;
 pub mod docs;
 pub mod endpoints;
 pub mod files;
-pub mod gate;
 pub mod guard;
 pub mod headers;
 pub mod pipeline;

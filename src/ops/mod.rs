@@ -6,6 +6,7 @@
 pub mod bucket;
 pub mod conns;
 pub mod forwarded;
+pub mod gate;
 pub mod inflight;
 pub mod metrics;
 pub mod net;

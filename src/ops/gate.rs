@@ -6,10 +6,10 @@ use std::net::IpAddr;
 
 use actix_web::{HttpMessage, HttpRequest};
 
+use super::metrics::{AuthFailure, Rejection};
+use super::{ClientAddr, MethodLabel, Ops};
 use crate::clock::Clock;
 use crate::error::ApiError;
-use crate::ops::metrics::{AuthFailure, Rejection};
-use crate::ops::{ClientAddr, MethodLabel, Ops};
 use crate::protocol::params::Params;
 
 /// One call between its parameters and its outcome.
