@@ -564,7 +564,7 @@ fn screenshots_pages_pass_axe_fit_a_phone_and_search_finds_methods() {
         assert!(std::fs::metadata(&file).unwrap().len() > 1000, "{file:?}");
     }
     let pages = v["pages"].as_array().unwrap();
-    assert_eq!(pages.len(), 5);
+    assert_eq!(pages.len(), 6);
     // the samples stand beside the reference on a wide screen, below it on a phone
     let beside = |file: &str| {
         pages.iter().find(|p| p["file"] == file).unwrap()["layout"]["samplesBeside"].clone()

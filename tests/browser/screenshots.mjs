@@ -18,6 +18,8 @@ const shots = [
   { file: 'docs-method-wide.png', path: '/v1.0/get-user-profile', width: 1600, height: 1000 },
   { file: 'docs-guide.png', path: '/guide/user-authorization', width: 1280, height: 900 },
   { file: 'docs-phone.png', path: '/v1.2/search', width: 390, height: 844 },
+  // the answer's fields, as the registry declares them
+  { file: 'docs-answer.png', path: '/v1.2/search', width: 1280, height: 900, anchor: '#answer' },
 ];
 
 const browser = await chromium.launch({
@@ -46,6 +48,9 @@ try {
           ? examples.getBoundingClientRect().left > reference.getBoundingClientRect().left : null,
       };
     });
+    if (s.anchor) {
+      await page.$eval(s.anchor, (e) => e.scrollIntoView());
+    }
     await page.screenshot({ path: join(outDir, s.file) });
     result.pages.push({ file: s.file, path: s.path, width: s.width, axe, layout });
     await page.close();
