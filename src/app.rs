@@ -54,7 +54,19 @@ impl AppState {
             Arc::clone(&clock),
             config.auth.timestamp_tolerance_secs,
         )?;
-        let server_key = ServerKey::load(config.auth.token_key.expose(), &config.data_dir)?;
+        let server_key = match ServerKey::configured(config.auth.token_key.expose())? {
+            Some(k) => k,
+            None => match ServerKey::legacy_file(&config.data_dir)? {
+                Some(k) => k,
+                None => {
+                    let secret = store.meta().secret(crate::store::meta::CSRF_KEY)?;
+                    let master: [u8; 32] = secret.as_slice().try_into().map_err(|_| {
+                        StartError::Config("the stored CSRF key is not 32 bytes".into())
+                    })?;
+                    ServerKey::from_master(&master)
+                }
+            },
+        };
         let ops = Ops::new(&config, clock.now()).map_err(StartError::Config)?;
         let renders = crate::media::render_cache::Renders::open(&config).map_err(|e| {
             StartError::Config(format!("{}/renders: {e}", config.data_dir.display()))

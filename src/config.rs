@@ -91,7 +91,8 @@ pub struct AuthConfig {
     /// Seconds the old secret stays valid after `keys rotate`; 0 = until `keys retire-secret`.
     pub secret_rollover_secs: u64,
     /// 64 hex digits: the key that signs CSRF tokens of the browser pages.
-    /// Empty = generated once into `<data_dir>/token.key` (0600).
+    /// Empty = generated once and kept sealed in the store (an earlier
+    /// version's `<data_dir>/token.key` is still used).
     pub token_key: SecretText,
 }
 

@@ -1,13 +1,12 @@
 //! The server's own signing key for the browser pages (config
-//! `auth.token_key`, or generated once into `<data_dir>/token.key`): it signs
-//! CSRF tokens (HMAC-SHA256). Secrets at rest (api and token secrets) are
+//! `auth.token_key`, else a secret sealed in the store, shared by every
+//! instance of one database): it signs CSRF tokens (HMAC-SHA256). Secrets at rest (api and token secrets) are
 //! sealed with the master key instead (`crypto`), which `keys rotate-master`
 //! rotates.
 
 use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, Mac};
-use rand::RngCore;
 use sha2::Sha256;
 
 /// Why the key cannot be had.
@@ -48,28 +47,28 @@ impl ServerKey {
         }
     }
 
-    /// The configured key (64 hex digits) or, when none is, the key file in
-    /// `data_dir`, created with mode 0600 on first use.
-    pub fn load(configured: &str, data_dir: &Path) -> Result<ServerKey, ServerKeyError> {
-        if !configured.is_empty() {
-            return parse_hex(configured)
-                .map(|m| ServerKey::from_master(&m))
-                .ok_or(ServerKeyError::BadConfigured);
+    /// The configured key (64 hex digits); `None` when none is configured.
+    pub fn configured(configured: &str) -> Result<Option<ServerKey>, ServerKeyError> {
+        if configured.is_empty() {
+            return Ok(None);
         }
+        parse_hex(configured)
+            .map(|m| Some(ServerKey::from_master(&m)))
+            .ok_or(ServerKeyError::BadConfigured)
+    }
+
+    /// The key file an earlier version generated into `data_dir`, if there
+    /// is one: kept, so forms open across an upgrade still submit. New
+    /// installations keep the key sealed in the store instead, where every
+    /// instance of a shared database finds it.
+    pub fn legacy_file(data_dir: &Path) -> Result<Option<ServerKey>, ServerKeyError> {
         let path = data_dir.join(KEY_FILE);
-        let fail = |e: String| ServerKeyError::File(path.clone(), e);
         match std::fs::read_to_string(&path) {
             Ok(text) => parse_hex(text.trim())
-                .map(|m| ServerKey::from_master(&m))
-                .ok_or_else(|| fail("not 64 hex digits".into())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut master = [0u8; 32];
-                rand::thread_rng().fill_bytes(&mut master);
-                crate::private_file::write(&path, format!("{}\n", hex::encode(master)).as_bytes())
-                    .map_err(|e| fail(e.to_string()))?;
-                Ok(ServerKey::from_master(&master))
-            }
-            Err(e) => Err(fail(e.to_string())),
+                .map(|m| Some(ServerKey::from_master(&m)))
+                .ok_or_else(|| ServerKeyError::File(path, "not 64 hex digits".into())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ServerKeyError::File(path, e.to_string())),
         }
     }
 
@@ -94,24 +93,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_key_file_is_made_once_with_private_permissions() {
+    fn a_configured_key_or_an_earlier_key_file_is_taken() {
         let dir = tempfile::tempdir().unwrap();
-        let a = ServerKey::load("", dir.path()).unwrap();
-        let b = ServerKey::load("", dir.path()).unwrap();
-        assert_eq!(a.csrf_mac(&["x"]), b.csrf_mac(&["x"]));
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        assert!(ServerKey::load("abc", dir.path()).is_err());
-        let configured = ServerKey::load(&"11".repeat(32), dir.path()).unwrap();
-        assert_ne!(configured.csrf_mac(&["x"]), a.csrf_mac(&["x"]));
-        assert_ne!(a.csrf_mac(&["ab", "c"]), a.csrf_mac(&["a", "bc"]));
-        assert!(!format!("{a:?}").contains('1'));
+        assert!(ServerKey::configured("").unwrap().is_none());
+        assert!(ServerKey::configured("abc").is_err());
+        assert!(ServerKey::legacy_file(dir.path()).unwrap().is_none());
+        std::fs::write(dir.path().join(KEY_FILE), format!("{}\n", "22".repeat(32))).unwrap();
+        let file = ServerKey::legacy_file(dir.path()).unwrap().unwrap();
+        let configured = ServerKey::configured(&"11".repeat(32)).unwrap().unwrap();
+        assert_ne!(configured.csrf_mac(&["x"]), file.csrf_mac(&["x"]));
+        assert_eq!(
+            file.csrf_mac(&["x"]),
+            ServerKey::from_master(&[0x22; 32]).csrf_mac(&["x"])
+        );
+        assert_ne!(file.csrf_mac(&["ab", "c"]), file.csrf_mac(&["a", "bc"]));
+        assert!(!format!("{file:?}").contains('2'));
+        std::fs::write(dir.path().join(KEY_FILE), "short").unwrap();
+        assert!(ServerKey::legacy_file(dir.path()).is_err());
     }
 }

@@ -35,8 +35,13 @@ impl Meta<'_> {
 /// forge a link to any order, so it is stored sealed.
 pub const MEDIA_URL_KEY: &str = "media_url_key";
 
+/// The key the browser pages sign CSRF tokens with (`server_key`), unless
+/// `auth.token_key` is configured: in the store, every instance of a shared
+/// database signs and checks with the same one.
+pub const CSRF_KEY: &str = "csrf_key";
+
 /// Every secret kept in `meta`, for `keys rotate-master` and `check`.
-pub const SECRETS: &[&str] = &[MEDIA_URL_KEY];
+pub const SECRETS: &[&str] = &[MEDIA_URL_KEY, CSRF_KEY];
 
 pub fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
     conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))

@@ -526,3 +526,33 @@ fn a_new_password_disabling_or_deleting_an_account_ends_its_sessions() {
         .unwrap();
     assert_eq!(left, 0);
 }
+
+/// The key the pages sign CSRF tokens with lives sealed in the store, not in
+/// a file beside it: a form made before a restart (or by another instance
+/// of a shared database) still submits.
+#[test]
+fn the_csrf_key_lives_sealed_in_the_store_and_outlives_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = Server::start_in(tmp.path(), "");
+    let (user, pw) = demo(&first);
+    let mut browser = Browser::plain();
+    let form = browser.get(&format!("{}/account/apps", first.base));
+    assert_eq!(form.status, 200, "{}", form.body);
+    let csrf = form.hidden("csrf");
+    drop(first);
+    assert!(!tmp.path().join("token.key").exists());
+    let db = rusqlite::Connection::open(tmp.path().join("panthera.db")).unwrap();
+    let stored: String = db
+        .query_row("SELECT value FROM meta WHERE key = 'csrf_key'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(stored.starts_with("v1."), "sealed: {stored}");
+    drop(db);
+    let second = Server::start_in(tmp.path(), "");
+    let done = browser.post(
+        &format!("{}/account/signin", second.base),
+        &[("csrf", &csrf), ("username", &user), ("password", &pw)],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+}
