@@ -1,0 +1,98 @@
+//! nginx as the load balancer in front of several instances, run from the
+//! configuration the operations guide ships (`deploy/nginx/panthera.conf`);
+//! stopped on drop. `scripts/test` installs nginx when it is missing.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running nginx.
+pub struct Balancer {
+    child: Child,
+    /// `http://127.0.0.1:port`
+    pub base: String,
+    pub addr: String,
+    dir: tempfile::TempDir,
+}
+
+fn nginx() -> &'static str {
+    ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("nginx is installed (scripts/test installs nginx-light)")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Balancer {
+    /// nginx balancing over `upstreams` (`host:port` each).
+    pub fn start(upstreams: &[&str]) -> Balancer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = env!("CARGO_MANIFEST_DIR");
+        let site = std::fs::read_to_string(format!("{root}/deploy/nginx/panthera.conf"))
+            .expect("deploy/nginx/panthera.conf");
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let servers: String = upstreams
+            .iter()
+            .map(|u| format!("server {u} max_fails=0;\n    "))
+            .collect();
+        let site = site
+            .replace("@UPSTREAMS@", servers.trim_end())
+            .replace("@LISTEN@", &addr);
+        let d = dir.path().display();
+        // the process-level settings an operator's nginx.conf has anyway,
+        // here inside the temporary folder
+        let main = format!(
+            "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  \
+             proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  \
+             uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{site}\n}}\n"
+        );
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(&conf, main).expect("nginx.conf");
+        // workers may run as another user: they write only to these folders
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777));
+        }
+        let child = Command::new(nginx())
+            .args(["-p", &d.to_string(), "-c"])
+            .arg(&conf)
+            .args(["-g", "daemon off;"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("nginx starts");
+        let b = Balancer {
+            child,
+            base: format!("http://{addr}"),
+            addr,
+            dir,
+        };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(&b.addr).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "nginx did not listen: {}",
+                std::fs::read_to_string(b.dir.path().join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        b
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
