@@ -13,12 +13,87 @@ use super::users::{Changes, NewUser, UserRow};
 use super::{Store, StoreError};
 use crate::clock::ManualClock;
 
-/// One fresh, empty store per backend, with its name. PostgreSQL joins the
-/// list when its backend lands (issue 15).
+/// One fresh, empty store per backend, with its name: SQLite always,
+/// PostgreSQL when `PANTHERA_TEST_DATABASE_URL` names a database (each
+/// store in a schema of its own, dropped with it; `scripts/test` starts a
+/// throwaway cluster).
 fn backends() -> Vec<(&'static str, tempfile::TempDir, Store)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open_in(dir.path()).expect("open the SQLite store");
-    vec![("sqlite", dir, store)]
+    let mut all = vec![("sqlite", dir, store)];
+    if let Some((dir, store)) = postgres() {
+        all.push(("postgres", dir, store));
+    }
+    all
+}
+
+/// The test database, if there is one.
+pub(crate) fn test_database_url() -> Option<String> {
+    std::env::var("PANTHERA_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A fresh schema of the test database, made for one case.
+pub(crate) fn fresh_schema() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "t_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        rand::random::<u32>()
+    )
+}
+
+/// A PostgreSQL store on `schema` of the test database, its master key in
+/// `dir`; the schema is dropped with the store when `owner`.
+pub(crate) fn postgres_store(dir: &std::path::Path, schema: &str, owner: bool) -> Store {
+    let url = test_database_url().expect("PANTHERA_TEST_DATABASE_URL");
+    let options = super::pg::PgOptions {
+        url,
+        pool_size: 8,
+        statement_timeout_ms: 30_000,
+        schema: Some(schema.to_string()),
+        drop_schema: owner,
+    };
+    let source = crate::crypto::KeySource::new(dir, std::path::Path::new(""));
+    Store::open_postgres(&options, source).expect("open the PostgreSQL store")
+}
+
+fn postgres() -> Option<(tempfile::TempDir, Store)> {
+    test_database_url()?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = postgres_store(dir.path(), &fresh_schema(), true);
+    Some((dir, store))
+}
+
+#[test]
+fn two_stores_on_one_database_see_each_others_writes() {
+    let Some((dir, a)) = postgres() else {
+        eprintln!("PANTHERA_TEST_DATABASE_URL is not set: PostgreSQL not tested");
+        return;
+    };
+    let b = postgres_store(
+        dir.path(),
+        &a.postgres().expect("pg").schema().expect("schema"),
+        false,
+    );
+    a.meta().set("written_by", "a").unwrap();
+    assert_eq!(b.meta().get("written_by").unwrap().as_deref(), Some("a"));
+    let k = b.keys().create("app", Role::App, None).unwrap();
+    let seen = a
+        .keys()
+        .find(&k.api_key, 0)
+        .unwrap()
+        .expect("the key b made");
+    assert_eq!(seen.secret.expose(), k.secret.expose());
+    assert_eq!(
+        a.meta().secret(super::meta::MEDIA_URL_KEY).unwrap(),
+        b.meta().secret(super::meta::MEDIA_URL_KEY).unwrap(),
+        "one server secret for every instance"
+    );
+    drop(b);
 }
 
 /// Runs `case` against every backend, naming the backend on failure.
