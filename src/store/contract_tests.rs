@@ -565,3 +565,192 @@ fn a_request_nonce_is_accepted_once() {
         assert!(writer.claim(other).unwrap().fresh);
     });
 }
+
+/// `n` varied items, the same on every call (a fixed pseudo-random walk).
+fn catalogue(n: usize) -> Vec<NewMedia> {
+    const WORDS: &[&str] = &[
+        "mountain", "lake", "beach", "sun", "city", "tower", "forest", "river", "snow", "night",
+        "people", "market", "boat", "bridge", "café", "garden",
+    ];
+    const COLORS: &[&str] = &["blue", "green", "red", "white", "black", "yellow"];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |m: u64| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 33) % m
+    };
+    (0..n)
+        .map(|i| {
+            let mut pick = |k: usize| -> Vec<&str> {
+                (0..k)
+                    .map(|_| WORDS[next(WORDS.len() as u64) as usize])
+                    .collect()
+            };
+            let title = pick(2).join(" ");
+            let keywords = pick(3);
+            let description = pick(4).join(" ");
+            let people = next(4) as i64;
+            NewMedia {
+                title,
+                description,
+                keywords: keywords.iter().map(|k| (*k).to_string()).collect(),
+                author_username: ["pat", "demo", "lee"][next(3) as usize].into(),
+                author_realname: "Someone".into(),
+                width: [4000, 3000, 2000, 6000][next(4) as usize],
+                height: [3000, 4000, 2000, 2000][next(4) as usize],
+                mime_type: "image/jpeg".into(),
+                editorial: next(3) == 0,
+                model_release: next(2) == 0,
+                people_number: people,
+                people_gender: if people == 0 {
+                    String::new()
+                } else {
+                    ["m", "f", "mf"][next(3) as usize].into()
+                },
+                color: COLORS[next(COLORS.len() as u64) as usize].into(),
+                state: if next(10) == 0 { "yellow" } else { "green" }.into(),
+                filename: format!("item-{i}.jpg"),
+                created_at: 1_000 + next(50) as i64,
+                media_type: ["photo", "illustration", "vector"][next(3) as usize].into(),
+                ..NewMedia::default()
+            }
+        })
+        .collect()
+}
+
+/// What both backends must agree on for a search: the total, and the page
+/// itself when the order is fully defined (anything but relevance, whose
+/// ranking differs between FTS5's bm25 and PostgreSQL's ts_rank); for
+/// relevance, the set of hits when all fit on one page.
+#[test]
+fn the_demo_catalogue_answers_every_search_alike_on_every_backend() {
+    use super::search::{Color, People, Sort};
+    let backends = backends();
+    if backends.len() < 2 {
+        return;
+    }
+    for (_, _, s) in &backends {
+        s.media_items().add_all(catalogue(240), || {}).unwrap();
+    }
+    let word = |text: &str, prefix: bool| Word {
+        text: text.into(),
+        prefix,
+    };
+    let queries: Vec<(Query, bool)> = vec![
+        (Query::default(), false),
+        (words(&["mountain"]), false),
+        (words(&["lake", "mountain"]), false),
+        (words(&["lake", "mountain"]), true),
+        (
+            Query {
+                words: vec![word("mount", true)],
+                ..Query::default()
+            },
+            false,
+        ),
+        (
+            Query {
+                excluded: vec![word("mountain", false)],
+                ..words(&["lake"])
+            },
+            false,
+        ),
+        (
+            Query {
+                excluded: vec![word("beach", false)],
+                ..Query::default()
+            },
+            false,
+        ),
+        (
+            Query {
+                ids: vec![3, 7],
+                ..words(&["beach"])
+            },
+            false,
+        ),
+        (
+            Query {
+                ids: vec![5, 9, 11],
+                excluded_ids: vec![9],
+                ..Query::default()
+            },
+            false,
+        ),
+    ];
+    let filters: Vec<Filters> = vec![
+        Filters::default(),
+        Filters {
+            sort: Sort::Newest,
+            ..Filters::default()
+        },
+        Filters {
+            sort: Sort::Oldest,
+            orientation: vec!["vertical", "square"],
+            ..Filters::default()
+        },
+        Filters {
+            sort: Sort::Popular,
+            license: vec!["editorial"],
+            people: vec![People::AtLeast(1)],
+            ..Filters::default()
+        },
+        Filters {
+            sort: Sort::Newest,
+            color: vec![Color::Named("blue"), Color::Rgb(0x2e8b57)],
+            color_tolerance: 60,
+            model_release: Some(true),
+            ..Filters::default()
+        },
+        Filters {
+            sort: Sort::Newest,
+            license: vec!["commercial"],
+            orientation: vec!["panorama", "horizontal"],
+            people: vec![People::Exactly(0)],
+            ..Filters::default()
+        },
+        Filters {
+            sort: Sort::Oldest,
+            types: vec!["photo"],
+            gender: vec!["f"],
+            authors: vec!["lee".into(), "demo".into()],
+            ..Filters::default()
+        },
+    ];
+    let mut checked = 0;
+    for (q, any_word) in &queries {
+        for f in &filters {
+            let answers: Vec<(i64, Vec<i64>)> = backends
+                .iter()
+                .map(|(_, _, s)| {
+                    let (total, items) = s
+                        .media_items()
+                        .search(&Search {
+                            query: q,
+                            filters: f,
+                            offset: 0,
+                            limit: 500,
+                            exclude_id: Some(2),
+                            any_word: *any_word,
+                        })
+                        .unwrap();
+                    let mut ids: Vec<i64> = items.into_iter().map(|m| m.id).collect();
+                    if f.sort == Sort::Relevance && !q.is_empty() {
+                        ids.sort_unstable();
+                    }
+                    (total, ids)
+                })
+                .collect();
+            for ((name, _, _), answer) in backends.iter().zip(&answers).skip(1) {
+                assert_eq!(
+                    answer, &answers[0],
+                    "{name} differs from {} for {q:?} ({f:?})",
+                    backends[0].0
+                );
+            }
+            checked += usize::from(answers[0].0 > 0);
+        }
+    }
+    assert!(checked > 10, "most searches find something ({checked})");
+}

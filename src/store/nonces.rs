@@ -95,6 +95,8 @@ const MIN_COMMIT_INTERVAL: Duration = Duration::from_micros(500);
 /// Most expired log rows (each one commit's claims) deleted in one go
 /// between two batches.
 const PRUNE_CHUNK: usize = 200;
+/// Most expired claims deleted in one go on PostgreSQL (a row each there).
+const PG_PRUNE_CHUNK: usize = 20_000;
 /// Bytes per claim in a log row: timestamp (i64 LE), id (u64 LE).
 const PACKED: usize = 16;
 /// How often expired claims are looked for when none were left last time.
@@ -865,18 +867,20 @@ impl Writer {
         self.stats
             .live
             .store(self.live.len as u64, Ordering::Relaxed);
+        // (rows deleted, whether a whole chunk went: more may be left)
         let pruned = match &self.sink {
-            Sink::Sqlite(conn) => prune_chunk(conn, cutoff, PRUNE_CHUNK).map_err(Into::into),
-            Sink::Postgres(pg) => {
-                let limit = PRUNE_CHUNK as i64 * 100;
-                pg.run(move |c| super::pg::nonces::prune(c, cutoff, limit))
-                    .map(|n| n / 100)
-            }
+            Sink::Sqlite(conn) => prune_chunk(conn, cutoff, PRUNE_CHUNK)
+                .map(|n| (n, n == PRUNE_CHUNK))
+                .map_err(Into::into),
+            // one row per claim there: chunks of PG_PRUNE_CHUNK claims
+            Sink::Postgres(pg) => pg
+                .run(move |c| super::pg::nonces::prune(c, cutoff, PG_PRUNE_CHUNK as i64))
+                .map(|n| (n, n == PG_PRUNE_CHUNK)),
         };
         match pruned {
-            Ok(n) => {
+            Ok((n, more)) => {
                 self.stats.pruned.fetch_add(n as u64, Ordering::Relaxed);
-                n == PRUNE_CHUNK
+                more
             }
             Err(e) => {
                 tracing::warn!(error = %e, "pruning the replay log failed");

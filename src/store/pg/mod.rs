@@ -14,6 +14,8 @@ pub mod migrations;
 pub mod nonces;
 pub mod orders;
 pub mod small;
+#[cfg(test)]
+mod tests;
 pub mod tokens;
 pub mod users;
 
@@ -138,7 +140,9 @@ impl PgStore {
             .url
             .parse()
             .map_err(|e| StoreError::Failed(format!("store.url {}: {e}", label.display())))?;
-        let mut settings = String::from("-c synchronous_commit=on");
+        // every commit durable before it is answered; notices ("already
+        // exists, skipping") stay out of the log
+        let mut settings = String::from("-c synchronous_commit=on -c client_min_messages=warning");
         if options.statement_timeout_ms > 0 {
             settings.push_str(&format!(
                 " -c statement_timeout={}",
