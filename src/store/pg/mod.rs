@@ -155,6 +155,11 @@ impl PgStore {
             }
             settings.push_str(&format!(" -c search_path={schema},public"));
         }
+        // after the URL's own `options`, if it has any
+        let settings = match config.get_options() {
+            Some(own) if !own.trim().is_empty() => format!("{own} {settings}"),
+            _ => settings,
+        };
         config.options(&settings);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
