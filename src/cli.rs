@@ -337,11 +337,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Docs(DocsCommand::Export { out }) => {
             // The export needs no real data: a throw-away store is enough.
             let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
-            let state = AppState::with_system_clock(Config {
+            let mut config = Config {
                 data_dir: scratch.path().to_path_buf(),
                 ..config
-            })
-            .map_err(|e| e.to_string())?;
+            };
+            config.store.backend = crate::config::Backend::Sqlite;
+            let state = AppState::with_system_clock(config).map_err(|e| e.to_string())?;
             eprintln!("running the samples against a fresh demo database…");
             let samples = crate::docs::samples::run_all(&state.config)?;
             let written = crate::docs::export::export(&state, &samples, &out)

@@ -180,13 +180,47 @@ impl RatePolicy {
     }
 }
 
-/// The embedded SQLite store.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The store: the embedded SQLite file (default) or a shared PostgreSQL
+/// database for several instances (docs/operations.md, scale-out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
+    /// Which backend holds the data: `sqlite` or `postgres`.
+    pub backend: Backend,
     /// SQLite `synchronous` in WAL mode: `normal` survives a process crash,
     /// `full` also survives power loss (one fsync per group commit).
     pub synchronous: Synchronous,
+    /// PostgreSQL connection URL (`postgres://user:pass@host:port/db`);
+    /// `PANTHERA_STORE__URL` sets it from the environment.
+    pub url: String,
+    /// PostgreSQL: connections in the pool.
+    pub pool_size: usize,
+    /// PostgreSQL: `statement_timeout` of every connection, in milliseconds
+    /// (0: none).
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            backend: Backend::default(),
+            synchronous: Synchronous::default(),
+            url: String::new(),
+            pool_size: 16,
+            statement_timeout_ms: 5_000,
+        }
+    }
+}
+
+/// The backend of the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// One file under `data_dir`, one instance.
+    #[default]
+    Sqlite,
+    /// One PostgreSQL database shared by every instance.
+    Postgres,
 }
 
 /// How hard a commit is pushed towards the disk (docs/performance.md).
@@ -497,6 +531,14 @@ impl Config {
             .any(|s| *s == VersionState::Current)
         {
             return bad("versions.states needs at least one current version".into());
+        }
+        if self.store.backend == Backend::Postgres {
+            if self.store.url.is_empty() {
+                return bad("store.url is needed for backend \"postgres\"".into());
+            }
+            if self.store.pool_size == 0 {
+                return bad("store.pool_size must be at least 1".into());
+            }
         }
         if self.server.listen.is_empty() {
             return bad("server.listen lists no address".into());

@@ -42,6 +42,8 @@ pub fn run_all(base: &Config) -> Result<Samples, String> {
     let dir = tempfile::tempdir().map_err(|e| format!("sample data dir: {e}"))?;
     let mut config = base.clone();
     config.data_dir = dir.path().to_path_buf();
+    // a throw-away SQLite store, whatever the server's own backend
+    config.store.backend = crate::config::Backend::Sqlite;
     let state = Arc::new(AppState::with_system_clock(config).map_err(|e| e.to_string())?);
     crate::demo::seed(&state.store).map_err(|e| format!("seeding the demo: {e}"))?;
     let demo = state

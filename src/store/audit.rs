@@ -16,11 +16,26 @@ super::group!(
 impl Audit<'_> {
     /// Appends one row; take it from the change's transaction (`tx.audit()`).
     pub fn record(&self, r: &Record<'_>) -> Result<(), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let row = super::pg::small::AuditRow {
+                at: r.at,
+                actor: r.actor.into(),
+                action: r.action.into(),
+                user_id: r.user_id.into(),
+                changes: serde_json::to_string(r.changes)
+                    .map_err(|e| StoreError::Failed(e.to_string()))?,
+                request_id: r.request_id.into(),
+            };
+            return pg.run(move |c| super::pg::small::audit_record(c, row));
+        }
         self.0.with(|c| record(c, r))
     }
 
     /// The newest `limit` rows, newest first.
     pub fn list(&self, limit: i64) -> Result<Vec<Entry>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return pg.run(move |c| super::pg::small::audit_list(c, limit));
+        }
         self.0.with(|c| list(c, limit))
     }
 }

@@ -15,17 +15,29 @@ super::group!(
 impl Balances<'_> {
     /// The deposit of `user_id` (an empty one when none was ever added).
     pub fn get(&self, user_id: &str) -> Result<Deposit, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let user_id = user_id.to_string();
+            return pg.run(move |c| super::pg::orders::balance(c, user_id));
+        }
         self.0.with(|c| get(c, user_id))
     }
 
     /// Adds `credits` to the user's deposit.
     pub fn credit(&self, user_id: &str, credits: i64, now: i64) -> Result<(), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let user_id = user_id.to_string();
+            return pg.run(move |c| super::pg::orders::credit(c, user_id, credits, now));
+        }
         self.0.with(|c| credit(c, user_id, credits, now))
     }
 
     /// Takes `price` credits; false (and nothing changed) when they are not
     /// there.
     pub fn charge(&self, user_id: &str, price: i64, now: i64) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let user_id = user_id.to_string();
+            return pg.run(move |c| super::pg::orders::charge(c, user_id, price, now));
+        }
         self.0.with(|c| charge(c, user_id, price, now))
     }
 }

@@ -13,12 +13,87 @@ use super::users::{Changes, NewUser, UserRow};
 use super::{Store, StoreError};
 use crate::clock::ManualClock;
 
-/// One fresh, empty store per backend, with its name. PostgreSQL joins the
-/// list when its backend lands (issue 15).
+/// One fresh, empty store per backend, with its name: SQLite always,
+/// PostgreSQL when `PANTHERA_TEST_DATABASE_URL` names a database (each
+/// store in a schema of its own, dropped with it; `scripts/test` starts a
+/// throwaway cluster).
 fn backends() -> Vec<(&'static str, tempfile::TempDir, Store)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open_in(dir.path()).expect("open the SQLite store");
-    vec![("sqlite", dir, store)]
+    let mut all = vec![("sqlite", dir, store)];
+    if let Some((dir, store)) = postgres() {
+        all.push(("postgres", dir, store));
+    }
+    all
+}
+
+/// The test database, if there is one.
+pub(crate) fn test_database_url() -> Option<String> {
+    std::env::var("PANTHERA_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A fresh schema of the test database, made for one case.
+pub(crate) fn fresh_schema() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "t_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        rand::random::<u32>()
+    )
+}
+
+/// A PostgreSQL store on `schema` of the test database, its master key in
+/// `dir`; the schema is dropped with the store when `owner`.
+pub(crate) fn postgres_store(dir: &std::path::Path, schema: &str, owner: bool) -> Store {
+    let url = test_database_url().expect("PANTHERA_TEST_DATABASE_URL");
+    let options = super::pg::PgOptions {
+        url,
+        pool_size: 8,
+        statement_timeout_ms: 30_000,
+        schema: Some(schema.to_string()),
+        drop_schema: owner,
+    };
+    let source = crate::crypto::KeySource::new(dir, std::path::Path::new(""));
+    Store::open_postgres(&options, source).expect("open the PostgreSQL store")
+}
+
+fn postgres() -> Option<(tempfile::TempDir, Store)> {
+    test_database_url()?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = postgres_store(dir.path(), &fresh_schema(), true);
+    Some((dir, store))
+}
+
+#[test]
+fn two_stores_on_one_database_see_each_others_writes() {
+    let Some((dir, a)) = postgres() else {
+        eprintln!("PANTHERA_TEST_DATABASE_URL is not set: PostgreSQL not tested");
+        return;
+    };
+    let b = postgres_store(
+        dir.path(),
+        &a.postgres().expect("pg").schema().expect("schema"),
+        false,
+    );
+    a.meta().set("written_by", "a").unwrap();
+    assert_eq!(b.meta().get("written_by").unwrap().as_deref(), Some("a"));
+    let k = b.keys().create("app", Role::App, None).unwrap();
+    let seen = a
+        .keys()
+        .find(&k.api_key, 0)
+        .unwrap()
+        .expect("the key b made");
+    assert_eq!(seen.secret.expose(), k.secret.expose());
+    assert_eq!(
+        a.meta().secret(super::meta::MEDIA_URL_KEY).unwrap(),
+        b.meta().secret(super::meta::MEDIA_URL_KEY).unwrap(),
+        "one server secret for every instance"
+    );
+    drop(b);
 }
 
 /// Runs `case` against every backend, naming the backend on failure.
@@ -489,4 +564,193 @@ fn a_request_nonce_is_accepted_once() {
         let other = writer.identify("key", 1_000, "nonce-2", "digest");
         assert!(writer.claim(other).unwrap().fresh);
     });
+}
+
+/// `n` varied items, the same on every call (a fixed pseudo-random walk).
+fn catalogue(n: usize) -> Vec<NewMedia> {
+    const WORDS: &[&str] = &[
+        "mountain", "lake", "beach", "sun", "city", "tower", "forest", "river", "snow", "night",
+        "people", "market", "boat", "bridge", "café", "garden",
+    ];
+    const COLORS: &[&str] = &["blue", "green", "red", "white", "black", "yellow"];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |m: u64| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 33) % m
+    };
+    (0..n)
+        .map(|i| {
+            let mut pick = |k: usize| -> Vec<&str> {
+                (0..k)
+                    .map(|_| WORDS[next(WORDS.len() as u64) as usize])
+                    .collect()
+            };
+            let title = pick(2).join(" ");
+            let keywords = pick(3);
+            let description = pick(4).join(" ");
+            let people = next(4) as i64;
+            NewMedia {
+                title,
+                description,
+                keywords: keywords.iter().map(|k| (*k).to_string()).collect(),
+                author_username: ["pat", "demo", "lee"][next(3) as usize].into(),
+                author_realname: "Someone".into(),
+                width: [4000, 3000, 2000, 6000][next(4) as usize],
+                height: [3000, 4000, 2000, 2000][next(4) as usize],
+                mime_type: "image/jpeg".into(),
+                editorial: next(3) == 0,
+                model_release: next(2) == 0,
+                people_number: people,
+                people_gender: if people == 0 {
+                    String::new()
+                } else {
+                    ["m", "f", "mf"][next(3) as usize].into()
+                },
+                color: COLORS[next(COLORS.len() as u64) as usize].into(),
+                state: if next(10) == 0 { "yellow" } else { "green" }.into(),
+                filename: format!("item-{i}.jpg"),
+                created_at: 1_000 + next(50) as i64,
+                media_type: ["photo", "illustration", "vector"][next(3) as usize].into(),
+                ..NewMedia::default()
+            }
+        })
+        .collect()
+}
+
+/// What both backends must agree on for a search: the total, and the page
+/// itself when the order is fully defined (anything but relevance, whose
+/// ranking differs between FTS5's bm25 and PostgreSQL's ts_rank); for
+/// relevance, the set of hits when all fit on one page.
+#[test]
+fn the_demo_catalogue_answers_every_search_alike_on_every_backend() {
+    use super::search::{Color, People, Sort};
+    let backends = backends();
+    if backends.len() < 2 {
+        return;
+    }
+    for (_, _, s) in &backends {
+        s.media_items().add_all(catalogue(240), || {}).unwrap();
+    }
+    let word = |text: &str, prefix: bool| Word {
+        text: text.into(),
+        prefix,
+    };
+    let queries: Vec<(Query, bool)> = vec![
+        (Query::default(), false),
+        (words(&["mountain"]), false),
+        (words(&["lake", "mountain"]), false),
+        (words(&["lake", "mountain"]), true),
+        (
+            Query {
+                words: vec![word("mount", true)],
+                ..Query::default()
+            },
+            false,
+        ),
+        (
+            Query {
+                excluded: vec![word("mountain", false)],
+                ..words(&["lake"])
+            },
+            false,
+        ),
+        (
+            Query {
+                excluded: vec![word("beach", false)],
+                ..Query::default()
+            },
+            false,
+        ),
+        (
+            Query {
+                ids: vec![3, 7],
+                ..words(&["beach"])
+            },
+            false,
+        ),
+        (
+            Query {
+                ids: vec![5, 9, 11],
+                excluded_ids: vec![9],
+                ..Query::default()
+            },
+            false,
+        ),
+    ];
+    let filters: Vec<Filters> = vec![
+        Filters::default(),
+        Filters {
+            sort: Sort::Newest,
+            ..Filters::default()
+        },
+        Filters {
+            sort: Sort::Oldest,
+            orientation: vec!["vertical", "square"],
+            ..Filters::default()
+        },
+        Filters {
+            sort: Sort::Popular,
+            license: vec!["editorial"],
+            people: vec![People::AtLeast(1)],
+            ..Filters::default()
+        },
+        Filters {
+            sort: Sort::Newest,
+            color: vec![Color::Named("blue"), Color::Rgb(0x2e8b57)],
+            color_tolerance: 60,
+            model_release: Some(true),
+            ..Filters::default()
+        },
+        Filters {
+            sort: Sort::Newest,
+            license: vec!["commercial"],
+            orientation: vec!["panorama", "horizontal"],
+            people: vec![People::Exactly(0)],
+            ..Filters::default()
+        },
+        Filters {
+            sort: Sort::Oldest,
+            types: vec!["photo"],
+            gender: vec!["f"],
+            authors: vec!["lee".into(), "demo".into()],
+            ..Filters::default()
+        },
+    ];
+    let mut checked = 0;
+    for (q, any_word) in &queries {
+        for f in &filters {
+            let answers: Vec<(i64, Vec<i64>)> = backends
+                .iter()
+                .map(|(_, _, s)| {
+                    let (total, items) = s
+                        .media_items()
+                        .search(&Search {
+                            query: q,
+                            filters: f,
+                            offset: 0,
+                            limit: 500,
+                            exclude_id: Some(2),
+                            any_word: *any_word,
+                        })
+                        .unwrap();
+                    let mut ids: Vec<i64> = items.into_iter().map(|m| m.id).collect();
+                    if f.sort == Sort::Relevance && !q.is_empty() {
+                        ids.sort_unstable();
+                    }
+                    (total, ids)
+                })
+                .collect();
+            for ((name, _, _), answer) in backends.iter().zip(&answers).skip(1) {
+                assert_eq!(
+                    answer, &answers[0],
+                    "{name} differs from {} for {q:?} ({f:?})",
+                    backends[0].0
+                );
+            }
+            checked += usize::from(answers[0].0 > 0);
+        }
+    }
+    assert!(checked > 10, "most searches find something ({checked})");
 }

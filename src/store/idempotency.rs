@@ -23,6 +23,19 @@ impl Idempotency<'_> {
         now: i64,
         expires_at: i64,
     ) -> Result<Option<Stored>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let q = super::pg::idempotency::Claim {
+                scope: req.scope.into(),
+                key: req.key.into(),
+                method: req.method.into(),
+                fingerprint: req.fingerprint.into(),
+                secret_hash: req.secret_hash.map(str::to_string),
+                owner: owner.into(),
+                now,
+                expires_at,
+            };
+            return pg.run(move |c| super::pg::idempotency::claim(c, q));
+        }
         self.0.write(|c| Ok(claim(c, req, owner, now, expires_at)?))
     }
 
@@ -35,6 +48,12 @@ impl Idempotency<'_> {
         new_owner: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let (scope, key) = (scope.to_string(), key.to_string());
+            let (old, new) = (old_owner.to_string(), new_owner.to_string());
+            return pg
+                .run(move |c| super::pg::idempotency::take_over(c, scope, key, old, new, now));
+        }
         self.0
             .with(|c| take_over(c, scope, key, old_owner, new_owner, now))
     }
@@ -49,17 +68,31 @@ impl Idempotency<'_> {
         status: u16,
         result: &str,
     ) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let (scope, key) = (scope.to_string(), key.to_string());
+            let (owner, result) = (owner.to_string(), result.to_string());
+            return pg.run(move |c| {
+                super::pg::idempotency::complete(c, scope, key, owner, status, result)
+            });
+        }
         self.0
             .with(|c| complete(c, scope, key, owner, status, result))
     }
 
     /// Drops a running claim (see [`release`]).
     pub fn release(&self, scope: &str, key: &str, owner: &str) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let (scope, key, owner) = (scope.to_string(), key.to_string(), owner.to_string());
+            return pg.run(move |c| super::pg::idempotency::release(c, scope, key, owner));
+        }
         self.0.with(|c| release(c, scope, key, owner))
     }
 
     /// Deletes expired records; how many.
     pub fn prune(&self, now: i64) -> Result<usize, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return pg.run(move |c| super::pg::idempotency::prune(c, now));
+        }
         self.0.with(|c| prune(c, now))
     }
 }

@@ -16,26 +16,46 @@ super::group!(
 impl KeyCallbacks<'_> {
     /// The key's prefixes, sorted.
     pub fn list(&self, api_key: &str) -> Result<Vec<String>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let api_key = api_key.to_string();
+            return pg.run(move |c| super::pg::keyside::callbacks_list(c, api_key));
+        }
         self.0.with(|c| list(c, api_key))
     }
 
     /// Whether the api key exists (revoked or not).
     pub fn key_exists(&self, api_key: &str) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let api_key = api_key.to_string();
+            return pg.run(move |c| super::pg::keyside::key_exists(c, api_key));
+        }
         self.0.with(|c| key_exists(c, api_key))
     }
 
     /// Registers `prefix` for the key (nothing happens when it already is).
     pub fn allow(&self, api_key: &str, prefix: &str) -> Result<(), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let (api_key, prefix) = (api_key.to_string(), prefix.to_string());
+            return pg.run(move |c| super::pg::keyside::callbacks_allow(c, api_key, prefix));
+        }
         self.0.with(|c| allow(c, api_key, prefix))
     }
 
     /// Removes one prefix; false when the key did not have it.
     pub fn remove(&self, api_key: &str, prefix: &str) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let (api_key, prefix) = (api_key.to_string(), prefix.to_string());
+            return pg.run(move |c| super::pg::keyside::callbacks_remove(c, api_key, prefix));
+        }
         self.0.with(|c| remove(c, api_key, prefix))
     }
 
     /// Removes every prefix of the key; how many there were.
     pub fn clear(&self, api_key: &str) -> Result<usize, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let api_key = api_key.to_string();
+            return pg.run(move |c| super::pg::keyside::callbacks_clear(c, api_key));
+        }
         self.0.with(|c| clear(c, api_key))
     }
 }

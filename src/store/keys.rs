@@ -112,7 +112,7 @@ const COLUMNS: &str = "api_key, name, role, debug, replay, owner_user_id, create
      old_secret IS NOT NULL, old_secret_until, secret, old_secret";
 
 /// The associated data that binds a sealed secret to its key's row.
-fn aad(api_key: &str) -> String {
+pub(crate) fn aad(api_key: &str) -> String {
     format!("api_keys.secret:{api_key}")
 }
 
@@ -140,7 +140,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ApiKey> {
     })
 }
 
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::thread_rng().fill_bytes(&mut buf);
     hex::encode(buf)
@@ -197,6 +197,9 @@ super::group!(
 impl Keys<'_> {
     /// Looks a key up, revoked or not, with its secrets unsealed (see [`find`]).
     pub fn find(&self, api_key: &str, now: i64) -> Result<Option<ApiKey>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return super::pg::keys::find(pg, self.0.keyring(), api_key, now);
+        }
         self.0.read(|c| find(c, self.0.keyring(), api_key, now))
     }
 
@@ -207,29 +210,46 @@ impl Keys<'_> {
         role: Role,
         owner_user_id: Option<&str>,
     ) -> Result<ApiKey, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return super::pg::keys::create(pg, self.0.keyring(), name, role, owner_user_id);
+        }
         self.0
             .with(|c| create(c, self.0.keyring(), name, role, owner_user_id))
     }
 
     /// Every key, revoked ones too.
     pub fn list(&self) -> Result<Vec<ApiKey>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return pg.run(super::pg::keys::list);
+        }
         self.0.with(list)
     }
 
     /// Revokes a key; false when unknown or revoked before.
     pub fn revoke(&self, api_key: &str) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let api_key = api_key.to_string();
+            return pg.run(move |c| super::pg::keys::revoke(c, api_key));
+        }
         self.0.with(|c| revoke(c, api_key))
     }
 
     /// A new secret; the old one stays valid for `grace` seconds (see
     /// [`rotate`]).
     pub fn rotate(&self, api_key: &str, now: i64, grace: u64) -> Result<Rotation, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return super::pg::keys::rotate(pg, self.0.keyring(), api_key, now, grace);
+        }
         self.0
             .write(|c| Ok(rotate(c, self.0.keyring(), api_key, now, grace)?))
     }
 
     /// Ends the old secret's rollover; false when there is none.
     pub fn retire_secret(&self, api_key: &str) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let api_key = api_key.to_string();
+            return pg.run(move |c| super::pg::keys::retire_secret(c, api_key));
+        }
         self.0.with(|c| retire_secret(c, api_key))
     }
 
@@ -240,6 +260,10 @@ impl Keys<'_> {
         debug: Option<bool>,
         replay: Option<ReplayPolicy>,
     ) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let api_key = api_key.to_string();
+            return pg.run(move |c| super::pg::keys::set_options(c, api_key, debug, replay));
+        }
         self.0.with(|c| set_options(c, api_key, debug, replay))
     }
 }
@@ -279,7 +303,7 @@ pub fn find(
 
 /// Whether a previous secret accepted until `until` (`None`: until retired)
 /// still is at `now`: the one rollover rule for the store and the cache.
-fn old_secret_accepted(until: Option<i64>, now: i64) -> bool {
+pub(crate) fn old_secret_accepted(until: Option<i64>, now: i64) -> bool {
     until.is_none_or(|until| now < until)
 }
 

@@ -38,6 +38,17 @@ fn open_read_only(path: &Path) -> Result<Connection, String> {
     Ok(c)
 }
 
+/// These commands work on the SQLite file; a PostgreSQL store is backed up,
+/// restored and checked with PostgreSQL's own tools (docs/operations.md).
+fn sqlite_only(config: &Config, what: &str) -> Result<(), String> {
+    if config.store.backend == crate::config::Backend::Postgres {
+        return Err(format!(
+            "the store is PostgreSQL ([store] backend = \"postgres\"): {what} it with pg_dump / pg_restore"
+        ));
+    }
+    Ok(())
+}
+
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(suffix);
@@ -47,6 +58,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// `panthera backup FILE`: an online copy of the store, safe while the
 /// server writes. The master key is not in it: keep that apart.
 pub fn backup(config: &Config, dest: &Path) -> Result<String, String> {
+    sqlite_only(config, "back up")?;
     if dest.exists() {
         return Err(format!("{} exists; choose a new file", dest.display()));
     }
@@ -83,6 +95,7 @@ pub fn backup(config: &Config, dest: &Path) -> Result<String, String> {
 /// the backup's secrets are sealed with another master key than the one
 /// configured (the command line first refuses while a server runs).
 pub fn restore(config: &Config, from: &Path) -> Result<String, String> {
+    sqlite_only(config, "restore")?;
     let src = open_read_only(from)?;
     let problems = integrity(&src)?;
     if !problems.is_empty() {
@@ -152,6 +165,9 @@ fn integrity(c: &Connection) -> Result<Vec<String>, String> {
 /// backup file), and whether every api secret opens with the master key.
 /// `Ok((report, healthy))`.
 pub fn check(config: &Config, file: Option<&Path>) -> Result<(String, bool), String> {
+    if file.is_none() {
+        sqlite_only(config, "check")?;
+    }
     let path = file.map_or_else(|| config.db_path(), Path::to_path_buf);
     let c = open_read_only(&path)?;
     let mut problems = integrity(&c)?;

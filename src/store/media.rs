@@ -20,6 +20,10 @@ impl MediaItems<'_> {
     /// transaction; `Ok(Err(id))` when their live item `id` already has that
     /// file name (nothing is added then).
     pub fn add_upload(&self, user: &User, item: &NewMedia) -> Result<Result<i64, i64>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let (user, item) = (user.clone(), item.clone());
+            return pg.write(move |c| super::pg::media::add_upload(c, user, item));
+        }
         self.0.write(|tx| -> Result<Result<i64, i64>, StoreError> {
             let taken: Option<i64> = tx
                 .prepare_cached(
@@ -45,6 +49,9 @@ impl MediaItems<'_> {
         items: impl IntoIterator<Item = NewMedia>,
         mut tick: impl FnMut(),
     ) -> Result<usize, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return super::pg::media::add_all(pg, items, tick);
+        }
         self.0.write(|tx| {
             let mut authors = std::collections::HashMap::new();
             let mut n = 0;
@@ -68,16 +75,27 @@ impl MediaItems<'_> {
 
     /// One item, whatever its state.
     pub fn find(&self, id: i64) -> Result<Option<Media>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return pg.run(move |c| super::pg::media::find(c, id));
+        }
         self.0.with(|c| find(c, id))
     }
 
     /// Public items among `ids`, in the order asked.
     pub fn find_public(&self, ids: &[i64]) -> Result<Vec<Media>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let ids = ids.to_vec();
+            return pg.run(move |c| super::pg::media::find_public(c, ids));
+        }
         self.0.with(|c| find_public(c, ids))
     }
 
     /// Which of `ids` are taken (import checks chosen ids).
     pub fn taken(&self, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let ids = ids.to_vec();
+            return pg.run(move |c| super::pg::media::taken(c, ids));
+        }
         self.0.with(|c| {
             let mut out = Vec::new();
             for id in ids {
@@ -92,21 +110,35 @@ impl MediaItems<'_> {
     /// Marks an item deleted (it stays for `poll type=deleted`); false when
     /// unknown or deleted before.
     pub fn delete(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return pg.write(move |c| super::pg::media::delete(c, id, now));
+        }
         self.0.with(|c| delete(c, id, now))
     }
 
     /// Counts one more download of the item.
     pub fn count_download(&self, id: i64) -> Result<(), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return pg.run(move |c| super::pg::media::count_download(c, id));
+        }
         self.0.with(|c| count_download(c, id))
     }
 
     /// Changes an item's metadata (see [`update_metadata`]).
     pub fn update_metadata(&self, id: i64, u: &MetadataUpdate, now: i64) -> Result<(), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let u = u.clone();
+            return pg.write(move |c| super::pg::media::update_metadata(c, id, u, now));
+        }
         self.0.with(|c| update_metadata(c, id, u, now))
     }
 
     /// One page of a search: (total, items).
     pub fn search(&self, s: &Search<'_>) -> Result<(i64, Vec<Media>), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let sql = super::pg::media::search_sql(s);
+            return pg.run(move |c| super::pg::media::search(c, sql));
+        }
         self.0.with(|c| search(c, s))
     }
 
@@ -119,12 +151,21 @@ impl MediaItems<'_> {
         offset: i64,
         limit: i64,
     ) -> Result<(i64, Vec<Media>), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let sql =
+                super::pg::media::owned_sql(user_id, states, Some((descending, offset, limit)));
+            return pg.run(move |c| super::pg::media::list_owned(c, sql));
+        }
         self.0
             .with(|c| list_owned(c, user_id, states, descending, offset, limit))
     }
 
     /// Counts items of the contributor, optionally only in `states`.
     pub fn count_owned(&self, user_id: &str, states: &[&str]) -> Result<i64, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let sql = super::pg::media::owned_sql(user_id, states, None);
+            return pg.run(move |c| super::pg::media::count_owned(c, sql));
+        }
         self.0.with(|c| count_owned(c, user_id, states))
     }
 
@@ -136,17 +177,27 @@ impl MediaItems<'_> {
         after_seq: i64,
         limit: i64,
     ) -> Result<(i64, Vec<PollHit>), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return pg.run(move |c| super::pg::media::poll(c, kind, since, after_seq, limit));
+        }
         self.0.with(|c| poll(c, kind, since, after_seq, limit))
     }
 
     /// Gives the catalogue author of `username` (an imported one) to the
     /// new account `user_id` (contributor media, methods.md §E).
     pub fn link_author(&self, username: &str, user_id: &str) -> Result<(), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let (username, user_id) = (username.to_string(), user_id.to_string());
+            return pg.run(move |c| super::pg::media::link_author(c, username, user_id));
+        }
         self.0.with(|c| link_author(c, username, user_id))
     }
 
     /// Deletes item `id` outright (an import taken back before anyone saw it).
     pub fn remove(&self, id: i64) -> Result<(), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return pg.run(move |c| super::pg::media::remove(c, id));
+        }
         self.0
             .with(|c| c.execute("DELETE FROM media WHERE id = ?1", [id]))?;
         Ok(())

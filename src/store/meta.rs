@@ -17,16 +17,27 @@ super::group!(
 impl Meta<'_> {
     /// The 32-byte secret `name`, made and stored sealed on first use.
     pub fn secret(&self, name: &str) -> Result<Vec<u8>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return super::pg::meta::secret(pg, self.0.keyring(), name);
+        }
         self.0.with(|c| secret(c, self.0.keyring(), name))
     }
 
     /// A named fact (e.g. `demo_seeded`), if recorded.
     pub fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let key = key.to_string();
+            return pg.run(move |c| super::pg::meta::get(c, key));
+        }
         self.0.with(|c| get(c, key))
     }
 
     /// Records a named fact.
     pub fn set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let (key, value) = (key.to_string(), value.to_string());
+            return pg.run(move |c| super::pg::meta::set(c, key, value));
+        }
         self.0.with(|c| set(c, key, value))
     }
 }

@@ -14,6 +14,7 @@ pub mod meta;
 mod migrations;
 pub mod nonces;
 pub mod orders;
+pub mod pg;
 pub mod rest_tokens;
 pub mod search;
 pub mod sessions;
@@ -30,6 +31,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 
 use crate::config::Synchronous;
 use crate::crypto::{Cipher, KeySource, Keyring, MasterKey};
+use pg::{PgOn, PgOptions, PgStore};
 
 /// Why the store cannot be opened, or an operation of the seam failed. The
 /// run-time kinds carry the backend's message, never its error type.
@@ -110,16 +112,41 @@ impl From<StoreError> for crate::error::ApiError {
 /// A second, query-only connection serves the reads of the request path (key
 /// lookups, `/health`): in WAL mode a reader never waits for a writer, so
 /// those reads never queue behind a handler's transaction.
+///
+/// Or the PostgreSQL backend ([`pg`]): a pool of connections to a database
+/// several instances share. Every group dispatches on the backend.
 pub struct Store {
+    backend: Backend,
+    keyring: Keyring,
+}
+
+enum Backend {
+    Sqlite(Sqlite),
+    Postgres(PgStore),
+}
+
+/// The SQLite file: a writing connection and a query-only one.
+pub(crate) struct Sqlite {
     conn: Mutex<Connection>,
     reader: Mutex<Connection>,
     path: PathBuf,
-    keyring: Keyring,
     synchronous: Synchronous,
 }
 
+/// What an SQLite-only operation answers on a PostgreSQL store.
+fn not_sqlite() -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure("this operation needs the SQLite store".into())
+}
+
+/// What a group not yet ported answers on a PostgreSQL store.
+fn not_on_pg() -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(
+        "this operation is not yet on PostgreSQL (issue 15)".into(),
+    )
+}
+
 /// The `meta` entry naming the master key the secrets are sealed with.
-const MASTER_KEY_ID: &str = "master_key_id";
+pub(crate) const MASTER_KEY_ID: &str = "master_key_id";
 
 impl Store {
     /// Opens (creating when needed) the store in `data_dir` and migrates it;
@@ -141,6 +168,16 @@ impl Store {
     pub fn open_config(config: &crate::config::Config) -> Result<Store, StoreError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| StoreError::DataDir(config.data_dir.clone(), e))?;
+        if config.store.backend == crate::config::Backend::Postgres {
+            let options = PgOptions {
+                url: config.store.url.clone(),
+                pool_size: config.store.pool_size,
+                statement_timeout_ms: config.store.statement_timeout_ms,
+                schema: None,
+                drop_schema: false,
+            };
+            return Store::open_postgres(&options, KeySource::from_config(config));
+        }
         Store::open_synchronous(
             &config.db_path(),
             KeySource::from_config(config),
@@ -180,19 +217,75 @@ impl Store {
             .and_then(|()| small_cache(&reader))
             .map_err(|e| StoreError::Open(p.clone(), e))?;
         Ok(Store {
-            conn: Mutex::new(conn),
-            reader: Mutex::new(reader),
-            path: p,
+            backend: Backend::Sqlite(Sqlite {
+                conn: Mutex::new(conn),
+                reader: Mutex::new(reader),
+                path: p,
+                synchronous,
+            }),
             keyring,
-            synchronous,
         })
+    }
+
+    /// Opens the PostgreSQL store and migrates it (under an advisory lock:
+    /// instances may start at once). The master key must be the one the
+    /// database records; the first instance on a new database records its.
+    pub fn open_postgres(options: &PgOptions, source: KeySource) -> Result<Store, StoreError> {
+        let pg = PgStore::open(options)?;
+        let label = pg.label().to_path_buf();
+        let recorded = pg.run(|c| pg::meta::get(c, MASTER_KEY_ID.to_string()))?;
+        let key = open_master_key(&source, recorded.as_deref())
+            .map_err(|m| StoreError::MasterKey(label.clone(), m))?;
+        let keyring = Keyring::new(source, &key);
+        if recorded.is_none() {
+            let id = keyring.id();
+            let stored = pg.run(move |c| pg::meta::set_once(c, MASTER_KEY_ID.to_string(), id))?;
+            if stored != keyring.id() {
+                return Err(StoreError::MasterKey(
+                    label,
+                    format!(
+                        "this store's secrets are sealed with master key {stored}, not {}",
+                        keyring.id()
+                    ),
+                ));
+            }
+        }
+        Ok(Store {
+            backend: Backend::Postgres(pg),
+            keyring,
+        })
+    }
+
+    /// The SQLite part, for the operations only it has.
+    fn sqlite(&self) -> rusqlite::Result<&Sqlite> {
+        match &self.backend {
+            Backend::Sqlite(s) => Ok(s),
+            Backend::Postgres(_) => Err(not_sqlite()),
+        }
+    }
+
+    /// Where the groups of this store run.
+    pub(crate) fn on(&self) -> On<'_> {
+        match &self.backend {
+            Backend::Sqlite(s) => On::Store(s, &self.keyring),
+            Backend::Postgres(p) => On::Pg(PgOn::Store(p), &self.keyring),
+        }
+    }
+
+    /// The PostgreSQL backend, when this store is one.
+    pub(crate) fn postgres(&self) -> Option<&PgStore> {
+        match &self.backend {
+            Backend::Postgres(p) => Some(p),
+            Backend::Sqlite(_) => None,
+        }
     }
 
     /// Another connection to the same file with the same settings, for a
     /// component that writes on its own (the nonce writer).
     pub(in crate::store) fn connect(&self) -> Result<Connection, StoreError> {
-        let conn = open_connection(&self.path, self.synchronous)?;
-        small_cache(&conn).map_err(|e| StoreError::Open(self.path.clone(), e))?;
+        let s = self.sqlite()?;
+        let conn = open_connection(&s.path, s.synchronous)?;
+        small_cache(&conn).map_err(|e| StoreError::Open(s.path.clone(), e))?;
         Ok(conn)
     }
 
@@ -201,17 +294,16 @@ impl Store {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
-        let guard = match self.reader.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        f(&guard)
+        self.sqlite()?.read(f)
     }
 
     /// Seals every secret again with `new` (api keys, user tokens, the
     /// server's own) and records its id, in one transaction: (secrets of
     /// keys and tokens, server secrets) resealed.
     pub fn reseal(&self, new: &Cipher) -> Result<(usize, usize), StoreError> {
+        if let Some(pg) = self.postgres() {
+            return pg::meta::reseal(pg, self.keyring(), new);
+        }
         self.write(|tx| {
             let n = keys::reseal_all(tx, self.keyring(), new)?
                 + tokens::reseal_all(tx, self.keyring(), new)?;
@@ -223,6 +315,9 @@ impl Store {
 
     /// Whether the store answers a trivial read (`/health`).
     pub fn ping(&self) -> Result<(), StoreError> {
+        if let Some(pg) = self.postgres() {
+            return pg.run(pg::ping);
+        }
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())))
             .map_err(StoreError::from)
     }
@@ -235,12 +330,18 @@ impl Store {
     /// Writes the write-ahead log back into the database file, so the file
     /// alone is complete (on shutdown, before backups of the file).
     pub fn checkpoint(&self) -> Result<(), StoreError> {
+        if self.postgres().is_some() {
+            return Ok(());
+        }
         Ok(self.with(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"))?)
     }
 
-    /// The store file.
+    /// The store file (PostgreSQL: its address, without credentials).
     pub fn path(&self) -> &Path {
-        &self.path
+        match &self.backend {
+            Backend::Sqlite(s) => &s.path,
+            Backend::Postgres(p) => p.label(),
+        }
     }
 
     /// Runs `f` with the connection. A poisoned lock is recovered: SQLite's
@@ -250,7 +351,7 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
-        f(&mut self.lock())
+        f(&mut self.sqlite()?.lock())
     }
 
     /// Runs `f` in one transaction: committed when `f` succeeds, rolled back
@@ -258,6 +359,26 @@ impl Store {
     /// all. IMMEDIATE takes the write lock up front: a CLI process writing at
     /// the same time waits (busy timeout) instead of failing half-way.
     pub(in crate::store) fn write<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.sqlite()?.write(f)
+    }
+}
+
+impl Sqlite {
+    fn read<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let guard = match self.reader.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&guard)
+    }
+
+    fn write<T, E: From<rusqlite::Error>>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
@@ -281,19 +402,31 @@ impl Store {
 /// Callers never see which: a group reads the same either way.
 #[derive(Clone, Copy)]
 pub(crate) enum On<'a> {
-    Store(&'a Store),
+    Store(&'a Sqlite, &'a Keyring),
     Tx(&'a Connection, &'a Keyring),
+    /// PostgreSQL: a pooled connection of its own, or the caller's
+    /// transaction. The SQLite steps below refuse it.
+    Pg(PgOn<'a>, &'a Keyring),
 }
 
 impl<'a> On<'a> {
+    /// The PostgreSQL side, when the store is one.
+    pub(in crate::store) fn pg(self) -> Option<PgOn<'a>> {
+        match self {
+            On::Pg(p, _) => Some(p),
+            _ => None,
+        }
+    }
+
     /// Runs one step on the connection (in the transaction, if any).
     pub(in crate::store) fn with<T>(
         self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
         match self {
-            On::Store(s) => Ok(f(&s.lock())?),
+            On::Store(s, _) => Ok(f(&s.lock())?),
             On::Tx(c, _) => Ok(f(c)?),
+            On::Pg(..) => Err(not_on_pg().into()),
         }
     }
 
@@ -304,8 +437,9 @@ impl<'a> On<'a> {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
         match self {
-            On::Store(s) => Ok(s.read(f)?),
+            On::Store(s, _) => Ok(s.read(f)?),
             On::Tx(c, _) => Ok(f(c)?),
+            On::Pg(..) => Err(not_on_pg().into()),
         }
     }
 
@@ -316,15 +450,15 @@ impl<'a> On<'a> {
         f: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
         match self {
-            On::Store(s) => s.write(|tx| f(tx)),
+            On::Store(s, _) => s.write(|tx| f(tx)),
             On::Tx(c, _) => f(c),
+            On::Pg(..) => Err(not_on_pg().into()),
         }
     }
 
     pub(crate) fn keyring(self) -> &'a Keyring {
         match self {
-            On::Store(s) => s.keyring(),
-            On::Tx(_, k) => k,
+            On::Store(_, k) | On::Tx(_, k) | On::Pg(_, k) => k,
         }
     }
 }
@@ -332,13 +466,12 @@ impl<'a> On<'a> {
 /// One transaction on the store: the groups reached through it
 /// (`tx.users()`, `tx.audit()`, …) write together or not at all.
 pub struct Tx<'a> {
-    conn: &'a Connection,
-    keyring: &'a Keyring,
+    on: On<'a>,
 }
 
 impl<'a> Tx<'a> {
     pub(crate) fn on(&self) -> On<'_> {
-        On::Tx(self.conn, self.keyring)
+        self.on
     }
 }
 
@@ -351,13 +484,31 @@ impl Store {
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut guard = self.lock();
+        let sqlite = match &self.backend {
+            Backend::Sqlite(s) => s,
+            Backend::Postgres(pg) => {
+                let tx = pg.begin()?;
+                let out = f(&Tx {
+                    on: On::Pg(PgOn::Tx(&tx), &self.keyring),
+                });
+                return match out {
+                    Ok(v) => {
+                        tx.finish(true)?;
+                        Ok(v)
+                    }
+                    Err(e) => {
+                        let _ = tx.finish(false);
+                        Err(e)
+                    }
+                };
+            }
+        };
+        let mut guard = sqlite.lock();
         let tx = guard
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
         let out = f(&Tx {
-            conn: &tx,
-            keyring: &self.keyring,
+            on: On::Tx(&tx, &self.keyring),
         })?;
         tx.commit().map_err(StoreError::from)?;
         Ok(out)
@@ -373,7 +524,7 @@ macro_rules! group {
 
         impl crate::store::Store {
             pub fn $accessor(&self) -> $name<'_> {
-                $name(crate::store::On::Store(self))
+                $name(self.on())
             }
         }
 

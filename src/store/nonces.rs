@@ -95,6 +95,8 @@ const MIN_COMMIT_INTERVAL: Duration = Duration::from_micros(500);
 /// Most expired log rows (each one commit's claims) deleted in one go
 /// between two batches.
 const PRUNE_CHUNK: usize = 200;
+/// Most expired claims deleted in one go on PostgreSQL (a row each there).
+const PG_PRUNE_CHUNK: usize = 20_000;
 /// Bytes per claim in a log row: timestamp (i64 LE), id (u64 LE).
 const PACKED: usize = 16;
 /// How often expired claims are looked for when none were left last time.
@@ -166,16 +168,37 @@ impl NonceWriter {
         clock: Arc<dyn Clock>,
         tolerance_secs: u64,
     ) -> Result<NonceWriter, WriterStartError> {
-        let mut conn = store.connect()?;
         let keep_secs = i64::try_from(tolerance_secs)
             .unwrap_or(i64::MAX / 4)
             .saturating_add(PRUNE_SLACK_SECS);
-        let lock = lock_store(&conn)?;
-        let salt = load_salt(&conn)?;
-        let cutoff = clock.now().saturating_sub(keep_secs);
-        import_legacy(&mut conn, &salt, cutoff)?;
-        let live = Live::load(&conn, cutoff)?;
-        let data_version = data_version(&conn)?;
+        let (sink, lock, salt, live, data_version) = match store.postgres() {
+            // PostgreSQL: the database decides every claim, for every
+            // instance sharing it; nothing is held in memory or locked.
+            Some(pg) => {
+                let remote = pg.remote()?;
+                let mut fresh = [0u8; 16];
+                rand::thread_rng().fill_bytes(&mut fresh);
+                let fresh = hex::encode(fresh);
+                let stored =
+                    remote.run(move |c| super::pg::nonces::salt(c, SALT_KEY.to_string(), fresh))?;
+                let salt = parse_salt(&stored).ok_or_else(|| {
+                    WriterStartError::Store(super::StoreError::Corrupt(format!(
+                        "meta {SALT_KEY} is not 16 bytes of hex"
+                    )))
+                })?;
+                (Sink::Postgres(remote), None, salt, Live::default(), 0)
+            }
+            None => {
+                let mut conn = store.connect()?;
+                let lock = lock_store(&conn)?;
+                let salt = load_salt(&conn)?;
+                let cutoff = clock.now().saturating_sub(keep_secs);
+                import_legacy(&mut conn, &salt, cutoff)?;
+                let live = Live::load(&conn, cutoff)?;
+                let data_version = data_version(&conn)?;
+                (Sink::Sqlite(conn), lock, salt, live, data_version)
+            }
+        };
         let (tx, rx) = mpsc::channel();
         let running = Arc::new(AtomicBool::new(true));
         let stats = Arc::new(WriterStats::default());
@@ -185,7 +208,7 @@ impl NonceWriter {
         let last_write = Arc::new(Mutex::new(None));
         let writer = Writer {
             last_write: Arc::clone(&last_write),
-            conn,
+            sink,
             clock,
             keep_secs,
             live,
@@ -394,18 +417,21 @@ fn load_salt(conn: &Connection) -> rusqlite::Result<[u8; 16]> {
         conn.query_row("SELECT value FROM meta WHERE key = ?1", [SALT_KEY], |r| {
             r.get(0)
         })?;
+    parse_salt(&stored).ok_or(rusqlite::Error::InvalidColumnType(
+        0,
+        SALT_KEY.into(),
+        rusqlite::types::Type::Text,
+    ))
+}
+
+/// The salt stored as hex.
+fn parse_salt(stored: &str) -> Option<[u8; 16]> {
     let mut salt = [0u8; 16];
     match hex::decode(stored) {
         Ok(bytes) if bytes.len() == 16 => salt.copy_from_slice(&bytes),
-        _ => {
-            return Err(rusqlite::Error::InvalidColumnType(
-                0,
-                SALT_KEY.into(),
-                rusqlite::types::Type::Text,
-            ))
-        }
+        _ => return None,
     }
-    Ok(salt)
+    Some(salt)
 }
 
 /// Moves the live rows of the `nonces` table (stores from before migration 6)
@@ -624,8 +650,15 @@ fn drain(rx: &Receiver<Job>, batch: &mut Vec<Job>) {
     }
 }
 
+/// Where the writer commits: its own SQLite connection (the live claims
+/// held in memory decide), or PostgreSQL (the database decides).
+enum Sink {
+    Sqlite(Connection),
+    Postgres(super::pg::PgRemote),
+}
+
 struct Writer {
-    conn: Connection,
+    sink: Sink,
     clock: Arc<dyn Clock>,
     /// Claims with a timestamp older than now minus this are dropped.
     keep_secs: i64,
@@ -701,13 +734,31 @@ impl Writer {
     /// the new claims are forgotten again and the whole batch gets an error.
     fn commit(&mut self, batch: &mut Vec<Job>) {
         let mut wrote = false;
+        let outcome = if let Sink::Postgres(pg) = &self.sink {
+            wrote = true;
+            // Another instance may have changed anything: keys read before
+            // this batch are read again (see `Claimed::epoch`).
+            let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+            pg_commit(pg, batch, self.clock.now()).map(|fresh| (epoch, fresh))
+        } else {
+            self.commit_sqlite(batch, &mut wrote)
+        };
+        self.answer(batch, wrote, outcome);
+    }
+
+    /// The SQLite commit step: the live set decides, the log records.
+    fn commit_sqlite(
+        &mut self,
+        batch: &[Job],
+        wrote: &mut bool,
+    ) -> Result<(u64, Vec<bool>), super::StoreError> {
         let outcome = self.notice_foreign_commits().and_then(|epoch| {
             let fresh: Vec<bool> = batch
                 .iter()
                 .map(|j| j.claim.is_some_and(|c| self.live.insert(c)))
                 .collect();
             let probe = batch.iter().any(|j| j.claim.is_none());
-            wrote = probe || fresh.contains(&true);
+            *wrote = probe || fresh.contains(&true);
             match self.append_fresh(batch, &fresh, probe) {
                 Ok(()) => Ok((epoch, fresh)),
                 Err(e) => {
@@ -720,6 +771,16 @@ impl Writer {
                 }
             }
         });
+        outcome.map_err(super::StoreError::from)
+    }
+
+    /// Records the outcome and answers every waiter of the batch.
+    fn answer(
+        &mut self,
+        batch: &mut Vec<Job>,
+        wrote: bool,
+        outcome: Result<(u64, Vec<bool>), super::StoreError>,
+    ) {
         if wrote || outcome.is_err() {
             *self.last_write.lock().unwrap_or_else(|p| p.into_inner()) = Some(LastWrite {
                 at: Instant::now(),
@@ -758,7 +819,10 @@ impl Writer {
     /// Runs after the batch was drained, so it covers every commit made
     /// before any of its claims was queued.
     fn notice_foreign_commits(&mut self) -> rusqlite::Result<u64> {
-        let v = data_version(&self.conn)?;
+        let Sink::Sqlite(conn) = &self.sink else {
+            return Ok(self.epoch.fetch_add(1, Ordering::SeqCst) + 1);
+        };
+        let v = data_version(conn)?;
         if v != self.data_version {
             self.data_version = v;
             return Ok(self.epoch.fetch_add(1, Ordering::SeqCst) + 1);
@@ -778,9 +842,10 @@ impl Writer {
             .filter(|(_, new)| **new)
             .filter_map(|(job, _)| job.claim)
             .collect();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Sink::Sqlite(conn) = &mut self.sink else {
+            return Ok(());
+        };
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         append(&tx, &claims)?;
         if probe {
             tx.prepare_cached(
@@ -802,10 +867,20 @@ impl Writer {
         self.stats
             .live
             .store(self.live.len as u64, Ordering::Relaxed);
-        match prune_chunk(&self.conn, cutoff, PRUNE_CHUNK) {
-            Ok(n) => {
+        // (rows deleted, whether a whole chunk went: more may be left)
+        let pruned = match &self.sink {
+            Sink::Sqlite(conn) => prune_chunk(conn, cutoff, PRUNE_CHUNK)
+                .map(|n| (n, n == PRUNE_CHUNK))
+                .map_err(Into::into),
+            // one row per claim there: chunks of PG_PRUNE_CHUNK claims
+            Sink::Postgres(pg) => pg
+                .run(move |c| super::pg::nonces::prune(c, cutoff, PG_PRUNE_CHUNK as i64))
+                .map(|n| (n, n == PG_PRUNE_CHUNK)),
+        };
+        match pruned {
+            Ok((n, more)) => {
                 self.stats.pruned.fetch_add(n as u64, Ordering::Relaxed);
-                n == PRUNE_CHUNK
+                more
             }
             Err(e) => {
                 tracing::warn!(error = %e, "pruning the replay log failed");
@@ -828,6 +903,44 @@ impl Writer {
         }
         (claims, commits)
     }
+}
+
+/// The PostgreSQL commit step: one statement inserts the batch's distinct
+/// claims and returns the new ones; the first of equal claims in a batch
+/// wins, as with the live set. A probe updates its `meta` row in the same
+/// transaction.
+fn pg_commit(
+    pg: &super::pg::PgRemote,
+    batch: &[Job],
+    now: i64,
+) -> Result<Vec<bool>, super::StoreError> {
+    let mut seen = HashSet::with_capacity(batch.len());
+    let (mut ts, mut ids) = (Vec::new(), Vec::new());
+    for c in batch.iter().filter_map(|j| j.claim) {
+        if seen.insert((c.ts, c.id)) {
+            ts.push(c.ts);
+            // the id's bits as a signed 64-bit number
+            ids.push(c.id as i64);
+        }
+    }
+    let probe = batch
+        .iter()
+        .any(|j| j.claim.is_none())
+        .then(|| (PROBE_KEY.to_string(), now.to_string()));
+    let fresh: HashSet<(i64, i64)> = pg
+        .run_atomic(move |c| super::pg::nonces::claim(c, ts, ids, probe))?
+        .into_iter()
+        .collect();
+    let mut first = HashSet::with_capacity(fresh.len());
+    Ok(batch
+        .iter()
+        .map(|j| {
+            j.claim.is_some_and(|c| {
+                let key = (c.ts, c.id as i64);
+                fresh.contains(&key) && first.insert(key)
+            })
+        })
+        .collect())
 }
 
 /// Writes `count` live claims into the store file `db` as the writer

@@ -15,11 +15,29 @@ super::group!(
 impl Orders<'_> {
     /// The articles on sale (sizes and licences), in display order.
     pub fn articles(&self) -> Result<Vec<Article>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return pg.run(super::pg::orders::articles);
+        }
         self.0.read(articles)
     }
 
     /// A new order (see [`insert`]); charge for it in the same transaction.
     pub fn insert(&self, o: &NewOrder<'_>) -> Result<Order, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let o = super::pg::orders::NewOrder {
+                user_id: o.user_id.into(),
+                media_id: o.media_id,
+                articles: o.articles.into(),
+                width: o.width,
+                height: o.height,
+                price: o.price,
+                currency: o.currency.into(),
+                queue_hash: o.queue_hash.into(),
+                callback_url: o.callback_url.map(str::to_string),
+                now: o.now,
+            };
+            return pg.run(move |c| super::pg::orders::insert(c, o));
+        }
         self.0.with(|c| insert(c, o))
     }
 
@@ -30,21 +48,36 @@ impl Orders<'_> {
         media_id: i64,
         articles: &str,
     ) -> Result<Option<Order>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let (user_id, articles) = (user_id.to_string(), articles.to_string());
+            return pg.run(move |c| super::pg::orders::held(c, user_id, media_id, articles));
+        }
         self.0.with(|c| held(c, user_id, media_id, articles))
     }
 
     /// An order of `user_id` by id (another user's order is not found).
     pub fn by_id(&self, id: i64, user_id: &str) -> Result<Option<Order>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let user_id = user_id.to_string();
+            return pg.run(move |c| super::pg::orders::by_id(c, id, user_id));
+        }
         self.0.with(|c| by_id(c, id, user_id))
     }
 
     /// An order by id whoever owns it (a signed link already proves access).
     pub fn by_id_any(&self, id: i64) -> Result<Option<Order>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return pg.run(move |c| super::pg::orders::by_id_any(c, id));
+        }
         self.0.with(|c| by_id_any(c, id))
     }
 
     /// An order of `user_id` by its queue hash.
     pub fn by_queue_hash(&self, hash: &str, user_id: &str) -> Result<Option<Order>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let (hash, user_id) = (hash.to_string(), user_id.to_string());
+            return pg.run(move |c| super::pg::orders::by_queue_hash(c, hash, user_id));
+        }
         self.0.with(|c| by_queue_hash(c, hash, user_id))
     }
 
@@ -56,21 +89,34 @@ impl Orders<'_> {
         offset: i64,
         limit: i64,
     ) -> Result<(i64, Vec<Order>), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let user_id = user_id.to_string();
+            return pg.run(move |c| super::pg::orders::list(c, user_id, media_id, offset, limit));
+        }
         self.0.with(|c| list(c, user_id, media_id, offset, limit))
     }
 
     /// One step of the order pipeline (see [`advance`]); how many moved.
     pub fn advance(&self, now: i64) -> Result<usize, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return pg.write(move |c| super::pg::orders::advance(c, now));
+        }
         self.0.write(|c| Ok(advance(c, now)?))
     }
 
     /// Callbacks due at `now`: (order, attempts so far).
     pub fn due_callbacks(&self, now: i64, limit: i64) -> Result<Vec<(Order, i64)>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return pg.run(move |c| super::pg::orders::due_callbacks(c, now, limit));
+        }
         self.0.with(|c| due_callbacks(c, now, limit))
     }
 
     /// Records a callback attempt.
     pub fn callback_attempted(&self, id: i64, outcome: CallbackOutcome) -> Result<(), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            return pg.run(move |c| super::pg::orders::callback_attempted(c, id, outcome));
+        }
         self.0.with(|c| callback_attempted(c, id, outcome))
     }
 }
@@ -146,7 +192,7 @@ impl Status {
             Status::Ready => "ready",
         }
     }
-    fn parse(s: &str) -> Status {
+    pub(crate) fn parse(s: &str) -> Status {
         match s {
             "ready" => Status::Ready,
             "processing" => Status::Processing,

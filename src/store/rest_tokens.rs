@@ -20,17 +20,35 @@ impl RestTokens<'_> {
     /// A new token for `api_key`, replacing its previous one; `None` when
     /// the key does not exist or is revoked.
     pub fn issue(&self, api_key: &str, now: i64) -> Result<Option<String>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let token = new_token();
+            let (key, hash) = (api_key.to_string(), digest(&token));
+            let issued = pg.write(move |c| super::pg::keyside::rest_issue(c, key, hash, now))?;
+            return Ok(issued.then_some(token));
+        }
         self.0.write(|c| Ok(issue(c, api_key, now)?))
     }
 
     /// Removes the key's token; false when it had none.
     pub fn revoke(&self, api_key: &str) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let api_key = api_key.to_string();
+            return pg.run(move |c| super::pg::keyside::rest_revoke(c, api_key));
+        }
         self.0.with(|c| revoke(c, api_key))
     }
 
     /// The api key a token belongs to, if any (query-only connection: the
     /// request path's lookup).
     pub fn api_key_for(&self, token: &str) -> Result<Option<String>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let wanted = digest(token);
+            let probe = wanted.clone();
+            let row = pg.run(move |c| super::pg::keyside::rest_lookup(c, probe))?;
+            return Ok(row.and_then(|(key, stored)| {
+                bool::from(stored.as_bytes().ct_eq(wanted.as_bytes())).then_some(key)
+            }));
+        }
         self.0.read(|c| api_key_for(c, token))
     }
 }
@@ -39,6 +57,13 @@ impl RestTokens<'_> {
 pub const PREFIX: &str = "pnt_";
 
 /// The stored digest of a token.
+/// A new random token: [`PREFIX`] and 32 random bytes in hex.
+fn new_token() -> String {
+    let mut b = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut b);
+    format!("{PREFIX}{}", hex::encode(b))
+}
+
 pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -57,9 +82,7 @@ pub fn issue(conn: &Connection, api_key: &str, now: i64) -> rusqlite::Result<Opt
     if !active {
         return Ok(None);
     }
-    let mut b = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut b);
-    let token = format!("{PREFIX}{}", hex::encode(b));
+    let token = new_token();
     conn.execute(
         "INSERT INTO rest_tokens (api_key, token_hash, created_at) VALUES (?1, ?2, ?3)
          ON CONFLICT(api_key) DO UPDATE SET token_hash = excluded.token_hash,

@@ -15,16 +15,28 @@ super::group!(
 impl SignInFailures<'_> {
     /// Failures so far and when the last one happened.
     pub fn get(&self, subject: &str) -> Result<Option<(u32, i64)>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let subject = subject.to_string();
+            return pg.run(move |c| super::pg::small::failures_get(c, subject));
+        }
         self.0.with(|c| get(c, subject))
     }
 
     /// Counts one more failure at `now`.
     pub fn record(&self, subject: &str, now: i64) -> Result<(), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let subject = subject.to_string();
+            return pg.run(move |c| super::pg::small::failures_record(c, subject, now));
+        }
         self.0.with(|c| record(c, subject, now))
     }
 
     /// Forgets the failures of a subject.
     pub fn clear(&self, subject: &str) -> Result<(), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let subject = subject.to_string();
+            return pg.run(move |c| super::pg::small::failures_clear(c, subject));
+        }
         self.0.with(|c| clear(c, subject))
     }
 }

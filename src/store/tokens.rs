@@ -18,12 +18,20 @@ super::group!(
 impl Tokens<'_> {
     /// A token without its secret.
     pub fn find(&self, token: &str) -> Result<Option<Token>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let token = token.to_string();
+            return pg.run(move |c| super::pg::tokens::find(c, token));
+        }
         self.0.with(|c| find(c, token))
     }
 
     /// A token and its sealed secret, read on the query-only connection (the
     /// request path's lookups never queue behind a writer).
     pub fn find_with_secret(&self, token: &str) -> Result<Option<(Token, Vec<u8>)>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let token = token.to_string();
+            return pg.run(move |c| super::pg::tokens::find_with_secret(c, token));
+        }
         self.0.read(|c| find_with_secret(c, token))
     }
 
@@ -37,12 +45,23 @@ impl Tokens<'_> {
         now: i64,
         valid_until: i64,
     ) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let (token, user_id) = (token.to_string(), user_id.map(str::to_string));
+            return pg.run(move |c| {
+                super::pg::tokens::decide(c, token, outcome, user_id, now, valid_until)
+            });
+        }
         self.0
             .with(|c| decide(c, token, outcome, user_id, now, valid_until))
     }
 
     /// Stores `t` with `secret`, sealed under the master key.
     pub fn insert(&self, t: &Token, secret: &str) -> Result<(), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let sealed = seal_secret(self.0.keyring(), &t.token, secret)?;
+            let t = t.clone();
+            return pg.run(move |c| super::pg::tokens::insert(c, t, sealed, false));
+        }
         self.0.with(|c| {
             let sealed = seal_secret(self.0.keyring(), &t.token, secret)?;
             insert(c, t, &sealed)
@@ -51,12 +70,21 @@ impl Tokens<'_> {
 
     /// Records a use and the (possibly extended) expiry.
     pub fn touch(&self, token: &str, now: i64, valid_until: i64) -> Result<(), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let token = token.to_string();
+            return pg.run(move |c| super::pg::tokens::touch(c, token, now, valid_until));
+        }
         self.0.with(|c| touch(c, token, now, valid_until))
     }
 
     /// A new pending token with its secret sealed, and whether it may sign
     /// in to the upload inbox over FTP, in one step.
     pub fn request(&self, t: &Token, secret: &str, ftp_access: bool) -> Result<(), StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let sealed = seal_secret(self.0.keyring(), &t.token, secret)?;
+            let t = t.clone();
+            return pg.run(move |c| super::pg::tokens::insert(c, t, sealed, ftp_access));
+        }
         self.0.write(|c| {
             let sealed = seal_secret(self.0.keyring(), &t.token, secret)?;
             insert(c, t, &sealed)?;
@@ -66,21 +94,37 @@ impl Tokens<'_> {
 
     /// Sets the expiry of an authorized token; false when not authorized.
     pub fn set_valid_until(&self, token: &str, valid_until: i64) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let token = token.to_string();
+            return pg.run(move |c| super::pg::tokens::set_valid_until(c, token, valid_until));
+        }
         self.0.with(|c| set_valid_until(c, token, valid_until))
     }
 
     /// The tokens a user allowed that are still usable, newest first.
     pub fn authorized_for_user(&self, user_id: &str, now: i64) -> Result<Vec<Token>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let user_id = user_id.to_string();
+            return pg.run(move |c| super::pg::tokens::authorized_for_user(c, user_id, now));
+        }
         self.0.with(|c| authorized_for_user(c, user_id, now))
     }
 
     /// Revokes one of the user's authorized tokens (see [`revoke`]).
     pub fn revoke(&self, token: &str, user_id: &str, now: i64) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let (token, user_id) = (token.to_string(), user_id.to_string());
+            return pg.run(move |c| super::pg::tokens::revoke(c, token, user_id, now));
+        }
         self.0.with(|c| revoke(c, token, user_id, now))
     }
 
     /// Whether the token was requested with `ftp_access=yes`.
     pub fn ftp_access(&self, token: &str) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let token = token.to_string();
+            return pg.run(move |c| super::pg::tokens::ftp_access(c, token));
+        }
         self.0.with(|c| ftp_access(c, token))
     }
 }
@@ -105,7 +149,7 @@ impl TokenState {
             TokenState::Revoked => "revoked",
         }
     }
-    fn parse(s: &str) -> TokenState {
+    pub(crate) fn parse(s: &str) -> TokenState {
         match s {
             "authorized" => TokenState::Authorized,
             "denied" => TokenState::Denied,
@@ -162,7 +206,7 @@ pub fn new_id() -> String {
 
 /// The associated data a token secret is sealed with: a sealed secret cannot
 /// be moved to another token.
-fn secret_aad(token: &str) -> String {
+pub(crate) fn secret_aad(token: &str) -> String {
     format!("tokens.secret:{token}")
 }
 

@@ -20,16 +20,28 @@ super::group!(
 impl Users<'_> {
     /// The user with id `id`.
     pub fn find(&self, id: &str) -> Result<Option<User>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let id = id.to_string();
+            return pg.run(move |c| super::pg::users::find(c, id));
+        }
         self.0.with(|c| find(c, id))
     }
 
     /// The user named `username`.
     pub fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let username = username.to_string();
+            return pg.run(move |c| super::pg::users::find_by_username(c, username));
+        }
         self.0.with(|c| find_by_username(c, username))
     }
 
     /// The user with this id, else with this username (command line).
     pub fn find_by_id_or_username(&self, key: &str) -> Result<Option<User>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let key = key.to_string();
+            return pg.run(move |c| super::pg::users::find_by_id_or_username(c, key));
+        }
         self.0.with(|c| match find(c, key)? {
             Some(u) => Ok(Some(u)),
             None => find_by_username(c, key),
@@ -38,16 +50,33 @@ impl Users<'_> {
 
     /// A user and their password hash, by username, for sign-in.
     pub fn find_for_login(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let username = username.to_string();
+            return pg.run(move |c| super::pg::users::find_for_login(c, username));
+        }
         self.0.with(|c| find_for_login(c, username))
     }
 
     /// A new user, its password hashed here (seeding; see [`create`]).
     pub fn create(&self, new: &NewUser<'_>) -> Result<User, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let row = pg_row(new)?;
+            return pg
+                .run(move |c| super::pg::users::insert(c, row, now_unix()))
+                .map_err(name_conflict);
+        }
         self.0.with(|c| create(c, new))
     }
 
     /// [`Users::create`] with a chosen id (the demo's fixed sample user).
     pub fn create_with_id(&self, id: &str, new: &NewUser<'_>) -> Result<User, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let row = pg_row(new)?;
+            let id = id.to_string();
+            return pg
+                .write(move |c| super::pg::users::insert_with_id(c, id, row, now_unix()))
+                .map_err(name_conflict);
+        }
         self.0.write(|c| {
             let made = create(c, new)?;
             c.execute("UPDATE users SET id = ?1 WHERE id = ?2", [id, &made.id])?;
@@ -62,12 +91,24 @@ impl Users<'_> {
     /// fails with `StoreError::Conflict` naming the field (`username` or
     /// `email`): a writer that won a race past [`Users::taken_field`].
     pub fn insert(&self, row: &UserRow<'_>, now: i64) -> Result<User, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let row = row.into();
+            return pg
+                .run(move |c| super::pg::users::insert(c, row, now))
+                .map_err(name_conflict);
+        }
         self.0.with(|c| insert(c, row, now)).map_err(name_conflict)
     }
 
     /// Applies `changes`; false when the user is unknown. Conflicts as for
     /// [`Users::insert`].
     pub fn update(&self, id: &str, changes: &Changes<'_>, now: i64) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let (id, changes) = (id.to_string(), changes.into());
+            return pg
+                .run(move |c| super::pg::users::update(c, id, changes, now))
+                .map_err(name_conflict);
+        }
         self.0
             .with(|c| update(c, id, changes, now))
             .map_err(name_conflict)
@@ -75,6 +116,10 @@ impl Users<'_> {
 
     /// Deletes a user; false when unknown (see [`delete`]).
     pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let id = id.to_string();
+            return pg.run(move |c| super::pg::users::delete(c, id));
+        }
         self.0.with(|c| delete(c, id))
     }
 
@@ -85,6 +130,11 @@ impl Users<'_> {
         email: Option<&str>,
         except_id: &str,
     ) -> Result<Option<&'static str>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let (u, e) = (username.map(str::to_string), email.map(str::to_string));
+            let except = except_id.to_string();
+            return pg.run(move |c| super::pg::users::taken_field(c, u, e, except));
+        }
         self.0.with(|c| taken_field(c, username, email, except_id))
     }
 
@@ -95,11 +145,19 @@ impl Users<'_> {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<User>, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let status = status.map(str::to_string);
+            return pg.run(move |c| super::pg::users::list(c, status, limit, offset));
+        }
         self.0.with(|c| list(c, status, limit, offset))
     }
 
     /// How many users there are (with that status).
     pub fn count(&self, status: Option<&str>) -> Result<i64, StoreError> {
+        if let Some(pg) = self.0.pg() {
+            let status = status.map(str::to_string);
+            return pg.run(move |c| super::pg::users::count(c, status));
+        }
         self.0.with(|c| count(c, status))
     }
 }
@@ -107,14 +165,38 @@ impl Users<'_> {
 /// A UNIQUE violation as `Conflict("username")` or `Conflict("email")`.
 fn name_conflict(e: StoreError) -> StoreError {
     match e {
-        StoreError::Conflict(m) if m.contains("users.username") => {
+        StoreError::Conflict(m)
+            if m.contains("users.username") || m.contains("users_username_key") =>
+        {
             StoreError::Conflict("username".into())
         }
-        StoreError::Conflict(m) if m.contains("users.email_lower") => {
+        StoreError::Conflict(m)
+            if m.contains("users.email_lower") || m.contains("users_email_lower_key") =>
+        {
             StoreError::Conflict("email".into())
         }
         other => other,
     }
+}
+
+/// A new user's row for PostgreSQL, its password hashed here (as [`create`]).
+fn pg_row(new: &NewUser<'_>) -> Result<super::pg::users::OwnedRow, StoreError> {
+    let hash = hash_password(new.password).map_err(|e| StoreError::Failed(e.to_string()))?;
+    let status = if new.status.is_empty() {
+        "active"
+    } else {
+        new.status
+    };
+    Ok((&UserRow {
+        username: new.username,
+        email: new.email,
+        password_hash: &hash,
+        firstname: new.firstname,
+        surname: new.surname,
+        company: new.company,
+        status,
+    })
+        .into())
 }
 
 /// A stored user (without the password hash).

@@ -20,6 +20,7 @@ mod oauth;
 mod ops;
 mod original_clients_a;
 mod original_clients_b;
+mod pg_backend;
 mod renders;
 mod rest_users;
 mod sdks;

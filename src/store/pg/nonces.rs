@@ -1,0 +1,54 @@
+//! The replay claims on PostgreSQL (store/nonces.rs): the nonce writer
+//! keeps its group commit, and its commit step becomes one statement per
+//! batch whose returned rows are exactly the fresh claims. The database,
+//! not a set in memory, decides, so every instance sharing it refuses a
+//! claim another one accepted; a claim is answered only after its commit
+//! (`synchronous_commit = on`).
+
+use super::{pg_err, Conn};
+use crate::store::StoreError;
+
+/// Stores the salt unless one is stored; answers the one kept.
+pub(crate) async fn salt(c: Conn, key: String, fresh: String) -> Result<String, StoreError> {
+    super::meta::set_once(c, key, fresh).await
+}
+
+/// Inserts the claims `(ts, id)` (no two alike) and answers those that were
+/// new; a probe also writes `probe` into `meta`. Run atomically.
+pub(crate) async fn claim(
+    c: Conn,
+    ts: Vec<i64>,
+    ids: Vec<i64>,
+    probe: Option<(String, String)>,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    let mut fresh = Vec::new();
+    if !ids.is_empty() {
+        let rows = c
+            .query(
+                "INSERT INTO replay_claims (ts, id)
+                 SELECT unnest($1::int8[]), unnest($2::int8[])
+                 ON CONFLICT DO NOTHING RETURNING ts, id",
+                &[&ts, &ids],
+            )
+            .await
+            .map_err(pg_err)?;
+        fresh = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    }
+    if let Some((key, value)) = probe {
+        super::meta::set(c, key, value).await?;
+    }
+    Ok(fresh)
+}
+
+/// Deletes at most `limit` claims with a timestamp before `cutoff`.
+pub(crate) async fn prune(c: Conn, cutoff: i64, limit: i64) -> Result<usize, StoreError> {
+    let n = c
+        .execute(
+            "DELETE FROM replay_claims WHERE (ts, id) IN (
+                 SELECT ts, id FROM replay_claims WHERE ts < $1 ORDER BY ts LIMIT $2)",
+            &[&cutoff, &limit],
+        )
+        .await
+        .map_err(pg_err)?;
+    Ok(n as usize)
+}

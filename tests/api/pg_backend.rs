@@ -1,0 +1,122 @@
+//! Several instances on one PostgreSQL database (issue 15), over real HTTP:
+//! the demo is seeded once, every instance knows the keys, and a signed
+//! request one instance accepted is a replay on every other, also when both
+//! get it at once. Runs when `PANTHERA_TEST_DATABASE_URL` names a database
+//! server (`scripts/test` starts a throwaway cluster); passes vacuously
+//! otherwise.
+
+use std::process::Command;
+
+use panthera::client::{sign_params, Client};
+use panthera::store::now_unix;
+
+use crate::helpers::Server;
+
+/// A database of its own on the test server, dropped at the end.
+struct Database {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+fn psql(url: &str, sql: &str) {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
+        .output()
+        .expect("run psql (Debian's postgresql-client; scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Database {
+    fn create() -> Option<Database> {
+        let Some(admin) = std::env::var("PANTHERA_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            eprintln!("PANTHERA_TEST_DATABASE_URL is not set: PostgreSQL not tested");
+            return None;
+        };
+        let name = format!(
+            "api_{}_{}",
+            std::process::id(),
+            panthera::client::random_nonce()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(10)
+                .collect::<String>()
+                .to_lowercase()
+        );
+        let (server, _) = admin.rsplit_once('/').expect("a URL with a database");
+        let url = format!("{server}/{name}");
+        psql(&admin, &format!("CREATE DATABASE {name}"));
+        Some(Database { admin, name, url })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        psql(
+            &self.admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+#[test]
+fn two_instances_on_one_database_share_keys_and_refuse_each_others_replays() {
+    let Some(db) = Database::create() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[store]\nbackend = \"postgres\"\nurl = \"{}\"\n[auth]\nmaster_key_file = \"{}\"\n",
+        db.url,
+        keys.path().join("master.key").display()
+    );
+    let a = Server::start_with(&config);
+    let b = Server::start_with(&config);
+    let creds = a.demo.clone().expect("the first instance seeds the demo");
+    assert!(b.demo.is_none(), "the demo is seeded once");
+    let on = |s: &Server| Client::new(&s.base, creds.clone());
+
+    // b knows the key a's first start made
+    let r = on(&b).call(None, "host-info", &[]).unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // what a accepted, b refuses
+    let form = sign_params(&creds, now_unix(), "one-nonce");
+    let url = |s: &Server| format!("{}/host-info", s.base);
+    assert_eq!(on(&a).post_form(&url(&a), &form).unwrap().status, 200);
+    let r = on(&b).post_form(&url(&b), &form).unwrap();
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("replayed"), "{}", r.body);
+
+    // the same request sent to both at once is answered once
+    let form = sign_params(&creds, now_unix(), "raced-nonce");
+    let accepted = std::thread::scope(|scope| {
+        let hands: Vec<_> = (0..8)
+            .map(|i| {
+                let s = if i % 2 == 0 { &a } else { &b };
+                let (form, url) = (&form, url(s));
+                let client = on(s);
+                scope.spawn(move || client.post_form(&url, form).unwrap().status)
+            })
+            .collect();
+        hands
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|status| *status == 200)
+            .count()
+    });
+    assert_eq!(accepted, 1);
+
+    // both answer /health from the shared database
+    for s in [&a, &b] {
+        let r = crate::helpers::get(&s.addr, "/health");
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+}
