@@ -68,7 +68,9 @@ impl Balancer {
             .arg(&conf)
             .args(["-g", "daemon off;"])
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.path().join("stderr.log")).expect("stderr.log"),
+            ))
             .spawn()
             .expect("nginx starts");
         let b = Balancer {
@@ -81,8 +83,9 @@ impl Balancer {
         while std::net::TcpStream::connect(&b.addr).is_err() {
             assert!(
                 start.elapsed() < Duration::from_secs(10),
-                "nginx did not listen: {}",
-                std::fs::read_to_string(b.dir.path().join("error.log")).unwrap_or_default()
+                "nginx did not listen: {} {}",
+                std::fs::read_to_string(b.dir.path().join("error.log")).unwrap_or_default(),
+                std::fs::read_to_string(b.dir.path().join("stderr.log")).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(20));
         }

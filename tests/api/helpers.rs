@@ -82,6 +82,12 @@ impl Server {
         Server::spawn(dir, config, &["127.0.0.1:0"], false)
     }
 
+    /// A server on `dir` listening on `listen` (a fixed address: restarts
+    /// keep it, as a load balancer's upstream list needs).
+    pub fn start_in_at(dir: &Path, config: &str, listen: &str) -> Server {
+        Server::spawn(dir, config, &[listen], false)
+    }
+
     /// A fresh server listening on each of `listen`.
     pub fn start_listening(listen: &[&str]) -> Server {
         let tmp = tempfile::tempdir().expect("tempdir");

@@ -1,5 +1,6 @@
 //! The one integration binary: every test talks to a real `panthera` process.
 
+mod balancer;
 mod browser;
 mod helpers;
 
@@ -23,6 +24,7 @@ mod original_clients_b;
 mod pg_backend;
 mod renders;
 mod rest_users;
+mod scale_out;
 mod sdks;
 mod small_holes;
 mod tokens;

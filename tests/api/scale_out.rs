@@ -1,0 +1,272 @@
+//! Two instances on one PostgreSQL database behind nginx, run from the
+//! configuration the operations guide ships (`deploy/nginx/panthera.conf`):
+//! clients see one server. A deposit unit is charged once whichever
+//! instance takes the call; an idempotency key answers once; `kill -9` of
+//! an instance under load never makes an answered request replayable; a
+//! rolling restart fails no client request. Runs when
+//! `PANTHERA_TEST_DATABASE_URL` names a database server (`scripts/test`
+//! starts a throwaway cluster); passes vacuously otherwise.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use panthera::client::{sign_params, Client, Credentials};
+use panthera::store::now_unix;
+use serde_json::Value;
+
+use crate::balancer::Balancer;
+use crate::helpers::{eventually, Server};
+use crate::pg_backend::Database;
+
+/// What every instance shares: the database and the master key; limits
+/// off (the load here is the test's own), nginx trusted for client addresses.
+fn config(db: &Database, keys: &Path) -> String {
+    format!(
+        "[store]\nbackend = \"postgres\"\nurl = \"{}\"\n[auth]\nmaster_key_file = \"{}\"\n\
+         [server]\ntrusted_proxies = [\"127.0.0.1\"]\n[rate_limits]\nenabled = false\n\
+         [limits]\nmax_in_flight_per_address = 0\n",
+        db.url,
+        keys.join("master.key").display()
+    )
+}
+
+fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+/// Two instances on fixed addresses (so restarts keep their place in
+/// nginx's list), their data directories, and nginx in front.
+struct Cluster {
+    dirs: [tempfile::TempDir; 2],
+    addrs: [String; 2],
+    config: String,
+    instances: [Option<Server>; 2],
+    lb: Balancer,
+    creds: Credentials,
+    _keys: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn start(db: &Database) -> Cluster {
+        let keys = tempfile::tempdir().unwrap();
+        let config = config(db, keys.path());
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let addrs = [free_addr(), free_addr()];
+        let a = Server::start_in_at(dirs[0].path(), &config, &addrs[0]);
+        let b = Server::start_in_at(dirs[1].path(), &config, &addrs[1]);
+        let creds = a.demo.clone().expect("the first instance seeds the demo");
+        let lb = Balancer::start(&[&addrs[0], &addrs[1]]);
+        Cluster {
+            dirs,
+            addrs,
+            config,
+            instances: [Some(a), Some(b)],
+            lb,
+            creds,
+            _keys: keys,
+        }
+    }
+
+    fn instance(&self, i: usize) -> &Server {
+        self.instances[i].as_ref().expect("running")
+    }
+
+    /// A client of one instance, or of nginx (`None`).
+    fn client(&self, through: Option<usize>) -> Client {
+        let base = match through {
+            Some(i) => self.instance(i).base.clone(),
+            None => self.lb.base.clone(),
+        };
+        Client::new(&base, self.creds.clone())
+    }
+
+    fn restart(&mut self, i: usize) {
+        self.instances[i] = Some(Server::start_in_at(
+            self.dirs[i].path(),
+            &self.config,
+            &self.addrs[i],
+        ));
+    }
+}
+
+fn json(c: &Client, method: &str, params: &[(&str, &str)]) -> (u16, Value) {
+    let mut p = params.to_vec();
+    p.push(("content_type", "application/json"));
+    let r = c.call(None, method, &p).expect("an answer");
+    let v = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+    (r.status, v)
+}
+
+fn credits(c: &Client) -> i64 {
+    let (status, v) = json(c, "get-user-deposit", &[]);
+    assert_eq!(status, 200, "{v}");
+    v["deposits"]["deposit"]["deposit-remaining"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("credits in {v}"))
+}
+
+#[test]
+fn through_nginx_a_purchase_is_charged_once_and_a_key_answers_once() {
+    let Some(db) = Database::create() else {
+        return;
+    };
+    let c = Cluster::start(&db);
+    let lb = c.client(None);
+    let before = credits(&lb);
+    // the same item and size bought at once through both instances
+    let statuses: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let hands: Vec<_> = (0..8)
+            .map(|i| {
+                let client = c.client(Some(i % 2));
+                scope.spawn(move || {
+                    json(
+                        &client,
+                        "download-media",
+                        &[("id_media", "3"), ("id_article", "1")],
+                    )
+                })
+            })
+            .collect();
+        hands.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let orders: std::collections::BTreeSet<String> = statuses
+        .iter()
+        .map(|(st, v)| {
+            assert_eq!(*st, 200, "{v}");
+            v["download_status"]["id_download"].to_string()
+        })
+        .collect();
+    assert_eq!(orders.len(), 1, "one order: {orders:?}");
+    let after_first = credits(&lb);
+    let price = before - after_first;
+    assert!(price > 0, "charged");
+    // an idempotency key answers once, through either instance
+    let buy = [
+        ("id_media", "4"),
+        ("id_article", "1"),
+        ("idempotency_key", "order-4"),
+    ];
+    let (s1, first) = json(&c.client(Some(0)), "download-media", &buy);
+    let (s2, second) = json(&c.client(Some(1)), "download-media", &buy);
+    assert_eq!((s1, s2), (200, 200), "{first} {second}");
+    assert_eq!(first, second, "the retry answers the first call");
+    assert_eq!(
+        after_first - credits(&lb),
+        price,
+        "the second item charged once (the same article, the same price)"
+    );
+}
+
+/// Signed `host-info` calls through nginx until `stop`; every answered form
+/// is kept; `failures` counts the calls that got no 200.
+fn load(
+    lb: &str,
+    creds: &Credentials,
+    stop: &AtomicBool,
+    answered: &Mutex<Vec<Vec<(String, String)>>>,
+    failures: &Mutex<Vec<String>>,
+) {
+    let client = Client::new(lb, creds.clone());
+    let url = format!("{lb}/host-info");
+    while !stop.load(Ordering::Relaxed) {
+        let form = sign_params(creds, now_unix(), &panthera::client::random_nonce());
+        match client.post_form(&url, &form) {
+            Ok(r) if r.status == 200 => answered.lock().unwrap().push(form),
+            Ok(r) => failures
+                .lock()
+                .unwrap()
+                .push(format!("{} {}", r.status, r.body)),
+            Err(e) => failures.lock().unwrap().push(e.to_string()),
+        }
+    }
+}
+
+#[test]
+fn kill_9_of_an_instance_under_load_never_makes_an_answered_request_replayable() {
+    let Some(db) = Database::create() else {
+        return;
+    };
+    let mut c = Cluster::start(&db);
+    let stop = AtomicBool::new(false);
+    let answered = Mutex::new(Vec::new());
+    let failures = Mutex::new(Vec::new());
+    let (lb, creds) = (c.lb.base.clone(), c.creds.clone());
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| load(&lb, &creds, &stop, &answered, &failures));
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        if let Some(a) = c.instances[0].as_mut() {
+            a.kill_now();
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        stop.store(true, Ordering::Relaxed);
+    });
+    let answered = answered.into_inner().unwrap();
+    assert!(answered.len() > 50, "too little load: {}", answered.len());
+    // every answered request, sent again to the surviving instance, is a replay
+    let b = c.client(Some(1));
+    let url = format!("{}/host-info", c.instance(1).base);
+    let accepted_again: Vec<_> = answered
+        .iter()
+        .filter(|form| b.post_form(&url, form).map(|r| r.status).ok() == Some(200))
+        .collect();
+    assert!(
+        accepted_again.is_empty(),
+        "{} of {} answered requests were accepted again",
+        accepted_again.len(),
+        answered.len()
+    );
+    // and after a restart of the killed one, there too
+    c.restart(0);
+    let a = c.client(Some(0));
+    let url = format!("{}/host-info", c.instance(0).base);
+    assert!(answered
+        .iter()
+        .all(|form| a.post_form(&url, form).map(|r| r.status).ok() != Some(200)));
+}
+
+#[test]
+fn a_rolling_restart_behind_nginx_fails_no_client_request() {
+    let Some(db) = Database::create() else {
+        return;
+    };
+    let mut c = Cluster::start(&db);
+    let stop = AtomicBool::new(false);
+    let answered = Mutex::new(Vec::new());
+    let failures = Mutex::new(Vec::new());
+    let (lb, creds) = (c.lb.base.clone(), c.creds.clone());
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| load(&lb, &creds, &stop, &answered, &failures));
+        }
+        for i in 0..2 {
+            std::thread::sleep(Duration::from_millis(400));
+            // a graceful stop: requests in flight finish, new ones go to the other
+            let s = c.instances[i].as_mut().unwrap();
+            s.signal("TERM");
+            assert!(s.wait_exit(40).is_some(), "instance {i} stopped");
+            c.restart(i);
+            let addr = c.addrs[i].clone();
+            assert!(eventually(10, || crate::helpers::get(&addr, "/health")
+                .status
+                == 200));
+        }
+        std::thread::sleep(Duration::from_millis(400));
+        stop.store(true, Ordering::Relaxed);
+    });
+    let failures = failures.into_inner().unwrap();
+    let answered = answered.into_inner().unwrap();
+    assert!(answered.len() > 50, "too little load: {}", answered.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} client requests failed, e.g. {:?}",
+        failures.len(),
+        failures.len() + answered.len(),
+        failures.first()
+    );
+}
