@@ -270,3 +270,82 @@ fn a_rolling_restart_behind_nginx_fails_no_client_request() {
         failures.first()
     );
 }
+
+/// A cluster of this test's own (it is stopped and started again), removed
+/// on drop.
+struct PrivateCluster {
+    dir: String,
+    url: String,
+}
+
+fn pg_cluster(args: &[&str]) -> String {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new(format!("{root}/scripts/pg-cluster"))
+        .args(args)
+        .output()
+        .expect("scripts/pg-cluster runs");
+    assert!(
+        out.status.success(),
+        "pg-cluster {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+impl PrivateCluster {
+    fn start() -> PrivateCluster {
+        let dir = tempfile::Builder::new()
+            .prefix("panthera-pg.")
+            .tempdir_in("/tmp")
+            .unwrap()
+            .keep();
+        let dir = dir.display().to_string();
+        let url = pg_cluster(&["start", &dir]);
+        PrivateCluster { dir, url }
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let _ = std::process::Command::new(format!("{root}/scripts/pg-cluster"))
+            .args(["stop", &self.dir])
+            .output();
+    }
+}
+
+#[test]
+fn when_postgresql_stops_calls_get_a_quick_503_and_service_resumes_when_it_returns() {
+    // only where PostgreSQL is tested at all (scripts/test)
+    if Database::create().is_none() {
+        return;
+    }
+    let pg = PrivateCluster::start();
+    let s = Server::start_with(&format!(
+        "[store]\nbackend = \"postgres\"\nurl = \"{}\"\n",
+        pg.url
+    ));
+    let client = s.client();
+    assert_eq!(client.call(None, "host-info", &[]).unwrap().status, 200);
+    pg_cluster(&["halt", &pg.dir]);
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let r = client.call(None, "host-info", &[]).unwrap();
+        assert_eq!(r.status, 503, "{}", r.body);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "a quick refusal, not a hang: {:?}",
+            started.elapsed()
+        );
+    }
+    let health = crate::helpers::get(&s.addr, "/health");
+    assert_eq!(health.status, 503, "{}", health.body);
+    pg_cluster(&["resume", &pg.dir]);
+    assert!(
+        eventually(15, || client
+            .call(None, "host-info", &[])
+            .is_ok_and(|r| r.status == 200)),
+        "service resumes by itself"
+    );
+    assert_eq!(crate::helpers::get(&s.addr, "/health").status, 200);
+}
