@@ -12,6 +12,53 @@ use panthera::protocol::signature::Algo;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_panthera");
 
+/// Whether the whole suite runs on PostgreSQL (`PANTHERA_TEST_BACKEND=postgres`,
+/// the second pass of `scripts/test`). Tests of what only the SQLite file
+/// has (its bytes on disk, backup/restore/check, one server per directory)
+/// return early then.
+pub fn on_postgres() -> bool {
+    std::env::var("PANTHERA_TEST_BACKEND").as_deref() == Ok("postgres")
+}
+
+/// The store settings for a server or command on data directory `dir`: on
+/// PostgreSQL, a database of the directory's own (made on first use, named
+/// in `dir/test-database`, so restarts find it); nothing on SQLite.
+pub fn store_env(dir: &Path) -> Vec<(&'static str, String)> {
+    if !on_postgres() {
+        return Vec::new();
+    }
+    let admin = std::env::var("PANTHERA_TEST_DATABASE_URL")
+        .expect("PANTHERA_TEST_BACKEND=postgres needs PANTHERA_TEST_DATABASE_URL");
+    let (server, _) = admin.rsplit_once('/').expect("a URL with a database");
+    let file = dir.join("test-database");
+    let name = match std::fs::read_to_string(&file) {
+        Ok(name) => name.trim().to_string(),
+        Err(_) => {
+            let name = format!(
+                "suite_{}",
+                panthera::client::random_nonce()
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .take(16)
+                    .collect::<String>()
+                    .to_lowercase()
+            );
+            let out = Command::new("psql")
+                .args([&admin, "-qc", &format!("CREATE DATABASE {name}")])
+                .output()
+                .expect("psql runs");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            std::fs::create_dir_all(dir).expect("data dir");
+            std::fs::write(&file, &name).expect("test-database");
+            name
+        }
+    };
+    vec![
+        ("PANTHERA_STORE__BACKEND", "postgres".to_string()),
+        ("PANTHERA_STORE__URL", format!("{server}/{name}")),
+    ]
+}
+
 /// A running server process; killed on drop.
 pub struct Server {
     child: Child,
@@ -109,6 +156,9 @@ impl Server {
         cmd.arg("--config").arg(&config_path);
         if tls {
             cmd.args(["--tls-self-signed", "--tls-listen", "127.0.0.1:0"]);
+        }
+        if !config.contains("backend = \"postgres\"") {
+            cmd.envs(store_env(dir));
         }
         let mut child = cmd
             .arg("--data-dir")
@@ -234,6 +284,7 @@ impl Server {
     /// Runs the CLI against this server's data directory.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
         Command::new(BIN)
+            .envs(store_env(&self.dir))
             .args(args)
             .arg("--data-dir")
             .arg(&self.dir)
