@@ -47,7 +47,11 @@ pub fn store_env(dir: &Path) -> Vec<(&'static str, String)> {
                 .args([&admin, "-qc", &format!("CREATE DATABASE {name}")])
                 .output()
                 .expect("psql runs");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             std::fs::create_dir_all(dir).expect("data dir");
             std::fs::write(&file, &name).expect("test-database");
             name

@@ -342,6 +342,9 @@ fn slow_and_half_open_clients_time_out() {
 
 #[test]
 fn secrets_are_sealed_in_the_database_file() {
+    if crate::helpers::on_postgres() {
+        return; // it reads the SQLite file itself
+    }
     let s = Server::start();
     let k = s.create_key("sealed");
     let demo = s.demo.clone().unwrap();
@@ -427,6 +430,9 @@ fn a_secret_rollover_accepts_both_until_retired() {
 
 #[test]
 fn the_master_key_rotates_while_the_server_runs() {
+    if crate::helpers::on_postgres() {
+        return; // on PostgreSQL every instance restarts with the new key (docs/operations.md)
+    }
     let s = Server::start();
     let k = s.create_key("app");
     let before = std::fs::read_to_string(s.dir.join("master.key")).unwrap();
@@ -463,7 +469,11 @@ fn metrics_count_requests_and_health_answers() {
         metric(&s, "panthera_auth_failures_total{reason=\"bad_signature\"}"),
         1.0
     );
-    assert_eq!(metric(&s, "panthera_nonces "), nonces_before + 2.0);
+    if !crate::helpers::on_postgres() {
+        // the live claims this process holds (SQLite; on PostgreSQL the
+        // database holds them for every instance)
+        assert_eq!(metric(&s, "panthera_nonces "), nonces_before + 2.0);
+    }
     assert!(
         metric(
             &s,
@@ -620,6 +630,9 @@ fn shutdown_under_load_finishes_requests_in_flight() {
 
 #[test]
 fn a_backup_under_write_load_restores_and_checks() {
+    if crate::helpers::on_postgres() {
+        return; // backup/restore/check are for the SQLite file (pg_dump on PostgreSQL)
+    }
     let s = Server::start_with("[rate_limits]\nenabled = false\n");
     let creds = s.demo.clone().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
@@ -701,6 +714,9 @@ fn a_backup_under_write_load_restores_and_checks() {
 
 #[test]
 fn check_reports_a_damaged_store() {
+    if crate::helpers::on_postgres() {
+        return; // backup/restore/check are for the SQLite file (pg_dump on PostgreSQL)
+    }
     let s = Server::start();
     let db = rusqlite::Connection::open(s.dir.join("panthera.db")).unwrap();
     db.execute_batch("PRAGMA foreign_keys = OFF; UPDATE api_keys SET owner_user_id = 'ghost';")

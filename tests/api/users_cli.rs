@@ -30,6 +30,7 @@ fn failed(out: &Output) -> String {
 /// Runs the CLI with `input` on standard input.
 fn cli_stdin(s: &Server, args: &[&str], input: &str) -> Output {
     let mut child = Command::new(BIN)
+        .envs(crate::helpers::store_env(&s.dir))
         .args(args)
         .arg("--data-dir")
         .arg(&s.dir)
