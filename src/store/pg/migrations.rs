@@ -248,6 +248,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 /// Brings the schema up to date, one transaction per step, holding the
 /// advisory lock (on this connection's session) throughout.
 pub(crate) async fn apply(c: Conn) -> Result<(), StoreError> {
+    // waiting for another instance's migration is no slow statement
+    c.batch_execute("SET statement_timeout = 0")
+        .await
+        .map_err(pg_err)?;
     c.execute("SELECT pg_advisory_lock($1)", &[&LOCK])
         .await
         .map_err(pg_err)?;
@@ -256,7 +260,11 @@ pub(crate) async fn apply(c: Conn) -> Result<(), StoreError> {
         .execute("SELECT pg_advisory_unlock($1)", &[&LOCK])
         .await
         .map_err(pg_err);
-    out.and(unlocked.map(|_| ()))
+    let reset = c
+        .batch_execute("RESET statement_timeout")
+        .await
+        .map_err(pg_err);
+    out.and(unlocked.map(|_| ())).and(reset)
 }
 
 async fn apply_locked(c: &Conn) -> Result<(), StoreError> {

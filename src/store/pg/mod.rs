@@ -68,7 +68,20 @@ pub(crate) fn pg_err(e: tokio_postgres::Error) -> StoreError {
                 .map(|c| format!(" (constraint {c})"))
                 .unwrap_or_default()
         ),
-        None => format!("PostgreSQL: {e}"),
+        None => {
+            // the cause (refused, timed out…) is the interesting part
+            let mut m = format!("PostgreSQL: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                let text = cause.to_string();
+                if !m.contains(&text) {
+                    m.push_str(": ");
+                    m.push_str(&text);
+                }
+                source = cause.source();
+            }
+            m
+        }
     };
     let Some(code) = e.code() else {
         // no SQLSTATE: the connection (closed, refused, timed out) or a
@@ -196,7 +209,12 @@ impl PgStore {
             let sql = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
             store.run(move |c| async move { c.batch_execute(&sql).await.map_err(pg_err) })?;
         }
-        store.run(migrations::apply)?;
+        store.run(migrations::apply).map_err(|e| match e {
+            StoreError::Unavailable(m) => {
+                StoreError::Unavailable(format!("cannot open store {}: {m}", store.label.display()))
+            }
+            other => other,
+        })?;
         Ok(store)
     }
 
