@@ -785,7 +785,8 @@ fn call(config: &Config, args: CallArgs) -> Result<ExitCode, String> {
 fn demo_credentials(config: &Config) -> Result<(String, String), String> {
     let none =
         "no --key/--secret given and no demo key in the data directory (run `panthera serve` once)";
-    if !config.db_path().exists() {
+    let sqlite = config.store.backend == crate::config::Backend::Sqlite;
+    if sqlite && !config.db_path().exists() {
         return Err(none.into());
     }
     let store = Store::open_config(config).map_err(|e| e.to_string())?;

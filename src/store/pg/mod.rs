@@ -207,7 +207,11 @@ impl PgStore {
         };
         if let Some(schema) = &options.schema {
             let sql = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
-            store.run(move |c| async move { c.batch_execute(&sql).await.map_err(pg_err) })?;
+            match store.run(move |c| async move { c.batch_execute(&sql).await.map_err(pg_err) }) {
+                // another instance created it at the same moment
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         store.run(migrations::apply).map_err(|e| match e {
             StoreError::Unavailable(m) => {
@@ -281,16 +285,21 @@ impl PgStore {
         let pool = self.pool.clone();
         self.block(async move {
             let conn = Arc::new(pool.get().await.map_err(pool_err)?);
-            atomically(conn, f).await
+            atomically(conn, true, f).await
         })
     }
 
     /// Starts a transaction on one pooled connection, held until it ends.
+    /// It takes the store's write lock first (see [`WRITE_LOCK`]).
     pub(crate) fn begin(&self) -> Result<PgTx<'_>, StoreError> {
         let pool = self.pool.clone();
         let conn = self.block(async move {
             let conn = pool.get().await.map_err(pool_err)?;
             conn.batch_execute("BEGIN").await.map_err(pg_err)?;
+            if let Err(e) = conn.batch_execute(WRITE_LOCK).await {
+                let _ = conn.batch_execute("ROLLBACK").await;
+                return Err(pg_err(e));
+            }
             Ok(Arc::new(conn))
         })?;
         Ok(PgTx {
@@ -335,7 +344,7 @@ impl PgRemote {
         let pool = self.pool.clone();
         block_on(&self.handle, async move {
             let conn = Arc::new(pool.get().await.map_err(pool_err)?);
-            atomically(conn, f).await
+            atomically(conn, false, f).await
         })
     }
 
@@ -354,14 +363,36 @@ impl PgRemote {
     }
 }
 
-/// `f` in a transaction of its own on `conn`: committed when it succeeds,
-/// rolled back when it fails.
-pub(crate) async fn atomically<T, F, Fut>(conn: Conn, f: F) -> Result<T, StoreError>
+/// What a transaction of the seam runs first: the store's write lock,
+/// held to its end. The seam's callers were written for SQLite, whose
+/// transactions take the write lock up front (one writer at a time: a
+/// check and the write it allows cannot interleave with another
+/// transaction's); on PostgreSQL an advisory lock per schema keeps that,
+/// across instances. Waiting for it is no slow statement: the statement
+/// timeout is lifted for the wait only. Single statements and the nonce
+/// writer's commits do not take it.
+const WRITE_LOCK: &str = "SET LOCAL statement_timeout = 0;
+    SELECT pg_advisory_xact_lock(hashtext('panthera.write.' || current_schema()));
+    SET LOCAL statement_timeout TO DEFAULT;";
+
+/// `f` in a transaction of its own on `conn` (behind the write lock when
+/// `serialize`): committed when it succeeds, rolled back when it fails.
+pub(crate) async fn atomically<T, F, Fut>(
+    conn: Conn,
+    serialize: bool,
+    f: F,
+) -> Result<T, StoreError>
 where
     F: FnOnce(Conn) -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
 {
     conn.batch_execute("BEGIN").await.map_err(pg_err)?;
+    if serialize {
+        if let Err(e) = conn.batch_execute(WRITE_LOCK).await {
+            let _ = conn.batch_execute("ROLLBACK").await;
+            return Err(pg_err(e));
+        }
+    }
     match f(conn.clone()).await {
         Ok(v) => {
             conn.batch_execute("COMMIT").await.map_err(pg_err)?;
