@@ -448,12 +448,20 @@ impl PgTx<'_> {
 
 impl Drop for PgTx<'_> {
     fn drop(&mut self) {
-        // Not finished (a panic in the caller, a failed COMMIT): the
-        // connection may still be inside the transaction, so it leaves the
-        // pool and closes, which rolls it back.
+        // Not finished (a panic in the caller, a failed COMMIT): roll back
+        // before the connection goes back to the pool; when even that
+        // fails, the connection leaves the pool and closes (which rolls
+        // back too).
         if let Some(conn) = self.conn.take() {
-            if let Ok(object) = Arc::try_unwrap(conn) {
-                drop(deadpool_postgres::Object::take(object));
+            let c = Arc::clone(&conn);
+            let rolled_back = self
+                .store
+                .block(async move { c.batch_execute("ROLLBACK").await.map_err(pg_err) })
+                .is_ok();
+            if !rolled_back {
+                if let Ok(object) = Arc::try_unwrap(conn) {
+                    drop(deadpool_postgres::Object::take(object));
+                }
             }
         }
     }
