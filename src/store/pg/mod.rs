@@ -315,9 +315,15 @@ fn block_on<T: Send + 'static>(
     handle: &tokio::runtime::Handle,
     fut: impl Future<Output = Result<T, StoreError>> + Send + 'static,
 ) -> Result<T, StoreError> {
+    use futures_util::FutureExt;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     handle.spawn(async move {
-        let _ = tx.send(fut.await);
+        // a fault of ours (a column read as the wrong type) answers as one
+        let out = std::panic::AssertUnwindSafe(fut)
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Failed("a PostgreSQL task panicked".into())));
+        let _ = tx.send(out);
     });
     rx.recv().unwrap_or_else(|_| {
         Err(StoreError::Unavailable(
