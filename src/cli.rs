@@ -785,8 +785,9 @@ fn call(config: &Config, args: CallArgs) -> Result<ExitCode, String> {
 fn demo_credentials(config: &Config) -> Result<(String, String), String> {
     let none =
         "no --key/--secret given and no demo key in the data directory (run `panthera serve` once)";
-    let sqlite = config.store.backend == crate::config::Backend::Sqlite;
-    if sqlite && !config.db_path().exists() {
+    // a SQLite store that does not exist yet has no demo key: never create
+    // one just to find that out
+    if config.store.backend == crate::config::Backend::Sqlite && !config.db_path().exists() {
         return Err(none.into());
     }
     let store = Store::open_config(config).map_err(|e| e.to_string())?;
