@@ -193,6 +193,9 @@ pub struct StoreConfig {
     /// PostgreSQL connection URL (`postgres://user:pass@host:port/db`);
     /// `PANTHERA_STORE__URL` sets it from the environment.
     pub url: String,
+    /// PostgreSQL: the schema holding Panthera's tables (created when
+    /// missing); empty: the first of the URL's `search_path` (`public`).
+    pub schema: String,
     /// PostgreSQL: connections in the pool.
     pub pool_size: usize,
     /// PostgreSQL: `statement_timeout` of every connection, in milliseconds
@@ -206,6 +209,7 @@ impl Default for StoreConfig {
             backend: Backend::default(),
             synchronous: Synchronous::default(),
             url: String::new(),
+            schema: String::new(),
             pool_size: 16,
             statement_timeout_ms: 5_000,
         }
@@ -536,6 +540,16 @@ impl Config {
             if self.store.url.is_empty() {
                 return bad("store.url is needed for backend \"postgres\"".into());
             }
+            let s = &self.store.schema;
+            let valid = s.len() < 60
+                && s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !s.is_empty() && !valid {
+                return bad(format!(
+                    "store.schema '{s}': lowercase letters, digits and _ only, not starting with a digit"
+                ));
+            }
             if self.store.pool_size == 0 {
                 return bad("store.pool_size must be at least 1".into());
             }
@@ -633,6 +647,24 @@ mod tests {
         assert!(Config::from_toml("[store]\nsynchronous = \"off\"").is_err());
         let full = Config::from_toml("[store]\nsynchronous = \"full\"").unwrap();
         assert_eq!(full.store.synchronous, Synchronous::Full);
+        let pg = Config::from_toml(
+            "[store]\nbackend = \"postgres\"\nurl = \"postgres://db/p\"\nschema = \"panthera_1\"",
+        )
+        .unwrap();
+        assert_eq!(pg.store.backend, Backend::Postgres);
+        assert_eq!(
+            (pg.store.pool_size, pg.store.statement_timeout_ms),
+            (16, 5_000)
+        );
+        assert!(
+            Config::from_toml("[store]\nbackend = \"postgres\"").is_err(),
+            "no url"
+        );
+        assert!(Config::from_toml(
+            "[store]\nbackend = \"postgres\"\nurl = \"postgres://db/p\"\nschema = \"a;b\""
+        )
+        .is_err());
+        assert!(Config::from_toml("[store]\nbackend = \"mysql\"").is_err());
         assert!(Config::from_toml("[server]\ntrusted_proxies = [\"10.0.0.0/33\"]").is_err());
         assert!(Config::from_toml("[rate_limits.default]\nburst = 0\nper_second = 1.0").is_err());
         assert!(Config::from_toml("[rate_limits.methods.x]\nburst = 1\nper_second = 0.0").is_err());

@@ -754,3 +754,53 @@ fn the_demo_catalogue_answers_every_search_alike_on_every_backend() {
     }
     assert!(checked > 10, "most searches find something ({checked})");
 }
+
+/// A check and the write it allows, in one transaction, never interleave
+/// with another transaction's (SQLite's transactions take the write lock up
+/// front; the PostgreSQL ones a lock of the same reach): of eight identical
+/// purchases at once, one charges and orders, the others find its order.
+#[test]
+fn transactions_run_one_after_another() {
+    each(|s| {
+        s.media_items()
+            .add_all([item("tower", &["city"], "green")], || {})
+            .unwrap();
+        let media_id = find_ids(s, "tower").1[0];
+        let u = user(s, "pia");
+        s.balances().credit(&u.id, 5, 1).unwrap();
+        let buy = || {
+            s.transaction(|tx| {
+                if let Some(o) = tx.orders().held(&u.id, media_id, "1")? {
+                    return Ok((o.id, false));
+                }
+                if !tx.balances().charge(&u.id, 5, 2)? {
+                    return Err(StoreError::Conflict("the deposit is exhausted".into()));
+                }
+                let o = tx.orders().insert(&NewOrder {
+                    user_id: &u.id,
+                    media_id,
+                    articles: "1",
+                    width: 800,
+                    height: 600,
+                    price: 5,
+                    currency: "credits",
+                    queue_hash: "qh-once",
+                    callback_url: None,
+                    now: 2,
+                })?;
+                Ok((o.id, true))
+            })
+        };
+        let outcomes: Vec<Result<(i64, bool), StoreError>> = std::thread::scope(|scope| {
+            let hands: Vec<_> = (0..8).map(|_| scope.spawn(buy)).collect();
+            hands.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let done: Vec<(i64, bool)> = outcomes
+            .into_iter()
+            .map(|o| o.expect("every purchase answers"))
+            .collect();
+        assert_eq!(done.iter().filter(|(_, charged)| *charged).count(), 1);
+        assert!(done.iter().all(|(id, _)| *id == done[0].0), "one order");
+        assert_eq!(s.balances().get(&u.id).unwrap().credits, 0);
+    });
+}

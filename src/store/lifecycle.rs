@@ -43,7 +43,7 @@ fn open_read_only(path: &Path) -> Result<Connection, String> {
 fn sqlite_only(config: &Config, what: &str) -> Result<(), String> {
     if config.store.backend == crate::config::Backend::Postgres {
         return Err(format!(
-            "the store is PostgreSQL ([store] backend = \"postgres\"): {what} it with pg_dump / pg_restore"
+            "the store is PostgreSQL ([store] backend = \"postgres\"): `panthera {what}` works on the SQLite file only; use pg_dump / pg_restore"
         ));
     }
     Ok(())
@@ -58,7 +58,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// `panthera backup FILE`: an online copy of the store, safe while the
 /// server writes. The master key is not in it: keep that apart.
 pub fn backup(config: &Config, dest: &Path) -> Result<String, String> {
-    sqlite_only(config, "back up")?;
+    sqlite_only(config, "backup")?;
     if dest.exists() {
         return Err(format!("{} exists; choose a new file", dest.display()));
     }

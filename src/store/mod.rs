@@ -173,7 +173,7 @@ impl Store {
                 url: config.store.url.clone(),
                 pool_size: config.store.pool_size,
                 statement_timeout_ms: config.store.statement_timeout_ms,
-                schema: None,
+                schema: Some(config.store.schema.clone()).filter(|s| !s.is_empty()),
                 drop_schema: false,
             };
             return Store::open_postgres(&options, KeySource::from_config(config));

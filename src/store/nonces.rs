@@ -212,6 +212,7 @@ impl NonceWriter {
             clock,
             keep_secs,
             live,
+            pg_live: BTreeMap::new(),
             data_version,
             stats: Arc::clone(&stats),
             in_flight: Arc::clone(&in_flight),
@@ -663,6 +664,10 @@ struct Writer {
     /// Claims with a timestamp older than now minus this are dropped.
     keep_secs: i64,
     live: Live,
+    /// PostgreSQL: how many claims this instance committed per timestamp
+    /// second still in the window (the `live` gauge; the claims themselves
+    /// are only in the database).
+    pg_live: BTreeMap<i64, u64>,
     /// `PRAGMA data_version` as last seen: it changes when another
     /// connection commits.
     data_version: i64,
@@ -739,11 +744,28 @@ impl Writer {
             // Another instance may have changed anything: keys read before
             // this batch are read again (see `Claimed::epoch`).
             let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
-            pg_commit(pg, batch, self.clock.now()).map(|fresh| (epoch, fresh))
+            let outcome = pg_commit(pg, batch, self.clock.now());
+            if let Ok(fresh) = &outcome {
+                for (job, _) in batch.iter().zip(fresh).filter(|(_, f)| **f) {
+                    if let Some(c) = job.claim {
+                        *self.pg_live.entry(c.ts).or_default() += 1;
+                    }
+                }
+            }
+            outcome.map(|fresh| (epoch, fresh))
         } else {
             self.commit_sqlite(batch, &mut wrote)
         };
         self.answer(batch, wrote, outcome);
+    }
+
+    /// The claims held: the live set's, or on PostgreSQL the ones this
+    /// instance committed within the window.
+    fn live_count(&self) -> u64 {
+        match self.sink {
+            Sink::Sqlite(_) => self.live.len as u64,
+            Sink::Postgres(_) => self.pg_live.values().sum(),
+        }
     }
 
     /// The SQLite commit step: the live set decides, the log records.
@@ -792,9 +814,7 @@ impl Writer {
         self.stats
             .claims
             .fetch_add(claims as u64, Ordering::Relaxed);
-        self.stats
-            .live
-            .store(self.live.len as u64, Ordering::Relaxed);
+        self.stats.live.store(self.live_count(), Ordering::Relaxed);
         // Counted off before the answers go out, so no answered request is
         // still counted as on its way.
         let announced = batch.iter().filter(|j| j.announced).count();
@@ -863,10 +883,9 @@ impl Writer {
         let now = self.clock.now();
         let cutoff = now.saturating_sub(self.keep_secs);
         self.live.prune(cutoff);
+        self.pg_live = self.pg_live.split_off(&cutoff);
         self.live.seal(now.saturating_sub(SEAL_AFTER_SECS));
-        self.stats
-            .live
-            .store(self.live.len as u64, Ordering::Relaxed);
+        self.stats.live.store(self.live_count(), Ordering::Relaxed);
         // (rows deleted, whether a whole chunk went: more may be left)
         let pruned = match &self.sink {
             Sink::Sqlite(conn) => prune_chunk(conn, cutoff, PRUNE_CHUNK)
@@ -896,7 +915,7 @@ impl Writer {
             tracing::info!(
                 claims = claims - claims0,
                 commits = commits - commits0,
-                live = self.live.len,
+                live = self.live_count(),
                 pruned_total = self.stats.pruned.load(Ordering::Relaxed),
                 "nonce writer"
             );

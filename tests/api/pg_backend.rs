@@ -1,5 +1,6 @@
 //! Several instances on one PostgreSQL database (issue 15), over real HTTP:
-//! the demo is seeded once, every instance knows the keys, and a signed
+//! the demo is seeded once, every instance knows the keys (made or revoked
+//! by any, also by the command line), and a signed
 //! request one instance accepted is a replay on every other, also when both
 //! get it at once. Runs when `PANTHERA_TEST_DATABASE_URL` names a database
 //! server (`scripts/test` starts a throwaway cluster); passes vacuously
@@ -114,6 +115,39 @@ fn two_instances_on_one_database_share_keys_and_refuse_each_others_replays() {
             .count()
     });
     assert_eq!(accepted, 1);
+
+    // a key made with the CLI of one instance works on the other, and once
+    // revoked there, the other (which has it cached) refuses it at once
+    let cli = |args: &[&str]| {
+        let out = Command::new(crate::helpers::BIN)
+            .args(args)
+            .arg("--config")
+            .arg(a.config_path())
+            .arg("--data-dir")
+            .arg(&a.dir)
+            .output()
+            .expect("run panthera");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let made: serde_json::Value =
+        serde_json::from_slice(&cli(&["keys", "create", "--name", "shared", "--json"])).unwrap();
+    let key = panthera::client::Credentials {
+        api_key: made["api_key"].as_str().unwrap().to_string(),
+        api_secret: made["api_secret"].as_str().unwrap().to_string(),
+        algo: creds.algo,
+    };
+    let on_b = Client::new(&b.base, key.clone());
+    assert_eq!(on_b.call(None, "host-info", &[]).unwrap().status, 200);
+    assert_eq!(on_b.call(None, "host-info", &[]).unwrap().status, 200);
+    cli(&["keys", "revoke", &key.api_key]);
+    let r = on_b.call(None, "host-info", &[]).unwrap();
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("revoked"), "{}", r.body);
 
     // both answer /health from the shared database
     for s in [&a, &b] {

@@ -21,9 +21,6 @@ use crate::store::search::{Color, Filters, People, Sort, Word};
 use crate::store::users::User;
 use crate::store::StoreError;
 
-/// The advisory lock of catalogue writes ("media").
-const LOCK: i64 = 0x6d_6564_6961;
-
 const SELECT: &str = "SELECT m.id, m.title, m.description, m.keywords, m.width, m.height,
     m.mime_type, m.editorial, m.model_release, m.property_release, m.people_number, m.color,
     m.state, m.filename, m.downloads, m.created_at, m.changed_at, m.deleted_at,
@@ -64,11 +61,18 @@ fn from_row(r: &Row) -> Media {
     }
 }
 
-/// Takes the catalogue lock until the transaction ends; call first in it.
+/// Takes the catalogue lock (one per schema) until the transaction ends;
+/// call it first in the transaction. Waiting for it (another instance's
+/// import may hold it a while) is no slow statement: the statement timeout
+/// is lifted for the wait only.
 async fn lock(c: &Conn) -> Result<(), StoreError> {
-    c.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
-        .await
-        .map_err(pg_err)?;
+    c.batch_execute(
+        "SET LOCAL statement_timeout = 0;
+         SELECT pg_advisory_xact_lock(hashtext('panthera.media.' || current_schema()));
+         SET LOCAL statement_timeout TO DEFAULT;",
+    )
+    .await
+    .map_err(pg_err)?;
     Ok(())
 }
 

@@ -9,8 +9,8 @@
 use super::{pg_err, Conn};
 use crate::store::StoreError;
 
-/// The advisory lock migrations hold (an arbitrary constant: "panthera").
-const LOCK: i64 = 0x70_616e_7468_6572;
+/// The advisory lock migrations hold: one per schema.
+const LOCK: &str = "hashtext('panthera.migrations.' || current_schema())";
 
 pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: everything the SQLite store has after its migration 9.
@@ -248,15 +248,23 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 /// Brings the schema up to date, one transaction per step, holding the
 /// advisory lock (on this connection's session) throughout.
 pub(crate) async fn apply(c: Conn) -> Result<(), StoreError> {
-    c.execute("SELECT pg_advisory_lock($1)", &[&LOCK])
+    // waiting for another instance's migration is no slow statement
+    c.batch_execute("SET statement_timeout = 0")
+        .await
+        .map_err(pg_err)?;
+    c.batch_execute(&format!("SELECT pg_advisory_lock({LOCK})"))
         .await
         .map_err(pg_err)?;
     let out = apply_locked(&c).await;
     let unlocked = c
-        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK])
+        .batch_execute(&format!("SELECT pg_advisory_unlock({LOCK})"))
         .await
         .map_err(pg_err);
-    out.and(unlocked.map(|_| ()))
+    let reset = c
+        .batch_execute("RESET statement_timeout")
+        .await
+        .map_err(pg_err);
+    out.and(unlocked).and(reset)
 }
 
 async fn apply_locked(c: &Conn) -> Result<(), StoreError> {

@@ -68,7 +68,20 @@ pub(crate) fn pg_err(e: tokio_postgres::Error) -> StoreError {
                 .map(|c| format!(" (constraint {c})"))
                 .unwrap_or_default()
         ),
-        None => format!("PostgreSQL: {e}"),
+        None => {
+            // the cause (refused, timed out…) is the interesting part
+            let mut m = format!("PostgreSQL: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                let text = cause.to_string();
+                if !m.contains(&text) {
+                    m.push_str(": ");
+                    m.push_str(&text);
+                }
+                source = cause.source();
+            }
+            m
+        }
     };
     let Some(code) = e.code() else {
         // no SQLSTATE: the connection (closed, refused, timed out) or a
@@ -194,9 +207,18 @@ impl PgStore {
         };
         if let Some(schema) = &options.schema {
             let sql = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
-            store.run(move |c| async move { c.batch_execute(&sql).await.map_err(pg_err) })?;
+            match store.run(move |c| async move { c.batch_execute(&sql).await.map_err(pg_err) }) {
+                // another instance created it at the same moment
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
-        store.run(migrations::apply)?;
+        store.run(migrations::apply).map_err(|e| match e {
+            StoreError::Unavailable(m) => {
+                StoreError::Unavailable(format!("cannot open store {}: {m}", store.label.display()))
+            }
+            other => other,
+        })?;
         Ok(store)
     }
 
@@ -263,16 +285,21 @@ impl PgStore {
         let pool = self.pool.clone();
         self.block(async move {
             let conn = Arc::new(pool.get().await.map_err(pool_err)?);
-            atomically(conn, f).await
+            atomically(conn, true, f).await
         })
     }
 
     /// Starts a transaction on one pooled connection, held until it ends.
+    /// It takes the store's write lock first (see [`WRITE_LOCK`]).
     pub(crate) fn begin(&self) -> Result<PgTx<'_>, StoreError> {
         let pool = self.pool.clone();
         let conn = self.block(async move {
             let conn = pool.get().await.map_err(pool_err)?;
             conn.batch_execute("BEGIN").await.map_err(pg_err)?;
+            if let Err(e) = conn.batch_execute(WRITE_LOCK).await {
+                let _ = conn.batch_execute("ROLLBACK").await;
+                return Err(pg_err(e));
+            }
             Ok(Arc::new(conn))
         })?;
         Ok(PgTx {
@@ -288,9 +315,15 @@ fn block_on<T: Send + 'static>(
     handle: &tokio::runtime::Handle,
     fut: impl Future<Output = Result<T, StoreError>> + Send + 'static,
 ) -> Result<T, StoreError> {
+    use futures_util::FutureExt;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     handle.spawn(async move {
-        let _ = tx.send(fut.await);
+        // a fault of ours (a column read as the wrong type) answers as one
+        let out = std::panic::AssertUnwindSafe(fut)
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Failed("a PostgreSQL task panicked".into())));
+        let _ = tx.send(out);
     });
     rx.recv().unwrap_or_else(|_| {
         Err(StoreError::Unavailable(
@@ -317,7 +350,7 @@ impl PgRemote {
         let pool = self.pool.clone();
         block_on(&self.handle, async move {
             let conn = Arc::new(pool.get().await.map_err(pool_err)?);
-            atomically(conn, f).await
+            atomically(conn, false, f).await
         })
     }
 
@@ -336,14 +369,36 @@ impl PgRemote {
     }
 }
 
-/// `f` in a transaction of its own on `conn`: committed when it succeeds,
-/// rolled back when it fails.
-pub(crate) async fn atomically<T, F, Fut>(conn: Conn, f: F) -> Result<T, StoreError>
+/// What a transaction of the seam runs first: the store's write lock,
+/// held to its end. The seam's callers were written for SQLite, whose
+/// transactions take the write lock up front (one writer at a time: a
+/// check and the write it allows cannot interleave with another
+/// transaction's); on PostgreSQL an advisory lock per schema keeps that,
+/// across instances. Waiting for it is no slow statement: the statement
+/// timeout is lifted for the wait only. Single statements and the nonce
+/// writer's commits do not take it.
+const WRITE_LOCK: &str = "SET LOCAL statement_timeout = 0;
+    SELECT pg_advisory_xact_lock(hashtext('panthera.write.' || current_schema()));
+    SET LOCAL statement_timeout TO DEFAULT;";
+
+/// `f` in a transaction of its own on `conn` (behind the write lock when
+/// `serialize`): committed when it succeeds, rolled back when it fails.
+pub(crate) async fn atomically<T, F, Fut>(
+    conn: Conn,
+    serialize: bool,
+    f: F,
+) -> Result<T, StoreError>
 where
     F: FnOnce(Conn) -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
 {
     conn.batch_execute("BEGIN").await.map_err(pg_err)?;
+    if serialize {
+        if let Err(e) = conn.batch_execute(WRITE_LOCK).await {
+            let _ = conn.batch_execute("ROLLBACK").await;
+            return Err(pg_err(e));
+        }
+    }
     match f(conn.clone()).await {
         Ok(v) => {
             conn.batch_execute("COMMIT").await.map_err(pg_err)?;
@@ -399,12 +454,20 @@ impl PgTx<'_> {
 
 impl Drop for PgTx<'_> {
     fn drop(&mut self) {
-        // Not finished (a panic in the caller, a failed COMMIT): the
-        // connection may still be inside the transaction, so it leaves the
-        // pool and closes, which rolls it back.
+        // Not finished (a panic in the caller, a failed COMMIT): roll back
+        // before the connection goes back to the pool; when even that
+        // fails, the connection leaves the pool and closes (which rolls
+        // back too).
         if let Some(conn) = self.conn.take() {
-            if let Ok(object) = Arc::try_unwrap(conn) {
-                drop(deadpool_postgres::Object::take(object));
+            let c = Arc::clone(&conn);
+            let rolled_back = self
+                .store
+                .block(async move { c.batch_execute("ROLLBACK").await.map_err(pg_err) })
+                .is_ok();
+            if !rolled_back {
+                if let Ok(object) = Arc::try_unwrap(conn) {
+                    drop(deadpool_postgres::Object::take(object));
+                }
             }
         }
     }

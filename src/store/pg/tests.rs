@@ -374,3 +374,21 @@ fn expired_claims_are_pruned_and_live_ones_kept() {
     assert_eq!(gone, 1);
     assert!(!w.claim(w.identify("k", 1_000, "new", "")).unwrap().fresh);
 }
+
+#[test]
+fn a_fault_in_an_operation_answers_as_a_failure_and_the_store_goes_on() {
+    let Some((_dir, _schema, s)) = fresh() else {
+        return;
+    };
+    let pg = s.postgres().unwrap();
+    let wrong = pg.run(|c| async move {
+        let row = c
+            .query_one("SELECT 'text'::text", &[])
+            .await
+            .map_err(super::pg_err)?;
+        // read as the wrong type: tokio-postgres panics
+        Ok(row.get::<_, i64>(0))
+    });
+    assert!(matches!(wrong, Err(StoreError::Failed(_))), "{wrong:?}");
+    s.ping().unwrap();
+}
