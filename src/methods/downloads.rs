@@ -649,7 +649,6 @@ fn buy(ctx: &Ctx<'_>, user: &str, id: i64, asked: &str) -> Result<Purchase, ApiE
     let now = ctx.state.clock.now();
     let callback = ctx.args.get("callback_url").filter(|s| !s.is_empty());
     ctx.state.store.transaction(|tx| {
-        tx.balances().lock(user)?;
         let m = tx
             .media_items()
             .find(id)?

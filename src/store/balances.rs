@@ -31,19 +31,6 @@ impl Balances<'_> {
         self.0.with(|c| credit(c, user_id, credits, now))
     }
 
-    /// Serialises the purchases of one user inside the caller's transaction,
-    /// so two concurrent ones never both find no order and both charge (or
-    /// collide on the order's uniqueness). SQLite's write transaction does
-    /// that already; PostgreSQL takes a lock on the user until the
-    /// transaction ends.
-    pub fn lock(&self, user_id: &str) -> Result<(), StoreError> {
-        if let Some(pg) = self.0.pg() {
-            let user_id = user_id.to_string();
-            return pg.run(move |c| super::pg::orders::lock_user(c, user_id));
-        }
-        Ok(())
-    }
-
     /// Takes `price` credits; false (and nothing changed) when they are not
     /// there.
     pub fn charge(&self, user_id: &str, price: i64, now: i64) -> Result<bool, StoreError> {

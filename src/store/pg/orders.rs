@@ -50,17 +50,6 @@ pub(crate) async fn credit(
 
 /// One statement: the row lock makes concurrent charges queue, and each
 /// sees the credits the one before it left.
-/// A transaction-scoped advisory lock on one user (see `Balances::lock`).
-pub(crate) async fn lock_user(c: Conn, user_id: String) -> Result<(), StoreError> {
-    c.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        &[&user_id],
-    )
-    .await
-    .map_err(pg_err)?;
-    Ok(())
-}
-
 pub(crate) async fn charge(
     c: Conn,
     user_id: String,
