@@ -214,6 +214,7 @@ impl NonceWriter {
             live,
             pg_live: BTreeMap::new(),
             data_version,
+            key_changes: -1,
             stats: Arc::clone(&stats),
             in_flight: Arc::clone(&in_flight),
             epoch: Arc::clone(&epoch),
@@ -671,6 +672,9 @@ struct Writer {
     /// `PRAGMA data_version` as last seen: it changes when another
     /// connection commits.
     data_version: i64,
+    /// PostgreSQL: the count of key changes (`key_changes`) as last seen;
+    /// -1 before the first batch.
+    key_changes: i64,
     stats: Arc<WriterStats>,
     in_flight: Arc<AtomicUsize>,
     epoch: Arc<AtomicU64>,
@@ -741,18 +745,24 @@ impl Writer {
         let mut wrote = false;
         let outcome = if let Sink::Postgres(pg) = &self.sink {
             wrote = true;
-            // Another instance may have changed anything: keys read before
-            // this batch are read again (see `Claimed::epoch`).
-            let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
             let outcome = pg_commit(pg, batch, self.clock.now());
-            if let Ok(fresh) = &outcome {
-                for (job, _) in batch.iter().zip(fresh).filter(|(_, f)| **f) {
+            outcome.map(|(fresh, key_changes)| {
+                for (job, _) in batch.iter().zip(&fresh).filter(|(_, f)| **f) {
                     if let Some(c) = job.claim {
                         *self.pg_live.entry(c.ts).or_default() += 1;
                     }
                 }
-            }
-            outcome.map(|fresh| (epoch, fresh))
+                // A key changed somewhere (another instance, the command
+                // line): keys read before this batch are read again (see
+                // `Claimed::epoch`).
+                let epoch = if key_changes == self.key_changes {
+                    self.epoch.load(Ordering::SeqCst)
+                } else {
+                    self.key_changes = key_changes;
+                    self.epoch.fetch_add(1, Ordering::SeqCst) + 1
+                };
+                (epoch, fresh)
+            })
         } else {
             self.commit_sqlite(batch, &mut wrote)
         };
@@ -932,7 +942,7 @@ fn pg_commit(
     pg: &super::pg::PgRemote,
     batch: &[Job],
     now: i64,
-) -> Result<Vec<bool>, super::StoreError> {
+) -> Result<(Vec<bool>, i64), super::StoreError> {
     let mut seen = HashSet::with_capacity(batch.len());
     let (mut ts, mut ids) = (Vec::new(), Vec::new());
     for c in batch.iter().filter_map(|j| j.claim) {
@@ -946,12 +956,11 @@ fn pg_commit(
         .iter()
         .any(|j| j.claim.is_none())
         .then(|| (PROBE_KEY.to_string(), now.to_string()));
-    let fresh: HashSet<(i64, i64)> = pg
-        .run_atomic(move |c| super::pg::nonces::claim(c, ts, ids, probe))?
-        .into_iter()
-        .collect();
+    let (fresh, key_changes) =
+        pg.run_atomic(move |c| super::pg::nonces::claim(c, ts, ids, probe))?;
+    let fresh: HashSet<(i64, i64)> = fresh.into_iter().collect();
     let mut first = HashSet::with_capacity(fresh.len());
-    Ok(batch
+    let fresh = batch
         .iter()
         .map(|j| {
             j.claim.is_some_and(|c| {
@@ -959,7 +968,8 @@ fn pg_commit(
                 fresh.contains(&key) && first.insert(key)
             })
         })
-        .collect())
+        .collect();
+    Ok((fresh, key_changes))
 }
 
 /// Writes `count` live claims into the store file `db` as the writer

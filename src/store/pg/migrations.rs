@@ -243,6 +243,25 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX media_downloads_by_callback ON media_downloads(callback_next_at)
         WHERE callback_state = 'pending';
     "#,
+    // 2: a counter every change of `api_keys` bumps (a trigger, whoever
+    // writes: an instance, the command line, psql), which the nonce writers
+    // read with each batch: an instance's key cache stays valid until a key
+    // changes anywhere, instead of being read again on every request.
+    r#"
+    CREATE TABLE key_changes (
+        id INT PRIMARY KEY CHECK (id = 1),
+        n  BIGINT NOT NULL
+    );
+    INSERT INTO key_changes (id, n) VALUES (1, 0);
+    CREATE FUNCTION panthera_key_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE key_changes SET n = n + 1 WHERE id = 1;
+        RETURN NULL;
+    END
+    $$;
+    CREATE TRIGGER api_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON api_keys
+        FOR EACH STATEMENT EXECUTE FUNCTION panthera_key_changed();
+    "#,
 ];
 
 /// Brings the schema up to date, one transaction per step, holding the

@@ -15,14 +15,19 @@ pub(crate) async fn salt(c: Conn, key: String, fresh: String) -> Result<String, 
 
 /// Inserts the claims `(ts, id)` (no two alike) and answers those that were
 /// new; a probe also writes `probe` into `meta`. Run atomically.
+/// Inserts a batch of claims and answers the fresh ones, with the count of
+/// key changes (`key_changes`) as this transaction sees it: both statements
+/// go out together (pipelined), one round trip.
 pub(crate) async fn claim(
     c: Conn,
     ts: Vec<i64>,
     ids: Vec<i64>,
     probe: Option<(String, String)>,
-) -> Result<Vec<(i64, i64)>, StoreError> {
-    let mut fresh = Vec::new();
-    if !ids.is_empty() {
+) -> Result<(Vec<(i64, i64)>, i64), StoreError> {
+    let insert = async {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let rows = c
             .query(
                 "INSERT INTO replay_claims (ts, id)
@@ -32,12 +37,19 @@ pub(crate) async fn claim(
             )
             .await
             .map_err(pg_err)?;
-        fresh = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-    }
+        Ok::<_, StoreError>(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    };
+    let changes = async {
+        c.query_one("SELECT n FROM key_changes WHERE id = 1", &[])
+            .await
+            .map(|r| r.get::<_, i64>(0))
+            .map_err(pg_err)
+    };
+    let (fresh, changes) = tokio::join!(insert, changes);
     if let Some((key, value)) = probe {
-        super::meta::set(c, key, value).await?;
+        super::meta::set(c.clone(), key, value).await?;
     }
-    Ok(fresh)
+    Ok((fresh?, changes?))
 }
 
 /// Deletes at most `limit` claims with a timestamp before `cutoff`.

@@ -155,14 +155,25 @@ fn a_claim_accepted_by_one_instance_is_a_replay_on_every_other() {
 }
 
 #[test]
-fn the_epoch_moves_with_every_batch_so_other_instances_changes_are_seen() {
-    let Some((_dir, _schema, a)) = fresh() else {
+fn the_epoch_moves_when_a_key_changes_anywhere_and_only_then() {
+    let Some((dir, schema, a)) = fresh() else {
         return;
     };
+    // a second instance on the same database
+    let b = postgres_store(dir.path(), &schema, false);
     let w = NonceWriter::start(&a, ManualClock::new(50), 300).unwrap();
-    let first = w.claim(w.identify("k", 50, "1", "")).unwrap().epoch;
-    let second = w.claim(w.identify("k", 50, "2", "")).unwrap().epoch;
-    assert!(second > first);
+    let claim = |n: &str| w.claim(w.identify("k", 50, n, "")).unwrap().epoch;
+    let first = claim("1");
+    assert_eq!(claim("2"), first, "no key changed: cached keys stay valid");
+    let k = b.keys().create("elsewhere", Role::App, None).unwrap();
+    let after_create = claim("3");
+    assert!(after_create > first, "a key made by another instance");
+    assert_eq!(claim("4"), after_create);
+    assert!(b.keys().revoke(&k.api_key).unwrap());
+    assert!(
+        claim("5") > after_create,
+        "a key revoked by another instance"
+    );
 }
 
 fn item(title: &str, keywords: &[&str], description: &str) -> NewMedia {
