@@ -936,8 +936,7 @@ impl Writer {
 
 /// The PostgreSQL commit step: one statement inserts the batch's distinct
 /// claims and returns the new ones; the first of equal claims in a batch
-/// wins, as with the live set. A probe updates its `meta` row in the same
-/// transaction.
+/// wins, as with the live set. A probe updates its `meta` row after it.
 fn pg_commit(
     pg: &super::pg::PgRemote,
     batch: &[Job],
@@ -956,8 +955,10 @@ fn pg_commit(
         .iter()
         .any(|j| j.claim.is_none())
         .then(|| (PROBE_KEY.to_string(), now.to_string()));
-    let (fresh, key_changes) =
-        pg.run_atomic(move |c| super::pg::nonces::claim(c, ts, ids, probe))?;
+    // No transaction around it: the insert commits by itself (durably, with
+    // synchronous_commit on) before it answers, and the count of key
+    // changes goes out in the same round trip. BEGIN and COMMIT would add two.
+    let (fresh, key_changes) = pg.run(move |c| super::pg::nonces::claim(c, ts, ids, probe))?;
     let fresh: HashSet<(i64, i64)> = fresh.into_iter().collect();
     let mut first = HashSet::with_capacity(fresh.len());
     let fresh = batch

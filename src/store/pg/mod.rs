@@ -340,21 +340,7 @@ pub(crate) struct PgRemote {
 }
 
 impl PgRemote {
-    /// Runs `f` with a pooled connection inside its own transaction.
-    pub(crate) fn run_atomic<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(Conn) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
-    {
-        let pool = self.pool.clone();
-        block_on(&self.handle, async move {
-            let conn = Arc::new(pool.get().await.map_err(pool_err)?);
-            atomically(conn, false, f).await
-        })
-    }
-
-    /// Runs `f` with a pooled connection.
+    /// Runs `f` with a pooled connection; each statement commits by itself.
     pub(crate) fn run<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
