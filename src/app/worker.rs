@@ -26,6 +26,10 @@ pub fn spawn(state: Arc<AppState>) {
         .unwrap_or_else(|e| tracing::warn!(error = %e, "cannot start the order worker"));
 }
 
+/// How long a worker holds the callbacks it took: longer than the 20
+/// deliveries of one round can take, so no other instance sends them too.
+const CALLBACK_LEASE_SECS: i64 = 300;
+
 /// One round: advance the orders, then deliver the callbacks that are due.
 pub fn tick(state: &AppState, agent: &ureq::Agent) {
     let now = state.clock.now();
@@ -33,7 +37,11 @@ pub fn tick(state: &AppState, agent: &ureq::Agent) {
         tracing::warn!(error = %e, "advancing orders failed");
         return;
     }
-    let due = match state.store.orders().due_callbacks(now, 20) {
+    let due = match state
+        .store
+        .orders()
+        .claim_due_callbacks(now, now + CALLBACK_LEASE_SECS, 20)
+    {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!(error = %e, "reading due callbacks failed");

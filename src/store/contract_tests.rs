@@ -68,6 +68,55 @@ fn postgres() -> Option<(tempfile::TempDir, Store)> {
     Some((dir, store))
 }
 
+/// Two instances' order workers racing for one due callback: one takes it.
+#[test]
+fn a_due_callback_is_taken_by_one_of_two_instances() {
+    let Some((dir, a)) = postgres() else {
+        eprintln!("PANTHERA_TEST_DATABASE_URL is not set: PostgreSQL not tested");
+        return;
+    };
+    let b = postgres_store(
+        dir.path(),
+        &a.postgres().expect("pg").schema().expect("schema"),
+        false,
+    );
+    a.media_items()
+        .add_all([item("bridge", &["river"], "green")], || {})
+        .unwrap();
+    let media_id = find_ids(&a, "bridge").1[0];
+    let u = user(&a, "cleo");
+    a.orders()
+        .insert(&NewOrder {
+            user_id: &u.id,
+            media_id,
+            articles: "1",
+            width: 800,
+            height: 600,
+            price: 5,
+            currency: "credits",
+            queue_hash: "qh-race",
+            callback_url: Some("https://app.example/cb"),
+            now: 10,
+        })
+        .unwrap();
+    a.orders().advance(11).unwrap();
+    a.orders().advance(12).unwrap();
+    for round in 0..20 {
+        let now = 100 + round * 1_000;
+        let taken: usize = std::thread::scope(|scope| {
+            let hands: Vec<_> = [&a, &b]
+                .into_iter()
+                .map(|s| scope.spawn(move || s.orders().claim_due_callbacks(now, now + 500, 10)))
+                .collect();
+            hands
+                .into_iter()
+                .map(|h| h.join().unwrap().unwrap().len())
+                .sum()
+        });
+        assert_eq!(taken, 1, "round {round}: one worker takes the callback");
+    }
+}
+
 #[test]
 fn two_stores_on_one_database_see_each_others_writes() {
     let Some((dir, a)) = postgres() else {
@@ -532,12 +581,25 @@ fn an_order_moves_through_its_states_and_its_callback_is_recorded() {
             s.orders().by_id_any(order.id).unwrap().unwrap().status,
             Status::Ready
         );
-        let due = s.orders().due_callbacks(12, 10).unwrap();
+        let due = s.orders().claim_due_callbacks(12, 60, 10).unwrap();
         assert_eq!(due.len(), 1);
+        assert!(
+            s.orders()
+                .claim_due_callbacks(13, 61, 10)
+                .unwrap()
+                .is_empty(),
+            "taken by the first worker until its lease ends"
+        );
+        let again = s.orders().claim_due_callbacks(60, 120, 10).unwrap();
+        assert_eq!(again.len(), 1, "a worker that never reported: sent again");
         s.orders()
             .callback_attempted(order.id, CallbackOutcome::Delivered)
             .unwrap();
-        assert!(s.orders().due_callbacks(100, 10).unwrap().is_empty());
+        assert!(s
+            .orders()
+            .claim_due_callbacks(1_000, 1_060, 10)
+            .unwrap()
+            .is_empty());
         let (total, page) = s.orders().list(&u.id, None, 0, 10).unwrap();
         assert_eq!((total, page.len()), (1, 1));
     });

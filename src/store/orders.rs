@@ -104,12 +104,29 @@ impl Orders<'_> {
         self.0.write(|c| Ok(advance(c, now)?))
     }
 
-    /// Callbacks due at `now`: (order, attempts so far).
-    pub fn due_callbacks(&self, now: i64, limit: i64) -> Result<Vec<(Order, i64)>, StoreError> {
+    /// Takes the callbacks due at `now` for this worker until `lease_until`:
+    /// (order, attempts so far). Another instance's worker does not see them
+    /// again before then, so a callback is sent by one instance; if this one
+    /// dies before recording the attempt, the next after the lease sends it.
+    pub fn claim_due_callbacks(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<(Order, i64)>, StoreError> {
         if let Some(pg) = self.0.pg() {
-            return pg.run(move |c| super::pg::orders::due_callbacks(c, now, limit));
+            return pg
+                .run(move |c| super::pg::orders::claim_due_callbacks(c, now, lease_until, limit));
         }
-        self.0.with(|c| due_callbacks(c, now, limit))
+        self.0.write(|c| {
+            let due = due_callbacks(c, now, limit)?;
+            let mut lease =
+                c.prepare_cached("UPDATE media_downloads SET callback_next_at = ?2 WHERE id = ?1")?;
+            for (order, _) in &due {
+                lease.execute(params![order.id, lease_until])?;
+            }
+            Ok(due)
+        })
     }
 
     /// Records a callback attempt.

@@ -260,20 +260,27 @@ pub(crate) async fn advance(c: Conn, now: i64) -> Result<usize, StoreError> {
     Ok((ready + processing) as usize)
 }
 
-pub(crate) async fn due_callbacks(
+/// Takes the due callbacks until `lease_until` in one statement; rows
+/// another instance is taking at the same moment are skipped, not waited for.
+pub(crate) async fn claim_due_callbacks(
     c: Conn,
     now: i64,
+    lease_until: i64,
     limit: i64,
 ) -> Result<Vec<(Order, i64)>, StoreError> {
     let limit = if limit < 0 { i64::MAX } else { limit };
     let rows = c
         .query(
             &format!(
-                "SELECT {COLUMNS}, callback_attempts FROM media_downloads
-                 WHERE callback_state = 'pending' AND callback_next_at <= $1
-                 ORDER BY callback_next_at LIMIT $2"
+                "UPDATE media_downloads SET callback_next_at = $3
+                 FROM (SELECT id AS due_id FROM media_downloads
+                       WHERE callback_state = 'pending' AND callback_next_at <= $1
+                       ORDER BY callback_next_at LIMIT $2
+                       FOR UPDATE SKIP LOCKED) due
+                 WHERE id = due.due_id
+                 RETURNING {COLUMNS}, callback_attempts"
             ),
-            &[&now, &limit],
+            &[&now, &limit, &lease_until],
         )
         .await
         .map_err(pg_err)?;
