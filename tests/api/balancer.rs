@@ -94,7 +94,19 @@ impl Balancer {
 }
 
 impl Drop for Balancer {
+    /// SIGTERM to the master: it stops its workers too (SIGKILL would leave
+    /// them running, orphaned, holding the port).
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
