@@ -68,18 +68,23 @@ fn postgres() -> Option<(tempfile::TempDir, Store)> {
     Some((dir, store))
 }
 
+/// Two stores on one fresh PostgreSQL schema, as two instances have them.
+fn two_instances() -> Option<(tempfile::TempDir, Store, Store)> {
+    let Some((dir, a)) = postgres() else {
+        eprintln!("PANTHERA_TEST_DATABASE_URL is not set: PostgreSQL not tested");
+        return None;
+    };
+    let schema = a.postgres().expect("pg").schema().expect("schema");
+    let b = postgres_store(dir.path(), &schema, false);
+    Some((dir, a, b))
+}
+
 /// Two instances' order workers racing for one due callback: one takes it.
 #[test]
 fn a_due_callback_is_taken_by_one_of_two_instances() {
-    let Some((dir, a)) = postgres() else {
-        eprintln!("PANTHERA_TEST_DATABASE_URL is not set: PostgreSQL not tested");
+    let Some((_dir, a, b)) = two_instances() else {
         return;
     };
-    let b = postgres_store(
-        dir.path(),
-        &a.postgres().expect("pg").schema().expect("schema"),
-        false,
-    );
     a.media_items()
         .add_all([item("bridge", &["river"], "green")], || {})
         .unwrap();
@@ -119,15 +124,9 @@ fn a_due_callback_is_taken_by_one_of_two_instances() {
 
 #[test]
 fn two_stores_on_one_database_see_each_others_writes() {
-    let Some((dir, a)) = postgres() else {
-        eprintln!("PANTHERA_TEST_DATABASE_URL is not set: PostgreSQL not tested");
+    let Some((_dir, a, b)) = two_instances() else {
         return;
     };
-    let b = postgres_store(
-        dir.path(),
-        &a.postgres().expect("pg").schema().expect("schema"),
-        false,
-    );
     a.meta().set("written_by", "a").unwrap();
     assert_eq!(b.meta().get("written_by").unwrap().as_deref(), Some("a"));
     let k = b.keys().create("app", Role::App, None).unwrap();

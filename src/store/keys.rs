@@ -146,6 +146,27 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     hex::encode(buf)
 }
 
+impl ApiKey {
+    /// A new key with a fresh random key (64 hex) and secret (40 hex), not
+    /// stored yet: every backend's `create` stores one.
+    pub(crate) fn fresh(name: &str, role: Role, owner_user_id: Option<&str>) -> ApiKey {
+        ApiKey {
+            api_key: random_hex(32),
+            name: name.to_string(),
+            secret: Secret::new(random_hex(20)),
+            old_secret: None,
+            rollover: false,
+            old_secret_until: None,
+            role,
+            debug: false,
+            replay: ReplayPolicy::Strict,
+            owner_user_id: owner_user_id.map(str::to_string),
+            created_at: now_unix(),
+            revoked_at: None,
+        }
+    }
+}
+
 /// Creates a key with a fresh random key (64 hex) and secret (40 hex); the
 /// answer holds the secret in clear, the store only sealed.
 pub fn create(
@@ -155,20 +176,7 @@ pub fn create(
     role: Role,
     owner_user_id: Option<&str>,
 ) -> rusqlite::Result<ApiKey> {
-    let key = ApiKey {
-        api_key: random_hex(32),
-        name: name.to_string(),
-        secret: Secret::new(random_hex(20)),
-        old_secret: None,
-        rollover: false,
-        old_secret_until: None,
-        role,
-        debug: false,
-        replay: ReplayPolicy::Strict,
-        owner_user_id: owner_user_id.map(str::to_string),
-        created_at: now_unix(),
-        revoked_at: None,
-    };
+    let key = ApiKey::fresh(name, role, owner_user_id);
     conn.execute(
         "INSERT INTO api_keys (api_key, name, secret, role, debug, replay, owner_user_id, created_at)
          VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7)",

@@ -4,7 +4,9 @@
 
 use rusqlite::{params, params_from_iter, types::Value, Connection, OptionalExtension, Row};
 
-use crate::store::search::{fts_all, fts_any, rgb, Color, Filters, People, Query, Sort, Word};
+use crate::store::search::{
+    filter_conditions, fts_all, fts_any, rgb, FilterSql, Filters, Query, Sort, Word,
+};
 use crate::store::users::User;
 use crate::store::StoreError;
 
@@ -598,7 +600,11 @@ pub fn search(conn: &Connection, s: &Search<'_>) -> rusqlite::Result<(i64, Vec<M
         conds.push(format!("m.id <> {id}"));
     }
     let mut filter_args = Vec::new();
-    filter_conditions(s.filters, &mut conds, &mut filter_args);
+    filter_conditions(
+        s.filters,
+        &mut conds,
+        &mut SqliteFilterSql(&mut filter_args),
+    );
     let ranked = !q.is_empty();
     let relevance = ranked && s.filters.sort == Sort::Relevance;
     if relevance && q.ids.is_empty() && conds.is_empty() {
@@ -690,96 +696,22 @@ fn ids_json(ids: &[i64]) -> String {
     format!("[{}]", list.join(","))
 }
 
-/// SQL conditions for the filters. Fixed-list values and numbers are
-/// written into the SQL; text from the caller (authors, ethnicity codes)
-/// only ever goes in as `args`, in the order of the `?`s.
-fn filter_conditions(f: &Filters, conds: &mut Vec<String>, args: &mut Vec<Value>) {
-    let any = |parts: Vec<String>| format!("({})", parts.join(" OR "));
-    if !f.types.is_empty() {
-        let list: Vec<String> = f.types.iter().map(|t| format!("'{t}'")).collect();
-        conds.push(format!("m.media_type IN ({})", list.join(",")));
+/// SQLite's way of writing the filters (see `search::filter_conditions`):
+/// `?` placeholders in order, `instr`, integer booleans.
+struct SqliteFilterSql<'a>(&'a mut Vec<Value>);
+
+impl FilterSql for SqliteFilterSql<'_> {
+    fn bind(&mut self, text: String) -> String {
+        self.0.push(Value::Text(text));
+        "?".into()
     }
-    if !f.orientation.is_empty() {
-        conds.push(any(f
-            .orientation
-            .iter()
-            .map(|o| {
-                match *o {
-                    "horizontal" => "m.width > m.height",
-                    "vertical" => "m.width < m.height",
-                    "panorama" => "m.width >= 2 * m.height",
-                    _ => "m.width = m.height",
-                }
-                .to_string()
-            })
-            .collect()));
+
+    fn contains(&self, haystack: &str, needle: &str) -> String {
+        format!("instr({haystack}, {needle}) > 0")
     }
-    if f.license.len() == 1 {
-        conds.push(if f.license[0] == "editorial" {
-            "m.editorial = 1".into()
-        } else {
-            "m.editorial = 0".into()
-        });
-    }
-    if !f.people.is_empty() {
-        conds.push(any(f
-            .people
-            .iter()
-            .map(|p| match p {
-                People::Exactly(n) => format!("m.people_number = {n}"),
-                People::AtLeast(n) => format!("m.people_number >= {n}"),
-            })
-            .collect()));
-    }
-    if !f.gender.is_empty() {
-        conds.push(any(f
-            .gender
-            .iter()
-            .map(|g| format!("instr(m.people_gender, '{g}') > 0"))
-            .collect()));
-    }
-    if !f.ethnicity.is_empty() {
-        conds.push(any(f
-            .ethnicity
-            .iter()
-            .map(|e| {
-                args.push(Value::Text(format!(",{e},")));
-                "instr(',' || m.people_ethnicity || ',', ?) > 0".to_string()
-            })
-            .collect()));
-    }
-    if !f.color.is_empty() {
-        let t = f.color_tolerance;
-        conds.push(any(f
-            .color
-            .iter()
-            .map(|c| match c {
-                Color::Named(name) => format!("m.color = '{name}'"),
-                Color::Rgb(rgb) => {
-                    let (r, g, b) = ((rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255);
-                    format!(
-                        "(m.color_rgb IS NOT NULL AND \
-                         (((m.color_rgb >> 16) & 255) - {r}) * (((m.color_rgb >> 16) & 255) - {r}) + \
-                         (((m.color_rgb >> 8) & 255) - {g}) * (((m.color_rgb >> 8) & 255) - {g}) + \
-                         ((m.color_rgb & 255) - {b}) * ((m.color_rgb & 255) - {b}) <= {})",
-                        t * t
-                    )
-                }
-            })
-            .collect()));
-    }
-    if let Some(r) = f.model_release {
-        conds.push(format!("m.model_release = {}", i64::from(r)));
-    }
-    if !f.authors.is_empty() {
-        conds.push(any(f
-            .authors
-            .iter()
-            .map(|a| {
-                args.push(Value::Text(a.clone()));
-                "m.author_id IN (SELECT id FROM media_authors WHERE username = ?)".to_string()
-            })
-            .collect()));
+
+    fn flag(&self, column: &str, value: bool) -> String {
+        format!("{column} = {}", i64::from(value))
     }
 }
 

@@ -107,3 +107,105 @@ pub fn rgb(color: &str) -> [u8; 3] {
         _ => [128, 128, 128],
     }
 }
+
+/// What differs between the backends' SQL for the filters: how a caller's
+/// text is bound, how "contains" and a boolean column are written.
+pub(crate) trait FilterSql {
+    /// Binds `text`; answers its placeholder.
+    fn bind(&mut self, text: String) -> String;
+    /// True where SQL expression `haystack` contains `needle`.
+    fn contains(&self, haystack: &str, needle: &str) -> String;
+    /// True where boolean column `column` is `value`.
+    fn flag(&self, column: &str, value: bool) -> String;
+}
+
+/// SQL conditions for the filters, the same for every backend. Fixed-list
+/// values and numbers are written into the SQL; text from the caller
+/// (authors, ethnicity codes) only ever goes in bound.
+pub(crate) fn filter_conditions(f: &Filters, conds: &mut Vec<String>, sql: &mut impl FilterSql) {
+    let any = |parts: Vec<String>| format!("({})", parts.join(" OR "));
+    if !f.types.is_empty() {
+        let list: Vec<String> = f.types.iter().map(|t| format!("'{t}'")).collect();
+        conds.push(format!("m.media_type IN ({})", list.join(",")));
+    }
+    if !f.orientation.is_empty() {
+        conds.push(any(f
+            .orientation
+            .iter()
+            .map(|o| {
+                match *o {
+                    "horizontal" => "m.width > m.height",
+                    "vertical" => "m.width < m.height",
+                    "panorama" => "m.width >= 2 * m.height",
+                    _ => "m.width = m.height",
+                }
+                .to_string()
+            })
+            .collect()));
+    }
+    if f.license.len() == 1 {
+        conds.push(sql.flag("m.editorial", f.license[0] == "editorial"));
+    }
+    if !f.people.is_empty() {
+        conds.push(any(f
+            .people
+            .iter()
+            .map(|p| match p {
+                People::Exactly(n) => format!("m.people_number = {n}"),
+                People::AtLeast(n) => format!("m.people_number >= {n}"),
+            })
+            .collect()));
+    }
+    if !f.gender.is_empty() {
+        conds.push(any(f
+            .gender
+            .iter()
+            .map(|g| sql.contains("m.people_gender", &format!("'{g}'")))
+            .collect()));
+    }
+    if !f.ethnicity.is_empty() {
+        let parts = f
+            .ethnicity
+            .iter()
+            .map(|e| {
+                let p = sql.bind(format!(",{e},"));
+                sql.contains("',' || m.people_ethnicity || ','", &p)
+            })
+            .collect();
+        conds.push(any(parts));
+    }
+    if !f.color.is_empty() {
+        let t = f.color_tolerance;
+        conds.push(any(f
+            .color
+            .iter()
+            .map(|c| match c {
+                Color::Named(name) => format!("m.color = '{name}'"),
+                Color::Rgb(rgb) => {
+                    let (r, g, b) = ((rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255);
+                    format!(
+                        "(m.color_rgb IS NOT NULL AND \
+                         (((m.color_rgb >> 16) & 255) - {r}) * (((m.color_rgb >> 16) & 255) - {r}) + \
+                         (((m.color_rgb >> 8) & 255) - {g}) * (((m.color_rgb >> 8) & 255) - {g}) + \
+                         ((m.color_rgb & 255) - {b}) * ((m.color_rgb & 255) - {b}) <= {})",
+                        t * t
+                    )
+                }
+            })
+            .collect()));
+    }
+    if let Some(r) = f.model_release {
+        conds.push(sql.flag("m.model_release", r));
+    }
+    if !f.authors.is_empty() {
+        let parts = f
+            .authors
+            .iter()
+            .map(|a| {
+                let p = sql.bind(a.clone());
+                format!("m.author_id IN (SELECT id FROM media_authors WHERE username = {p})")
+            })
+            .collect();
+        conds.push(any(parts));
+    }
+}

@@ -80,20 +80,7 @@ pub(crate) fn create(
     role: Role,
     owner_user_id: Option<&str>,
 ) -> Result<ApiKey, StoreError> {
-    let key = ApiKey {
-        api_key: random_hex(32),
-        name: name.to_string(),
-        secret: Secret::new(random_hex(20)),
-        old_secret: None,
-        rollover: false,
-        old_secret_until: None,
-        role,
-        debug: false,
-        replay: ReplayPolicy::Strict,
-        owner_user_id: owner_user_id.map(str::to_string),
-        created_at: now_unix(),
-        revoked_at: None,
-    };
+    let key = ApiKey::fresh(name, role, owner_user_id);
     let sealed = keyring
         .seal(&aad(&key.api_key), key.secret.expose())
         .map_err(sealing)?;

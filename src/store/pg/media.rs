@@ -17,7 +17,7 @@ use super::{pg_err, Conn, PgOn};
 use crate::store::media::{
     color_tag_rgb, Media, MetadataUpdate, NewMedia, PollHit, PollType, Search,
 };
-use crate::store::search::{Color, Filters, People, Sort, Word};
+use crate::store::search::{filter_conditions, FilterSql, Sort, Word};
 use crate::store::users::User;
 use crate::store::StoreError;
 
@@ -499,101 +499,23 @@ pub(crate) fn search_sql(s: &Search<'_>) -> SearchSql {
     SearchSql { count, page, args }
 }
 
-/// SQL conditions for the filters: fixed-list values and numbers are
-/// written into the SQL; text from the caller only ever goes in bound.
-fn filter_conditions(f: &Filters, conds: &mut Vec<String>, args: &mut Args) {
-    let any = |parts: Vec<String>| format!("({})", parts.join(" OR "));
-    if !f.types.is_empty() {
-        let list: Vec<String> = f.types.iter().map(|t| format!("'{t}'")).collect();
-        conds.push(format!("m.media_type IN ({})", list.join(",")));
+/// PostgreSQL's way of writing the filters (see `search::filter_conditions`):
+/// numbered placeholders, `strpos`, real booleans.
+impl FilterSql for Args {
+    fn bind(&mut self, text: String) -> String {
+        Args::bind(self, text)
     }
-    if !f.orientation.is_empty() {
-        conds.push(any(f
-            .orientation
-            .iter()
-            .map(|o| {
-                match *o {
-                    "horizontal" => "m.width > m.height",
-                    "vertical" => "m.width < m.height",
-                    "panorama" => "m.width >= 2 * m.height",
-                    _ => "m.width = m.height",
-                }
-                .to_string()
-            })
-            .collect()));
+
+    fn contains(&self, haystack: &str, needle: &str) -> String {
+        format!("strpos({haystack}, {needle}) > 0")
     }
-    if f.license.len() == 1 {
-        conds.push(if f.license[0] == "editorial" {
-            "m.editorial".into()
+
+    fn flag(&self, column: &str, value: bool) -> String {
+        if value {
+            column.to_string()
         } else {
-            "NOT m.editorial".into()
-        });
-    }
-    if !f.people.is_empty() {
-        conds.push(any(f
-            .people
-            .iter()
-            .map(|p| match p {
-                People::Exactly(n) => format!("m.people_number = {n}"),
-                People::AtLeast(n) => format!("m.people_number >= {n}"),
-            })
-            .collect()));
-    }
-    if !f.gender.is_empty() {
-        conds.push(any(f
-            .gender
-            .iter()
-            .map(|g| format!("strpos(m.people_gender, '{g}') > 0"))
-            .collect()));
-    }
-    if !f.ethnicity.is_empty() {
-        let parts = f
-            .ethnicity
-            .iter()
-            .map(|e| {
-                let p = args.bind(format!(",{e},"));
-                format!("strpos(',' || m.people_ethnicity || ',', {p}) > 0")
-            })
-            .collect();
-        conds.push(any(parts));
-    }
-    if !f.color.is_empty() {
-        let t = f.color_tolerance;
-        conds.push(any(f
-            .color
-            .iter()
-            .map(|c| match c {
-                Color::Named(name) => format!("m.color = '{name}'"),
-                Color::Rgb(rgb) => {
-                    let (r, g, b) = ((rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255);
-                    format!(
-                        "(m.color_rgb IS NOT NULL AND \
-                         (((m.color_rgb >> 16) & 255) - {r}) * (((m.color_rgb >> 16) & 255) - {r}) + \
-                         (((m.color_rgb >> 8) & 255) - {g}) * (((m.color_rgb >> 8) & 255) - {g}) + \
-                         ((m.color_rgb & 255) - {b}) * ((m.color_rgb & 255) - {b}) <= {})",
-                        t * t
-                    )
-                }
-            })
-            .collect()));
-    }
-    if let Some(r) = f.model_release {
-        conds.push(if r {
-            "m.model_release".into()
-        } else {
-            "NOT m.model_release".into()
-        });
-    }
-    if !f.authors.is_empty() {
-        let parts = f
-            .authors
-            .iter()
-            .map(|a| {
-                let p = args.bind(a.clone());
-                format!("m.author_id IN (SELECT id FROM media_authors WHERE username = {p})")
-            })
-            .collect();
-        conds.push(any(parts));
+            format!("NOT {column}")
+        }
     }
 }
 
