@@ -22,13 +22,6 @@ fn nginx() -> &'static str {
         .expect("nginx is installed (scripts/test installs nginx-light)")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 impl Balancer {
     /// nginx balancing over `upstreams` (`host:port` each).
     pub fn start(upstreams: &[&str]) -> Balancer {
@@ -36,8 +29,7 @@ impl Balancer {
         let root = env!("CARGO_MANIFEST_DIR");
         let site = std::fs::read_to_string(format!("{root}/deploy/nginx/panthera.conf"))
             .expect("deploy/nginx/panthera.conf");
-        let port = free_port();
-        let addr = format!("127.0.0.1:{port}");
+        let addr = crate::helpers::free_addr();
         let servers: String = upstreams
             .iter()
             .map(|u| format!("server {u} max_fails=0;\n    "))

@@ -12,6 +12,15 @@ use panthera::protocol::signature::Algo;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_panthera");
 
+/// A loopback address no one listens on right now, for a process that
+/// must be given its address up front (nginx, an instance restarted in place).
+pub fn free_addr() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.to_string())
+        .expect("a free port")
+}
+
 /// Whether the whole suite runs on PostgreSQL (`PANTHERA_TEST_BACKEND=postgres`,
 /// the second pass of `scripts/test`). Tests of what only the SQLite file
 /// has (its bytes on disk, backup/restore/check, one server per directory)
@@ -20,46 +29,59 @@ pub fn on_postgres() -> bool {
     std::env::var("PANTHERA_TEST_BACKEND").as_deref() == Ok("postgres")
 }
 
+/// Runs one SQL command with `psql` against `url`.
+pub fn psql(url: &str, sql: &str) {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
+        .output()
+        .expect("run psql (Debian's postgresql-client; scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A new database `<prefix>_<random>` on the server of `admin` (a URL with
+/// a database): its name and its URL.
+pub fn create_database(admin: &str, prefix: &str) -> (String, String) {
+    let name = format!(
+        "{prefix}_{}",
+        panthera::client::random_nonce()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(16)
+            .collect::<String>()
+            .to_lowercase()
+    );
+    let (server, _) = admin.rsplit_once('/').expect("a URL with a database");
+    psql(admin, &format!("CREATE DATABASE {name}"));
+    let url = format!("{server}/{name}");
+    (name, url)
+}
+
 /// The store settings for a server or command on data directory `dir`: on
-/// PostgreSQL, a database of the directory's own (made on first use, named
-/// in `dir/test-database`, so restarts find it); nothing on SQLite.
+/// PostgreSQL, a database of the directory's own (made on first use, its URL
+/// kept in `dir/test-database`, so restarts find it); nothing on SQLite.
 pub fn store_env(dir: &Path) -> Vec<(&'static str, String)> {
     if !on_postgres() {
         return Vec::new();
     }
     let admin = std::env::var("PANTHERA_TEST_DATABASE_URL")
         .expect("PANTHERA_TEST_BACKEND=postgres needs PANTHERA_TEST_DATABASE_URL");
-    let (server, _) = admin.rsplit_once('/').expect("a URL with a database");
     let file = dir.join("test-database");
-    let name = match std::fs::read_to_string(&file) {
-        Ok(name) => name.trim().to_string(),
+    let url = match std::fs::read_to_string(&file) {
+        Ok(url) => url.trim().to_string(),
         Err(_) => {
-            let name = format!(
-                "suite_{}",
-                panthera::client::random_nonce()
-                    .chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .take(16)
-                    .collect::<String>()
-                    .to_lowercase()
-            );
-            let out = Command::new("psql")
-                .args([&admin, "-qc", &format!("CREATE DATABASE {name}")])
-                .output()
-                .expect("psql runs");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let (_, url) = create_database(&admin, "suite");
             std::fs::create_dir_all(dir).expect("data dir");
-            std::fs::write(&file, &name).expect("test-database");
-            name
+            std::fs::write(&file, &url).expect("test-database");
+            url
         }
     };
     vec![
         ("PANTHERA_STORE__BACKEND", "postgres".to_string()),
-        ("PANTHERA_STORE__URL", format!("{server}/{name}")),
+        ("PANTHERA_STORE__URL", url),
     ]
 }
 

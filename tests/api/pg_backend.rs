@@ -11,25 +11,13 @@ use std::process::Command;
 use panthera::client::{sign_params, Client};
 use panthera::store::now_unix;
 
-use crate::helpers::Server;
+use crate::helpers::{create_database, psql, Server};
 
 /// A database of its own on the test server, dropped at the end.
 pub struct Database {
     admin: String,
     name: String,
     pub url: String,
-}
-
-fn psql(url: &str, sql: &str) {
-    let out = Command::new("psql")
-        .args([url, "-v", "ON_ERROR_STOP=1", "-qtAc", sql])
-        .output()
-        .expect("run psql (Debian's postgresql-client; scripts/test installs it)");
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 impl Database {
@@ -42,19 +30,7 @@ impl Database {
             eprintln!("PANTHERA_TEST_DATABASE_URL is not set: PostgreSQL not tested");
             return None;
         };
-        let name = format!(
-            "api_{}_{}",
-            std::process::id(),
-            panthera::client::random_nonce()
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .take(10)
-                .collect::<String>()
-                .to_lowercase()
-        );
-        let (server, _) = admin.rsplit_once('/').expect("a URL with a database");
-        let url = format!("{server}/{name}");
-        psql(&admin, &format!("CREATE DATABASE {name}"));
+        let (name, url) = create_database(&admin, "api");
         Some(Database { admin, name, url })
     }
 }

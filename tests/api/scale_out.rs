@@ -17,7 +17,7 @@ use panthera::store::now_unix;
 use serde_json::Value;
 
 use crate::balancer::Balancer;
-use crate::helpers::{eventually, Server};
+use crate::helpers::{eventually, free_addr, Server};
 use crate::pg_backend::Database;
 
 /// What every instance shares: the database and the master key; limits
@@ -30,11 +30,6 @@ fn config(db: &Database, keys: &Path) -> String {
         db.url,
         keys.join("master.key").display()
     )
-}
-
-fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
 }
 
 /// Two instances on fixed addresses (so restarts keep their place in
@@ -185,12 +180,12 @@ fn load(
     }
 }
 
-#[test]
-fn kill_9_of_an_instance_under_load_never_makes_an_answered_request_replayable() {
-    let Some(db) = Database::create() else {
-        return;
-    };
-    let mut c = Cluster::start(&db);
+/// Runs `during` while four threads send signed `host-info` calls through
+/// nginx: (the forms answered 200, the calls that were not).
+fn under_load(
+    c: &mut Cluster,
+    during: impl FnOnce(&mut Cluster),
+) -> (Vec<Vec<(String, String)>>, Vec<String>) {
     let stop = AtomicBool::new(false);
     let answered = Mutex::new(Vec::new());
     let failures = Mutex::new(Vec::new());
@@ -199,35 +194,48 @@ fn kill_9_of_an_instance_under_load_never_makes_an_answered_request_replayable()
         for _ in 0..4 {
             scope.spawn(|| load(&lb, &creds, &stop, &answered, &failures));
         }
+        during(c);
+        stop.store(true, Ordering::Relaxed);
+    });
+    let answered = answered.into_inner().unwrap();
+    assert!(answered.len() > 50, "too little load: {}", answered.len());
+    (answered, failures.into_inner().unwrap())
+}
+
+/// How many of `forms` instance `i` accepts when they are sent again.
+fn accepted_again(c: &Cluster, i: usize, forms: &[Vec<(String, String)>]) -> usize {
+    let client = c.client(Some(i));
+    let url = format!("{}/host-info", c.instance(i).base);
+    forms
+        .iter()
+        .filter(|form| client.post_form(&url, form).map(|r| r.status).ok() == Some(200))
+        .count()
+}
+
+#[test]
+fn kill_9_of_an_instance_under_load_never_makes_an_answered_request_replayable() {
+    let Some(db) = Database::create() else {
+        return;
+    };
+    let mut c = Cluster::start(&db);
+    let (answered, _) = under_load(&mut c, |c| {
         std::thread::sleep(Duration::from_millis(700));
         if let Some(a) = c.instances[0].as_mut() {
             a.kill_now();
         }
         std::thread::sleep(Duration::from_millis(700));
-        stop.store(true, Ordering::Relaxed);
     });
-    let answered = answered.into_inner().unwrap();
-    assert!(answered.len() > 50, "too little load: {}", answered.len());
     // every answered request, sent again to the surviving instance, is a replay
-    let b = c.client(Some(1));
-    let url = format!("{}/host-info", c.instance(1).base);
-    let accepted_again: Vec<_> = answered
-        .iter()
-        .filter(|form| b.post_form(&url, form).map(|r| r.status).ok() == Some(200))
-        .collect();
-    assert!(
-        accepted_again.is_empty(),
-        "{} of {} answered requests were accepted again",
-        accepted_again.len(),
+    let again = accepted_again(&c, 1, &answered);
+    assert_eq!(
+        again,
+        0,
+        "{again} of {} answered requests were accepted again",
         answered.len()
     );
     // and after a restart of the killed one, there too
     c.restart(0);
-    let a = c.client(Some(0));
-    let url = format!("{}/host-info", c.instance(0).base);
-    assert!(answered
-        .iter()
-        .all(|form| a.post_form(&url, form).map(|r| r.status).ok() != Some(200)));
+    assert_eq!(accepted_again(&c, 0, &answered), 0);
 }
 
 #[test]
@@ -236,14 +244,7 @@ fn a_rolling_restart_behind_nginx_fails_no_client_request() {
         return;
     };
     let mut c = Cluster::start(&db);
-    let stop = AtomicBool::new(false);
-    let answered = Mutex::new(Vec::new());
-    let failures = Mutex::new(Vec::new());
-    let (lb, creds) = (c.lb.base.clone(), c.creds.clone());
-    std::thread::scope(|scope| {
-        for _ in 0..4 {
-            scope.spawn(|| load(&lb, &creds, &stop, &answered, &failures));
-        }
+    let (answered, failures) = under_load(&mut c, |c| {
         for i in 0..2 {
             std::thread::sleep(Duration::from_millis(400));
             // a graceful stop: requests in flight finish, new ones go to the other
@@ -257,11 +258,7 @@ fn a_rolling_restart_behind_nginx_fails_no_client_request() {
                 == 200));
         }
         std::thread::sleep(Duration::from_millis(400));
-        stop.store(true, Ordering::Relaxed);
     });
-    let failures = failures.into_inner().unwrap();
-    let answered = answered.into_inner().unwrap();
-    assert!(answered.len() > 50, "too little load: {}", answered.len());
     assert!(
         failures.is_empty(),
         "{} of {} client requests failed, e.g. {:?}",
