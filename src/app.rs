@@ -166,6 +166,7 @@ pub fn start(state: AppState) -> Result<Running, StartError> {
     let data = web::Data::new(state);
     spawn_idempotency_pruner(data.clone().into_inner());
     spawn_bucket_sweeper(data.clone().into_inner());
+    spawn_bucket_sharing(data.clone().into_inner());
     worker::spawn(data.clone().into_inner());
     warm_docs(data.clone().into_inner());
     let max_body = data.config.limits.max_body_bytes;
@@ -245,6 +246,48 @@ fn spawn_idempotency_pruner(state: Arc<AppState>) {
         })
         .map(|_| ())
         .unwrap_or_else(|e| tracing::warn!(error = %e, "cannot start the idempotency pruner"));
+}
+
+/// With the PostgreSQL store, exchanges the rate-limit buckets with the other
+/// instances every `rate_limits.share_every_ms`, and once a minute forgets
+/// shared buckets untouched for two days (every policy is full again by
+/// then, and its day over). A failing store is logged once, then again when
+/// it recovers; the takes wait for the next exchange.
+fn spawn_bucket_sharing(state: Arc<AppState>) {
+    let every = state.config.rate_limits.share_every_ms;
+    if !state.store.is_shared() || every == 0 {
+        return;
+    }
+    std::thread::Builder::new()
+        .name("bucket-sharing".into())
+        .spawn(move || {
+            let mut failing = false;
+            let mut next_prune = 0;
+            loop {
+                std::thread::sleep(Duration::from_millis(every));
+                let now = state.clock.now_millis();
+                let outcome = state.ops.limiter.share(&state.store, now);
+                state.ops.metrics.shared(outcome.is_ok());
+                match outcome {
+                    Ok(n) if failing => {
+                        failing = false;
+                        tracing::info!(buckets = n, "rate-limit buckets shared again");
+                    }
+                    Ok(_) => {}
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::warn!(error = %e, "cannot share rate-limit buckets; counting alone");
+                    }
+                    Err(_) => {}
+                }
+                if now >= next_prune {
+                    next_prune = now + 60_000;
+                    let _ = state.store.rate_buckets().prune(now - 2 * 86_400_000);
+                }
+            }
+        })
+        .map(|_| ())
+        .unwrap_or_else(|e| tracing::warn!(error = %e, "cannot start the bucket sharing"));
 }
 
 /// Forgets idle rate-limit buckets every half minute, so memory follows the

@@ -157,6 +157,9 @@ pub struct RateLimitsConfig {
     pub failed_auth_per_key: RatePolicy,
     /// Failed user sign-ins, per client address and per user name.
     pub failed_sign_in: RatePolicy,
+    /// With the PostgreSQL store: milliseconds between two exchanges of the
+    /// buckets with the other instances (0 = each instance counts alone).
+    pub share_every_ms: u64,
 }
 
 /// A token bucket of `burst` requests refilled at `per_second`, plus at most
@@ -398,6 +401,7 @@ impl Default for RateLimitsConfig {
             failed_auth_per_address: RatePolicy::new(20, 0.1, 0),
             failed_auth_per_key: RatePolicy::new(50, 0.2, 0),
             failed_sign_in: RatePolicy::new(10, 0.05, 100),
+            share_every_ms: 250,
         }
     }
 }
@@ -597,6 +601,9 @@ impl Config {
                     "rate_limits.{name}: burst must be at least 1 and per_second above 0"
                 ));
             }
+        }
+        if (1..20).contains(&r.share_every_ms) {
+            return bad("rate_limits.share_every_ms: 0 (off) or at least 20".into());
         }
         let p = &self.media.preview_rate_per_address;
         if p.burst == 0 || !(p.per_second.is_finite() && p.per_second > 0.0) {

@@ -1,6 +1,8 @@
 //! Token buckets with a daily cap, kept in memory in a sharded table so that
 //! workers rarely wait on each other. Times are milliseconds from the
-//! injected clock; nothing here reads the real time.
+//! injected clock; nothing here reads the real time. Each bucket counts the
+//! tokens taken since it last shared them, so that instances on one store
+//! can merge their buckets (ops/ratelimit.rs, store/rate_buckets.rs).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
@@ -18,6 +20,17 @@ pub struct Bucket {
     /// The UTC day (days since the epoch) `used_today` counts.
     day: i64,
     used_today: u64,
+    /// Tokens taken here and not yet handed to the shared store.
+    unshared: u64,
+}
+
+/// A bucket as another instance (through the store) last saw it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seen {
+    pub tokens: f64,
+    pub last_ms: i64,
+    pub day: i64,
+    pub used_today: u64,
 }
 
 /// What a bucket says about one request.
@@ -57,6 +70,7 @@ impl Bucket {
             last_ms: now_ms,
             day: now_ms.div_euclid(DAY_MS),
             used_today: 0,
+            unshared: 0,
         }
     }
 
@@ -82,6 +96,7 @@ impl Bucket {
         if allowed {
             self.tokens -= 1.0;
             self.used_today += 1;
+            self.unshared += 1;
         }
         self.decision(p, now_ms, allowed)
     }
@@ -119,7 +134,19 @@ impl Bucket {
     fn idle(&self, p: &RatePolicy, now_ms: i64) -> bool {
         let mut b = *self;
         b.refill(p, now_ms);
+        // Takes not yet shared do not keep a bucket: exchanges run far more
+        // often than a bucket refills, and without sharing they never go.
         b.tokens >= f64::from(p.burst) && (b.used_today == 0 || p.daily == 0)
+    }
+
+    /// Takes the shared state as this bucket's, minus what was taken here
+    /// since it was handed over (not in `seen` yet).
+    fn adopt(&mut self, seen: &Seen) {
+        let pending = self.unshared;
+        self.tokens = seen.tokens - pending as f64;
+        self.last_ms = seen.last_ms;
+        self.day = seen.day;
+        self.used_today = seen.used_today + pending;
     }
 }
 
@@ -182,6 +209,43 @@ impl<K: Hash + Eq> Buckets<K> {
             left += map.len();
         }
         left
+    }
+
+    /// The tokens taken from each bucket since the last call, which now
+    /// count as shared. Give them back if they could not be handed over.
+    pub fn take_unshared(&self) -> Vec<(K, u64)>
+    where
+        K: Clone,
+    {
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            let mut map = shard.lock().unwrap_or_else(|p| p.into_inner());
+            for (k, b) in map.iter_mut().filter(|(_, b)| b.unshared > 0) {
+                out.push((k.clone(), std::mem::take(&mut b.unshared)));
+            }
+        }
+        out
+    }
+
+    /// Counts `n` tokens of `key` as unshared again (an exchange failed).
+    pub fn give_back(&self, key: K, n: u64) {
+        if let Some(b) = self.shard(&key).get_mut(&key) {
+            b.unshared += n;
+        }
+    }
+
+    /// Takes what the store says of `key`'s bucket (every instance's takes
+    /// merged), keeping this instance's takes since the exchange began.
+    pub fn adopt(&self, key: K, seen: &Seen) {
+        let mut shard = self.shard(&key);
+        let fresh = Bucket {
+            tokens: 0.0,
+            last_ms: 0,
+            day: 0,
+            used_today: 0,
+            unshared: 0,
+        };
+        shard.entry(key).or_insert(fresh).adopt(seen);
     }
 
     /// How many buckets exist.

@@ -149,6 +149,9 @@ pub struct Metrics {
     rejections: [AtomicU64; Rejection::ALL.len()],
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
+    /// Exchanges of rate-limit buckets with the other instances.
+    shares_ok: AtomicU64,
+    shares_failed: AtomicU64,
 }
 
 /// Values read at scrape time.
@@ -220,6 +223,16 @@ impl Metrics {
             &self.reloads_ok
         } else {
             &self.reloads_failed
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One exchange of the rate-limit buckets with the shared store.
+    pub fn shared(&self, ok: bool) {
+        let c = if ok {
+            &self.shares_ok
+        } else {
+            &self.shares_failed
         };
         c.fetch_add(1, Ordering::Relaxed);
     }
@@ -319,6 +332,18 @@ impl Metrics {
             "panthera_config_reloads_total{{result=\"ok\"}} {}\npanthera_config_reloads_total{{result=\"failed\"}} {}",
             self.reloads_ok.load(Ordering::Relaxed),
             self.reloads_failed.load(Ordering::Relaxed)
+        );
+        head(
+            &mut out,
+            "panthera_rate_limit_exchanges_total",
+            "counter",
+            "Exchanges of the rate-limit buckets with the other instances (PostgreSQL store), by result.",
+        );
+        let _ = writeln!(
+            out,
+            "panthera_rate_limit_exchanges_total{{result=\"ok\"}} {}\npanthera_rate_limit_exchanges_total{{result=\"failed\"}} {}",
+            self.shares_ok.load(Ordering::Relaxed),
+            self.shares_failed.load(Ordering::Relaxed)
         );
         head(
             &mut out,

@@ -1,19 +1,25 @@
 //! Rate limits per api key and per user token, and the throttles on failed
 //! authentications and sign-ins (protocol.md §8). Policies come from
-//! configuration and are swapped on reload; buckets live in memory.
+//! configuration and are swapped on reload; buckets live in memory, and
+//! instances sharing one store exchange them through it every few hundred
+//! milliseconds ([`RateLimiter::share`]), so a limit counts across instances
+//! without a store call on the request path.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::sync::Mutex;
 
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 
-use super::bucket::{Buckets, Decision};
+use super::bucket::{Buckets, Decision, Seen};
 use super::metrics::Rejection;
 use super::Ops;
 use crate::clock::Clock;
 use crate::config::{RateLimitsConfig, RatePolicy};
 use crate::error::ApiError;
+use crate::store::rate_buckets::{SharedBucket, Taken};
+use crate::store::{Store, StoreError};
 use crate::swap::Swap;
 
 /// Whose calls a bucket counts.
@@ -23,7 +29,7 @@ enum QuotaOwner {
     UserToken,
 }
 
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct CallKey {
     caller: QuotaOwner,
     /// The method whose own policy applies; `None` for the default policy.
@@ -32,7 +38,7 @@ struct CallKey {
 }
 
 /// Failure counters; ids are cut to [`MAX_ID`] so junk cannot grow memory.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum FailKey {
     AuthAddress(IpAddr),
     AuthKey(Box<str>),
@@ -41,6 +47,59 @@ enum FailKey {
 }
 
 const MAX_ID: usize = 128;
+
+/// How a bucket is named in the shared store: its kind, then what it counts
+/// (`key|search|<api key>`, `auth-address|<ip>` …); read back by `parse`.
+impl CallKey {
+    fn shared_id(&self) -> String {
+        let caller = match self.caller {
+            QuotaOwner::ApiKey => "key",
+            QuotaOwner::UserToken => "token",
+        };
+        format!(
+            "{caller}|{}|{}",
+            self.method.as_deref().unwrap_or(""),
+            self.id
+        )
+    }
+
+    fn parse(id: &str) -> Option<CallKey> {
+        let mut parts = id.splitn(3, '|');
+        let caller = match parts.next()? {
+            "key" => QuotaOwner::ApiKey,
+            "token" => QuotaOwner::UserToken,
+            _ => return None,
+        };
+        let method = Some(parts.next()?).filter(|m| !m.is_empty()).map(Box::from);
+        Some(CallKey {
+            caller,
+            method,
+            id: parts.next()?.into(),
+        })
+    }
+}
+
+impl FailKey {
+    fn shared_id(&self) -> String {
+        match self {
+            FailKey::AuthAddress(a) => format!("auth-address|{a}"),
+            FailKey::AuthKey(k) => format!("auth-key|{k}"),
+            FailKey::SignInAddress(a) => format!("sign-in-address|{a}"),
+            FailKey::SignInUser(u) => format!("sign-in-user|{u}"),
+        }
+    }
+
+    fn parse(id: &str) -> Option<FailKey> {
+        let (kind, what) = id.split_once('|')?;
+        Some(match kind {
+            "auth-address" => FailKey::AuthAddress(what.parse().ok()?),
+            "auth-key" => FailKey::AuthKey(what.into()),
+            "sign-in-address" => FailKey::SignInAddress(what.parse().ok()?),
+            "sign-in-user" => FailKey::SignInUser(what.into()),
+            _ => return None,
+        })
+    }
+}
 
 fn id(s: &str) -> Box<str> {
     match s.char_indices().nth(MAX_ID) {
@@ -73,11 +132,34 @@ impl From<&RateLimitsConfig> for Policies {
     }
 }
 
+impl Policies {
+    /// The policy of a call bucket; `None` when its method lost its own.
+    fn of_call(&self, k: &CallKey) -> Option<RatePolicy> {
+        match &k.method {
+            None => Some(self.default),
+            Some(m) => self.methods.get(&**m).copied(),
+        }
+    }
+
+    fn of_failure(&self, k: &FailKey) -> RatePolicy {
+        match k {
+            FailKey::AuthAddress(_) => self.failed_auth_per_address,
+            FailKey::AuthKey(_) => self.failed_auth_per_key,
+            FailKey::SignInAddress(_) | FailKey::SignInUser(_) => self.failed_sign_in,
+        }
+    }
+}
+
 /// All buckets of the process.
 pub struct RateLimiter {
     policies: Swap<Policies>,
     calls: Buckets<CallKey>,
     failures: Buckets<FailKey>,
+    /// The store versions this instance has read up to: the one before last
+    /// and the last. Each exchange reads from the one before last, so a
+    /// change committed late (numbered before another's, visible after it)
+    /// is still read on the next exchange.
+    shared: Mutex<(i64, i64)>,
 }
 
 impl RateLimiter {
@@ -86,6 +168,7 @@ impl RateLimiter {
             policies: Swap::new(Policies::from(config)),
             calls: Buckets::new(),
             failures: Buckets::new(),
+            shared: Mutex::new((0, 0)),
         }
     }
 
@@ -204,18 +287,72 @@ impl RateLimiter {
     /// Forgets idle buckets; returns how many remain.
     pub fn sweep(&self, now_ms: i64) -> usize {
         let p = self.policies.load();
-        let calls = self.calls.sweep(now_ms, |k| match &k.method {
-            None => Some(p.default),
-            Some(m) => p.methods.get(&**m).copied(),
-        });
-        let failures = self.failures.sweep(now_ms, |k| {
-            Some(match k {
-                FailKey::AuthAddress(_) => p.failed_auth_per_address,
-                FailKey::AuthKey(_) => p.failed_auth_per_key,
-                FailKey::SignInAddress(_) | FailKey::SignInUser(_) => p.failed_sign_in,
-            })
-        });
+        let calls = self.calls.sweep(now_ms, |k| p.of_call(k));
+        let failures = self.failures.sweep(now_ms, |k| Some(p.of_failure(k)));
         calls + failures
+    }
+
+    /// One exchange with the store the instances share: hands over the
+    /// tokens taken here since the last exchange, and takes every bucket
+    /// any instance changed meanwhile as this instance's own. Until the
+    /// next exchange each instance decides alone, which is how far limits
+    /// can overshoot (docs/operations.md). Returns how many buckets came
+    /// back. When the store fails, the takes stay to be handed over next
+    /// time: none is lost.
+    pub fn share(&self, store: &Store, now_ms: i64) -> Result<usize, StoreError> {
+        let mut versions = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        let p = self.policies.load();
+        let calls = self.calls.take_unshared();
+        let failures = self.failures.take_unshared();
+        let mut taken = Vec::with_capacity(calls.len() + failures.len());
+        let mut handed = |id: String, n: u64, pol: RatePolicy| {
+            taken.push(Taken {
+                id,
+                taken: n,
+                burst: pol.burst,
+                per_second: pol.per_second,
+            })
+        };
+        for (k, n) in &calls {
+            if let Some(pol) = p.of_call(k) {
+                handed(k.shared_id(), *n, pol);
+            }
+        }
+        for (k, n) in &failures {
+            handed(k.shared_id(), *n, p.of_failure(k));
+        }
+        let back = match store.rate_buckets().exchange(taken, now_ms, versions.0) {
+            Ok(back) => back,
+            Err(e) => {
+                for (k, n) in calls {
+                    self.calls.give_back(k, n);
+                }
+                for (k, n) in failures {
+                    self.failures.give_back(k, n);
+                }
+                return Err(e);
+            }
+        };
+        *versions = (versions.1, back.version);
+        for b in &back.changed {
+            self.adopt(b);
+        }
+        Ok(back.changed.len())
+    }
+
+    /// Takes one shared bucket as this instance's own.
+    fn adopt(&self, b: &SharedBucket) {
+        let seen = Seen {
+            tokens: b.tokens,
+            last_ms: b.last_ms,
+            day: b.day,
+            used_today: b.used_today,
+        };
+        if let Some(k) = CallKey::parse(&b.id) {
+            self.calls.adopt(k, &seen);
+        } else if let Some(k) = FailKey::parse(&b.id) {
+            self.failures.adopt(k, &seen);
+        }
     }
 
     /// How many buckets exist (a metric).
@@ -648,5 +785,142 @@ mod tests {
         l.set_policies(&c);
         assert_eq!(l.sweep(0), 1, "a bucket of a policy gone is forgotten");
         assert_eq!(l.sweep(60_000), 1, "today's count is kept");
+    }
+}
+
+#[cfg(test)]
+mod sharing_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn limiter() -> RateLimiter {
+        let mut c = RateLimitsConfig {
+            default: RatePolicy::new(4, 0.001, 0),
+            failed_auth_per_address: RatePolicy::new(2, 0.001, 0),
+            ..RateLimitsConfig::default()
+        };
+        c.methods
+            .insert("request-token".into(), RatePolicy::new(1, 0.001, 0));
+        RateLimiter::new(&c)
+    }
+
+    fn allowed(l: &RateLimiter, key: &str, method: &str, now: i64) -> bool {
+        l.charge(QuotaOwner::ApiKey, key, method, now)
+            .expect("limits on")
+            .decision
+            .allowed
+    }
+
+    /// Two instances on one store: what one takes, the other no longer
+    /// gives, once both have exchanged.
+    #[test]
+    fn instances_on_one_store_share_their_buckets() {
+        let (_dir, store) = crate::store::test_store();
+        let (a, b) = (limiter(), limiter());
+        let now = 1_000_000;
+        for _ in 0..3 {
+            assert!(allowed(&a, "k1", "search", now));
+        }
+        assert!(allowed(&b, "k1", "request-token", now), "its own bucket");
+        a.share(&store, now).unwrap();
+        b.share(&store, now).unwrap();
+        assert!(allowed(&b, "k1", "search", now), "one of four left");
+        assert!(!allowed(&b, "k1", "search", now));
+        assert!(!allowed(&b, "k1", "request-token", now));
+        assert!(allowed(&b, "k2", "search", now), "other keys untouched");
+        // a takes b's as well, and keeps what it took meanwhile
+        assert!(
+            allowed(&a, "k1", "search", now),
+            "a decides alone until it hears"
+        );
+        b.share(&store, now).unwrap();
+        a.share(&store, now).unwrap();
+        assert!(!allowed(&a, "k1", "search", now));
+        assert!(!allowed(&a, "k1", "request-token", now));
+        // together they overdrew by one: the debt shows in both
+        let peek = |l: &RateLimiter| l.calls.peek(&call("k1"), &l.policies.load().default, now);
+        a.share(&store, now).unwrap();
+        b.share(&store, now).unwrap();
+        assert_eq!(peek(&a).retry_after_secs, peek(&b).retry_after_secs);
+        assert!(peek(&a).retry_after_secs > 1_000, "{:?}", peek(&a));
+    }
+
+    fn call(id: &str) -> CallKey {
+        CallKey {
+            caller: QuotaOwner::ApiKey,
+            method: None,
+            id: id.into(),
+        }
+    }
+
+    #[test]
+    fn failed_authentications_block_on_every_instance() {
+        let (_dir, store) = crate::store::test_store();
+        let (a, b) = (limiter(), limiter());
+        let addr: IpAddr = "203.0.113.9".parse().unwrap();
+        let now = 5_000_000;
+        a.auth_failed(Some(addr), None, now);
+        a.auth_failed(Some(addr), None, now);
+        assert!(a.auth_blocked(Some(addr), None, now).is_some());
+        assert!(b.auth_blocked(Some(addr), None, now).is_none());
+        a.share(&store, now).unwrap();
+        b.share(&store, now).unwrap();
+        assert!(b.auth_blocked(Some(addr), None, now).is_some());
+        a.sign_in_failed(Some(addr), "Ann", now);
+        a.share(&store, now).unwrap();
+        b.share(&store, now).unwrap();
+        let user = FailKey::SignInUser("ann".into());
+        let pol = b.policies.load().failed_sign_in;
+        assert_eq!(
+            b.failures.peek(&user, &pol, now).remaining,
+            u64::from(pol.burst) - 1
+        );
+    }
+
+    /// Takes the store could not take are handed over on the next
+    /// exchange, not lost.
+    #[test]
+    fn takes_survive_a_failed_exchange() {
+        let (_dir, store) = crate::store::test_store();
+        let a = limiter();
+        let now = 1_000_000;
+        assert!(allowed(&a, "k1", "search", now));
+        crate::store::test_sql(&store, "ALTER TABLE rate_buckets RENAME TO gone");
+        assert!(a.share(&store, now).is_err());
+        assert!(allowed(&a, "k1", "search", now));
+        crate::store::test_sql(&store, "ALTER TABLE gone RENAME TO rate_buckets");
+        a.share(&store, now).unwrap();
+        let b = limiter();
+        b.share(&store, now).unwrap();
+        let d = b.calls.peek(&call("k1"), &b.policies.load().default, now);
+        assert_eq!(d.remaining, 2, "both takes were handed over");
+    }
+
+    proptest! {
+        #[test]
+        fn shared_ids_read_back(
+            token in any::<bool>(),
+            method in proptest::option::of("[a-z-]{1,20}"),
+            id in "\\PC{0,40}",
+            v4 in any::<[u8; 4]>(),
+            v6 in any::<[u16; 8]>(),
+        ) {
+            let k = CallKey {
+                caller: if token { QuotaOwner::UserToken } else { QuotaOwner::ApiKey },
+                method: method.map(Box::from),
+                id: id.as_str().into(),
+            };
+            prop_assert_eq!(CallKey::parse(&k.shared_id()), Some(k.clone()));
+            prop_assert_eq!(FailKey::parse(&k.shared_id()), None);
+            for f in [
+                FailKey::AuthAddress(IpAddr::from(v4)),
+                FailKey::SignInAddress(IpAddr::from(v6)),
+                FailKey::AuthKey(id.as_str().into()),
+                FailKey::SignInUser(id.as_str().into()),
+            ] {
+                prop_assert_eq!(FailKey::parse(&f.shared_id()), Some(f.clone()));
+                prop_assert_eq!(CallKey::parse(&f.shared_id()), None);
+            }
+        }
     }
 }

@@ -865,3 +865,72 @@ fn transactions_run_one_after_another() {
         assert_eq!(s.balances().get(&u.id).unwrap().credits, 0);
     });
 }
+
+#[test]
+fn rate_buckets_merge_every_instances_takes_and_show_what_changed() {
+    use super::rate_buckets::Taken;
+    let take = |id: &str, n: u64| Taken {
+        id: id.into(),
+        taken: n,
+        burst: 10,
+        per_second: 2.0,
+    };
+    each(|s| {
+        let t0 = 1_000 * 86_400_000 + 5_000;
+        let first = s
+            .rate_buckets()
+            .exchange(vec![take("a", 4), take("b", 1)], t0, 0);
+        let first = first.unwrap();
+        let a = first.changed.iter().find(|b| b.id == "a").expect("a");
+        assert_eq!((a.tokens, a.last_ms, a.used_today), (6.0, t0, 4));
+        assert_eq!(first.changed.len(), 2);
+        // another instance, one second later: refilled by two, then charged
+        let second = s
+            .rate_buckets()
+            .exchange(vec![take("a", 3)], t0 + 1_000, first.version);
+        let second = second.unwrap();
+        assert_eq!(
+            second.changed.len(),
+            1,
+            "only what changed since: {second:?}"
+        );
+        assert_eq!(second.changed[0].tokens, 5.0);
+        assert_eq!(second.changed[0].used_today, 7);
+        assert!(second.version > first.version);
+        // nothing taken, nothing changed: the version stays
+        let idle = s
+            .rate_buckets()
+            .exchange(vec![], t0 + 2_000, second.version);
+        let unchanged = super::rate_buckets::Exchanged {
+            changed: vec![],
+            version: second.version,
+        };
+        assert_eq!(idle.unwrap(), unchanged);
+        // overdrawn by instances together, then a new day
+        let over = s
+            .rate_buckets()
+            .exchange(vec![take("a", 9)], t0 + 1_000, 0)
+            .unwrap();
+        let a = over.changed.iter().find(|b| b.id == "a").expect("a");
+        assert_eq!(a.tokens, -4.0);
+        let tomorrow = t0 + 86_400_000;
+        let next = s
+            .rate_buckets()
+            .exchange(vec![take("a", 1)], tomorrow, over.version)
+            .unwrap();
+        assert_eq!(
+            (next.changed[0].tokens, next.changed[0].used_today),
+            (9.0, 1)
+        );
+        // idle buckets go; the active one stays
+        assert_eq!(s.rate_buckets().prune(tomorrow).unwrap(), 1, "b");
+        let left = s.rate_buckets().exchange(vec![], tomorrow, 0).unwrap();
+        assert_eq!(
+            left.changed
+                .iter()
+                .map(|b| b.id.as_str())
+                .collect::<Vec<_>>(),
+            ["a"]
+        );
+    });
+}

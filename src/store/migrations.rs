@@ -258,6 +258,21 @@ const MIGRATIONS: &[&str] = &[
         WHEN 'pink' THEN 15235232 WHEN 'brown' THEN 7951677 WHEN 'black' THEN 1973794
         WHEN 'white' THEN 15527142 ELSE 8421504 END;
     ALTER TABLE tokens ADD COLUMN ftp_access INTEGER NOT NULL DEFAULT 0;",
+    // 10: rate-limit buckets shared by the instances of one store
+    // (store/rate_buckets.rs): the state of each token bucket as of its last
+    // exchange, and a version that grows with every change, so an instance
+    // reads only what changed since its last look.
+    "CREATE TABLE rate_buckets (
+        id         TEXT PRIMARY KEY,
+        tokens     REAL NOT NULL,
+        last_ms    INTEGER NOT NULL,
+        day        INTEGER NOT NULL,
+        used_today INTEGER NOT NULL,
+        burst      REAL NOT NULL,
+        per_second REAL NOT NULL,
+        version    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX rate_buckets_by_version ON rate_buckets(version);",
 ];
 
 /// Brings the schema up to date, one transaction per migration.

@@ -15,6 +15,7 @@ mod migrations;
 pub mod nonces;
 pub mod orders;
 pub mod pg;
+pub mod rate_buckets;
 pub mod rest_tokens;
 pub mod search;
 pub mod sessions;
@@ -270,6 +271,12 @@ impl Store {
             Backend::Sqlite(s) => On::Store(s, &self.keyring),
             Backend::Postgres(p) => On::Pg(PgOn::Store(p), &self.keyring),
         }
+    }
+
+    /// Whether several instances may share this store (PostgreSQL), so that
+    /// what each keeps in memory must be exchanged through it.
+    pub fn is_shared(&self) -> bool {
+        self.postgres().is_some()
     }
 
     /// The PostgreSQL backend, when this store is one.
@@ -644,6 +651,13 @@ pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open_in(dir.path()).expect("open store");
     (dir, store)
+}
+
+/// Runs raw SQL on a test store, to break it on purpose (fault tests of the
+/// layers above, which never name the driver).
+#[cfg(test)]
+pub(crate) fn test_sql(store: &Store, sql: &str) {
+    store.with(|c| c.execute_batch(sql)).expect("test SQL");
 }
 
 #[cfg(test)]

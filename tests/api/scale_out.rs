@@ -17,16 +17,19 @@ use panthera::store::now_unix;
 use serde_json::Value;
 
 use crate::balancer::Balancer;
-use crate::helpers::{eventually, free_addr, Server};
+use crate::helpers::{eventually, free_addr, metric, Server};
 use crate::pg_backend::Database;
 
-/// What every instance shares: the database and the master key; limits
-/// off (the load here is the test's own), nginx trusted for client addresses.
-fn config(db: &Database, keys: &Path) -> String {
+/// Rate limits off: the load in most tests here is the test's own.
+const NO_LIMITS: &str = "[rate_limits]\nenabled = false\n";
+
+/// What every instance shares: the database and the master key, nginx
+/// trusted for client addresses; then `limits`.
+fn config(db: &Database, keys: &Path, limits: &str) -> String {
     format!(
         "[store]\nbackend = \"postgres\"\nurl = \"{}\"\n[auth]\nmaster_key_file = \"{}\"\n\
-         [server]\ntrusted_proxies = [\"127.0.0.1\"]\n[rate_limits]\nenabled = false\n\
-         [limits]\nmax_in_flight_per_address = 0\n",
+         [server]\ntrusted_proxies = [\"127.0.0.1\"]\n\
+         [limits]\nmax_in_flight_per_address = 0\n{limits}",
         db.url,
         keys.join("master.key").display()
     )
@@ -46,8 +49,12 @@ struct Cluster {
 
 impl Cluster {
     fn start(db: &Database) -> Cluster {
+        Cluster::start_with(db, NO_LIMITS)
+    }
+
+    fn start_with(db: &Database, limits: &str) -> Cluster {
         let keys = tempfile::tempdir().unwrap();
-        let config = config(db, keys.path());
+        let config = config(db, keys.path(), limits);
         let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
         let addrs = [free_addr(), free_addr()];
         let a = Server::start_in_at(dirs[0].path(), &config, &addrs[0]);
@@ -102,6 +109,78 @@ fn credits(c: &Client) -> i64 {
         .as_str()
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| panic!("credits in {v}"))
+}
+
+/// How many times `s` exchanged its rate-limit buckets with the others.
+fn exchanges(s: &Server) -> f64 {
+    metric(s, "panthera_rate_limit_exchanges_total{result=\"ok\"}")
+}
+
+/// Waits until whatever either instance took has reached the other: each
+/// exchange counted from here on started after the take, so two on one
+/// instance, then two on the other, then two on the first again, cover a
+/// take on either side (handed over, then read).
+fn settle(c: &Cluster) {
+    for i in [0, 1, 0] {
+        let s = c.instance(i);
+        let start = exchanges(s);
+        assert!(
+            eventually(20, || exchanges(s) >= start + 2.0),
+            "instance {i} stopped exchanging its buckets:\n{}",
+            s.log()
+        );
+    }
+}
+
+/// Limits count across instances: calls of one key go alternately to each
+/// instance, and together they let through the burst once, not once each;
+/// failed authentications from one address, spread by nginx, block that
+/// address on both. Between calls the test waits for the exchanges, so the
+/// counts are exact (within an exchange interval they overshoot, as the
+/// operations guide says).
+#[test]
+fn rate_limits_and_failed_auth_throttles_count_across_instances() {
+    let Some(db) = Database::create() else {
+        return;
+    };
+    let limits = "[rate_limits]\nshare_every_ms = 50\n\
+                  [rate_limits.default]\nburst = 6\nper_second = 0.001\ndaily = 0\n\
+                  [rate_limits.failed_auth_per_address]\nburst = 4\nper_second = 0.001\n";
+    let c = Cluster::start_with(&db, limits);
+    let statuses: Vec<u16> = (0..14)
+        .map(|i| {
+            let (status, v) = json(&c.client(Some(i % 2)), "host-info", &[]);
+            assert!(status == 200 || status == 429, "{status} {v}");
+            settle(&c);
+            status
+        })
+        .collect();
+    let passed = statuses.iter().filter(|s| **s == 200).count();
+    assert_eq!(passed, 6, "one burst for both instances: {statuses:?}");
+    assert!(statuses[6..].iter().all(|s| *s == 429), "{statuses:?}");
+
+    // wrong signatures through nginx, from one address
+    let wrong = Credentials {
+        api_secret: "not-the-secret".into(),
+        ..c.creds.clone()
+    };
+    let lb = Client::new(&c.lb.base, wrong.clone());
+    let failures: Vec<u16> = (0..7)
+        .map(|_| {
+            let (status, _) = json(&lb, "host-info", &[]);
+            settle(&c);
+            status
+        })
+        .collect();
+    assert!(
+        failures[..4].iter().all(|s| *s != 429 && *s != 200),
+        "{failures:?}"
+    );
+    assert!(failures[4..].iter().all(|s| *s == 429), "{failures:?}");
+    for i in 0..2 {
+        let direct = Client::new(&c.instance(i).base, wrong.clone());
+        assert_eq!(json(&direct, "host-info", &[]).0, 429, "instance {i}");
+    }
 }
 
 #[test]

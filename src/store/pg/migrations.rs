@@ -262,6 +262,24 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER api_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON api_keys
         FOR EACH STATEMENT EXECUTE FUNCTION panthera_key_changed();
     "#,
+    // 3: rate-limit buckets the instances share (store/rate_buckets.rs): each
+    // bucket as of its last exchange, stamped from a sequence so that an
+    // instance reads only the buckets changed since its last look.
+    r#"
+    CREATE SEQUENCE rate_bucket_versions;
+    CREATE TABLE rate_buckets (
+        id         TEXT PRIMARY KEY,
+        tokens     DOUBLE PRECISION NOT NULL,
+        last_ms    BIGINT NOT NULL,
+        day        BIGINT NOT NULL,
+        used_today BIGINT NOT NULL,
+        burst      DOUBLE PRECISION NOT NULL,
+        per_second DOUBLE PRECISION NOT NULL,
+        version    BIGINT NOT NULL
+    );
+    CREATE INDEX rate_buckets_by_version ON rate_buckets(version);
+    CREATE INDEX rate_buckets_by_last_ms ON rate_buckets(last_ms);
+    "#,
 ];
 
 /// Brings the schema up to date, one transaction per step, holding the

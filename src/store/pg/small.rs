@@ -1,9 +1,11 @@
 //! The small groups on PostgreSQL: the audit trail (store/audit.rs), browser
-//! sessions (store/sessions.rs) and sign-in failures
-//! (store/signin_failures.rs).
+//! sessions (store/sessions.rs), sign-in failures
+//! (store/signin_failures.rs) and the shared rate-limit buckets
+//! (store/rate_buckets.rs).
 
 use super::{pg_err, Conn};
 use crate::store::audit::Entry;
+use crate::store::rate_buckets::{Exchanged, SharedBucket, Taken};
 use crate::store::StoreError;
 
 /// An owned audit record.
@@ -157,4 +159,76 @@ pub(crate) async fn failures_clear(c: Conn, subject: String) -> Result<(), Store
     .await
     .map_err(pg_err)?;
     Ok(())
+}
+
+/// Merges one instance's takes into the shared buckets in one statement (the
+/// same merge as `rate_buckets::merged`, written in SQL), then reads every
+/// bucket changed after `since`.
+pub(crate) async fn rate_exchange(
+    c: Conn,
+    taken: Vec<Taken>,
+    now_ms: i64,
+    since: i64,
+) -> Result<Exchanged, StoreError> {
+    if !taken.is_empty() {
+        let ids: Vec<&str> = taken.iter().map(|t| t.id.as_str()).collect();
+        let counts: Vec<i64> = taken.iter().map(|t| t.taken as i64).collect();
+        let bursts: Vec<f64> = taken.iter().map(|t| f64::from(t.burst)).collect();
+        let rates: Vec<f64> = taken.iter().map(|t| t.per_second).collect();
+        let today = now_ms.div_euclid(86_400_000);
+        c.execute(
+            "INSERT INTO rate_buckets AS b
+                 (id, tokens, last_ms, day, used_today, burst, per_second, version)
+             SELECT t.id, t.burst - t.taken, $5, $6, t.taken, t.burst, t.per_second,
+                    nextval('rate_bucket_versions')
+             FROM unnest($1::text[], $2::int8[], $3::float8[], $4::float8[])
+                  AS t(id, taken, burst, per_second)
+             ON CONFLICT (id) DO UPDATE SET
+                 tokens = LEAST(EXCLUDED.burst,
+                                b.tokens + GREATEST($5 - b.last_ms, 0) * EXCLUDED.per_second / 1000.0)
+                          - EXCLUDED.used_today,
+                 last_ms = GREATEST(b.last_ms, $5),
+                 day = GREATEST(b.day, $6),
+                 used_today = CASE WHEN b.day >= $6 THEN b.used_today + EXCLUDED.used_today
+                                   ELSE EXCLUDED.used_today END,
+                 burst = EXCLUDED.burst,
+                 per_second = EXCLUDED.per_second,
+                 version = nextval('rate_bucket_versions')",
+            &[&ids, &counts, &bursts, &rates, &now_ms, &today],
+        )
+        .await
+        .map_err(pg_err)?;
+    }
+    let rows = c
+        .query(
+            "SELECT id, tokens, last_ms, day, used_today, version FROM rate_buckets
+             WHERE version > $1 ORDER BY version",
+            &[&since],
+        )
+        .await
+        .map_err(pg_err)?;
+    let mut out = Exchanged {
+        changed: Vec::with_capacity(rows.len()),
+        version: since,
+    };
+    for r in &rows {
+        out.version = out.version.max(r.get(5));
+        out.changed.push(SharedBucket {
+            id: r.get(0),
+            tokens: r.get(1),
+            last_ms: r.get(2),
+            day: r.get(3),
+            used_today: r.get::<_, i64>(4).max(0) as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// Forgets buckets nobody touched since `before_ms`.
+pub(crate) async fn rate_prune(c: Conn, before_ms: i64) -> Result<usize, StoreError> {
+    let n = c
+        .execute("DELETE FROM rate_buckets WHERE last_ms < $1", &[&before_ms])
+        .await
+        .map_err(pg_err)?;
+    Ok(n as usize)
 }
