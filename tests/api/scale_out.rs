@@ -12,23 +12,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use panthera::client::{sign_params, Client, Credentials};
+use panthera::client::{
+    random_nonce, sign_params, sign_user_params, Client, Credentials, UserToken,
+};
 use panthera::store::now_unix;
 use serde_json::Value;
 
 use crate::balancer::Balancer;
-use crate::helpers::{eventually, free_addr, metric, Server};
+use crate::browser::Browser;
+use crate::helpers::{eventually, free_addr, get, metric, raw_post, signed_body, Server};
 use crate::pg_backend::Database;
 
 /// Rate limits off: the load in most tests here is the test's own.
 const NO_LIMITS: &str = "[rate_limits]\nenabled = false\n";
 
 /// What every instance shares: the database and the master key, nginx
-/// trusted for client addresses; then `limits`.
+/// trusted for client addresses, sign-in pages over plain HTTP (the test's
+/// browser talks to the instances directly); then `limits`.
 fn config(db: &Database, keys: &Path, limits: &str) -> String {
     format!(
         "[store]\nbackend = \"postgres\"\nurl = \"{}\"\n[auth]\nmaster_key_file = \"{}\"\n\
-         [server]\ntrusted_proxies = [\"127.0.0.1\"]\n\
+         [server]\ntrusted_proxies = [\"127.0.0.1\"]\nallow_insecure_sign_in = true\n\
          [limits]\nmax_in_flight_per_address = 0\n{limits}",
         db.url,
         keys.join("master.key").display()
@@ -109,6 +113,133 @@ fn credits(c: &Client) -> i64 {
         .as_str()
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| panic!("credits in {v}"))
+}
+
+/// What one instance hands out works on the other: a user token requested
+/// from one and approved on the other's authorization page (with the form,
+/// and its CSRF token, from the first), a session of one's account page, a
+/// download link one instance signed.
+#[test]
+fn tokens_csrf_sessions_and_download_links_work_on_every_instance() {
+    let Some(db) = Database::create() else {
+        return;
+    };
+    let c = Cluster::start(&db);
+    let (user, password) = c.instance(0).demo_user.clone().expect("demo user");
+    let base = |i: usize| c.instance(i).base.clone();
+
+    // request-token needs HTTPS: nginx (a trusted proxy) would say so
+    let body = signed_body(
+        &c.creds,
+        &[
+            ("token_secret", "TwoSecret"),
+            ("app_name", "Two Instances"),
+            ("content_type", "application/json"),
+        ],
+    );
+    let r = raw_post(
+        &c.instance(0).addr,
+        "/request-token",
+        "X-Forwarded-Proto: https\r\n",
+        "application/x-www-form-urlencoded",
+        &body,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: Value = serde_json::from_str(&r.body).expect("json");
+    let token = v["token"].as_str().expect("token").to_string();
+    let page = format!("/auth/{token}");
+
+    let mut browser = Browser::plain();
+    let form = browser.get(&format!("{}{page}", base(0)));
+    assert_eq!(form.status, 200, "{}", form.body);
+    let done = browser.post(
+        &format!("{}{page}", base(1)),
+        &[
+            ("csrf", &form.hidden("csrf")),
+            ("username", &user),
+            ("password", &password),
+            ("decision", "allow"),
+        ],
+    );
+    assert_eq!(
+        done.status, 200,
+        "the other instance takes the form: {}",
+        done.body
+    );
+
+    let signed = UserToken {
+        auth_token: token,
+        token_secret: "TwoSecret".into(),
+    };
+    let mut call = sign_user_params(&c.creds, &signed, now_unix(), &random_nonce());
+    call.push(("content_type".into(), "application/json".into()));
+    let r = c
+        .client(Some(1))
+        .post_form(&format!("{}/get-user-profile", base(1)), &call)
+        .expect("an answer");
+    assert_eq!(
+        r.status, 200,
+        "the token works on the other instance: {}",
+        r.body
+    );
+    assert!(r.body.contains(&user), "{}", r.body);
+
+    // approving signed the browser in on the instance that took the form:
+    // that session is good on the other one too
+    let apps = browser.get(&format!("{}/account/apps", base(0)));
+    assert!(apps.body.contains("Signed in as"), "{}", apps.body);
+
+    // the account page: signed in on one, signed in on the other
+    let mut browser = Browser::plain();
+    let form = browser.get(&format!("{}/account/apps", base(0)));
+    let signed_in = browser.post(
+        &format!("{}/account/signin", base(0)),
+        &[
+            ("csrf", &form.hidden("csrf")),
+            ("username", &user),
+            ("password", &password),
+        ],
+    );
+    assert!(signed_in.status < 400, "{}", signed_in.body);
+    let other = browser.get(&format!("{}/account/apps", base(1)));
+    assert!(other.body.contains("Signed in as"), "{}", other.body);
+
+    // a download ordered on one, followed and fetched on the other
+    let (status, v) = json(
+        &c.client(Some(0)),
+        "download-media",
+        &[("id_media", "5"), ("id_article", "1")],
+    );
+    assert_eq!(status, 200, "{v}");
+    let hash = v["download_status"]["queue_hash"]
+        .as_str()
+        .expect("hash")
+        .to_string();
+    let mut url = String::new();
+    assert!(
+        eventually(20, || {
+            let (_, v) = json(
+                &c.client(Some(1)),
+                "download-media",
+                &[("id_media", "5"), ("queue_hash", &hash)],
+            );
+            url = v["download_status"]["download_url"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            !url.is_empty()
+        }),
+        "the order never became ready"
+    );
+    let path = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_string()))
+        .unwrap_or_else(|| panic!("a link: {url}"));
+    for i in 0..2 {
+        let file = get(&c.instance(i).addr, &path);
+        assert_eq!(file.status, 200, "instance {i}: {}", file.body);
+        assert_eq!(file.header("content-type"), Some("image/jpeg"));
+    }
 }
 
 /// How many times `s` exchanged its rate-limit buckets with the others.
