@@ -93,7 +93,8 @@ fn two_instances_on_one_database_share_keys_and_refuse_each_others_replays() {
     assert_eq!(accepted, 1);
 
     // a key made with the CLI of one instance works on the other, and once
-    // revoked there, the other (which has it cached) refuses it at once
+    // rotated, re-policied or revoked there, the other (which has it cached)
+    // follows at once
     let cli = |args: &[&str]| {
         let out = Command::new(crate::helpers::BIN)
             .args(args)
@@ -120,8 +121,34 @@ fn two_instances_on_one_database_share_keys_and_refuse_each_others_replays() {
     let on_b = Client::new(&b.base, key.clone());
     assert_eq!(on_b.call(None, "host-info", &[]).unwrap().status, 200);
     assert_eq!(on_b.call(None, "host-info", &[]).unwrap().status, 200);
-    cli(&["keys", "revoke", &key.api_key]);
+
+    // rotated there: the new secret works here at once, the old one until
+    // retired there
+    let rotated: serde_json::Value =
+        serde_json::from_slice(&cli(&["keys", "rotate", &key.api_key, "--json"])).unwrap();
+    let new_key = panthera::client::Credentials {
+        api_secret: rotated["api_secret"].as_str().unwrap().to_string(),
+        ..key.clone()
+    };
+    let new_on_b = Client::new(&b.base, new_key.clone());
+    assert_eq!(new_on_b.call(None, "host-info", &[]).unwrap().status, 200);
+    assert_eq!(on_b.call(None, "host-info", &[]).unwrap().status, 200);
+    cli(&["keys", "retire-secret", &key.api_key]);
+    assert_eq!(on_b.call(None, "host-info", &[]).unwrap().status, 403);
+    assert_eq!(new_on_b.call(None, "host-info", &[]).unwrap().status, 200);
+
+    // re-policied there: debug on shows the signed string here at once
+    cli(&["keys", "set", &key.api_key, "--debug", "on"]);
     let r = on_b.call(None, "host-info", &[]).unwrap();
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body.contains(&format!("UTC{}", key.api_key)),
+        "{}",
+        r.body
+    );
+
+    cli(&["keys", "revoke", &key.api_key]);
+    let r = new_on_b.call(None, "host-info", &[]).unwrap();
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.body.contains("revoked"), "{}", r.body);
 
