@@ -322,9 +322,11 @@ impl Renders {
         let spawned = std::thread::Builder::new()
             .name("render".into())
             .spawn(move || {
-                let _permit = permit;
                 lower_priority();
                 let ok = pilot.renders.render_to_disk(&job_key, &pilot.name);
+                // The slot is free before anyone hears the render is done: a
+                // client asking for the next file right after gets it.
+                drop(permit);
                 pilot.land(if ok {
                     Outcome::Done
                 } else {
