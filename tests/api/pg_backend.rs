@@ -158,3 +158,36 @@ fn two_instances_on_one_database_share_keys_and_refuse_each_others_replays() {
         assert_eq!(r.status, 200, "{}", r.body);
     }
 }
+
+/// `panthera check` on PostgreSQL: the schema, and every sealed secret
+/// opening with the master key; a secret that does not open fails it.
+#[test]
+fn check_reports_the_schema_and_secrets_of_a_postgresql_store() {
+    let Some(db) = Database::create() else {
+        return;
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[store]\nbackend = \"postgres\"\nurl = \"{}\"\n[auth]\nmaster_key_file = \"{}\"\n",
+        db.url,
+        keys.path().join("master.key").display()
+    );
+    let s = Server::start_with(&config);
+    let check = || {
+        Command::new(crate::helpers::BIN)
+            .args(["check", "--config"])
+            .arg(s.config_path())
+            .output()
+            .expect("run panthera")
+    };
+    let out = check();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("schema: "), "{report}");
+    assert!(report.contains("all opening with master key"), "{report}");
+    psql(&db.url, "UPDATE api_keys SET secret = 'not sealed'");
+    let out = check();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(report.contains("does not open"), "{report}");
+}

@@ -1,6 +1,8 @@
 //! The store's own facts and secrets on PostgreSQL (store/meta.rs), and the
 //! master key rotation's reseal of every secret.
 
+use std::sync::Arc;
+
 use super::{pg_err, Conn, PgOn, PgStore};
 use crate::crypto::{is_sealed, Cipher, Keyring};
 use crate::store::meta::{secret_aad, SECRETS};
@@ -179,4 +181,34 @@ fn reseal_in(on: PgOn<'_>, old: &Keyring, new: &Cipher) -> Result<(usize, usize)
     let id = new.id().to_string();
     on.run(move |c| set(c, MASTER_KEY_ID.to_string(), id))?;
     Ok((n_keys + n_tokens, server))
+}
+
+/// What `panthera check` looks at on PostgreSQL: the schema version, and
+/// every sealed value with the associated data it opens with (api secrets,
+/// the old ones in rollover, the server secrets).
+pub(crate) async fn sealed_values(c: Conn) -> Result<(i64, Vec<(String, String)>), StoreError> {
+    let version: i64 = c
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM panthera_schema", &[])
+        .await
+        .map_err(pg_err)?
+        .get(0);
+    let mut out = Vec::new();
+    for r in c
+        .query("SELECT api_key, secret, old_secret FROM api_keys", &[])
+        .await
+        .map_err(pg_err)?
+    {
+        let api_key: String = r.get(0);
+        let aad = format!("api_keys.secret:{api_key}");
+        out.push((aad.clone(), r.get(1)));
+        if let Some(old) = r.get::<_, Option<String>>(2) {
+            out.push((aad, old));
+        }
+    }
+    for name in SECRETS {
+        if let Some(v) = get(Arc::clone(&c), name.to_string()).await? {
+            out.push((secret_aad(name), v));
+        }
+    }
+    Ok((version, out))
 }
