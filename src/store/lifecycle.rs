@@ -39,8 +39,8 @@ fn open_read_only(path: &Path) -> Result<Connection, String> {
     Ok(c)
 }
 
-/// These commands work on the SQLite file; a PostgreSQL store is backed up,
-/// restored and checked with PostgreSQL's own tools (docs/operations.md).
+/// Backup and restore work on the SQLite file; a PostgreSQL store is backed
+/// up and restored with PostgreSQL's own tools (docs/operations.md).
 fn sqlite_only(config: &Config, what: &str) -> Result<(), String> {
     if config.store.backend == crate::config::Backend::Postgres {
         return Err(format!(
