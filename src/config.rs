@@ -283,6 +283,9 @@ pub struct MediaConfig {
     /// The contributors' upload inboxes (`get-user-ftp-list`), a folder per
     /// user id inside; empty = `<data_dir>/inbox`.
     pub inbox_dir: PathBuf,
+    /// Where imported files are kept as uploaded (`<id>.jpg`); empty =
+    /// `<data_dir>/originals`. Several instances share one folder.
+    pub originals_dir: PathBuf,
     /// Largest file `get-user-ftp-list process=yes` imports, in bytes.
     pub inbox_max_file_bytes: u64,
     /// Rendered picture files kept under `<data_dir>/renders`, at most this
@@ -308,6 +311,7 @@ impl Default for MediaConfig {
             download_url_ttl_secs: 3600,
             callback_max_attempts: 5,
             inbox_dir: PathBuf::new(),
+            originals_dir: PathBuf::new(),
             inbox_max_file_bytes: 40 * 1024 * 1024,
             render_cache_max_bytes: 1024 * 1024 * 1024,
             render_concurrency: 0,

@@ -2,7 +2,7 @@
 //! folder per user, `<inbox dir>/<user id>/`, that an operator's FTP/SFTP
 //! server or `panthera media inbox` fills. Processing imports each valid
 //! JPEG as the user's new item (state `yellow`) in its own transaction and
-//! moves the file to `<data_dir>/originals/<id>.jpg` only after the commit;
+//! moves the file to `<originals_dir>/<id>.jpg` only after the commit;
 //! a bad file stays where it is and is reported with the reason.
 
 use std::ffi::OsString;
@@ -39,7 +39,11 @@ pub fn user_dir(config: &Config, user_id: &str) -> Option<PathBuf> {
 
 /// Where imported originals are kept.
 pub fn originals_dir(config: &Config) -> PathBuf {
-    config.data_dir.join("originals")
+    if config.media.originals_dir.as_os_str().is_empty() {
+        config.data_dir.join("originals")
+    } else {
+        config.media.originals_dir.clone()
+    }
 }
 
 /// One file waiting in an inbox.

@@ -508,7 +508,12 @@ fn filenames(v: &Value) -> Vec<String> {
 
 #[test]
 fn the_upload_inbox_imports_good_files_and_keeps_bad_ones() {
-    let s = Server::start_tls_with("[media]\ninbox_max_file_bytes = 30000\n");
+    // originals go to a folder of their own (several instances share one)
+    let originals = tempfile::tempdir().unwrap();
+    let s = Server::start_tls_with(&format!(
+        "[media]\ninbox_max_file_bytes = 30000\noriginals_dir = \"{}\"\n",
+        originals.path().display()
+    ));
     let (creds, token) = contributor(&s, "clara");
     let ftp = |params: &[(&str, &str)]| {
         json_ok(&post(
@@ -627,7 +632,8 @@ fn the_upload_inbox_imports_good_files_and_keeps_bad_ones() {
     // the bad files stay, the good ones left
     let v = ftp(&[]);
     assert_eq!(filenames(&v["ftp"]["filename"]), ["big.jpg", "notes.jpg"]);
-    let kept = std::fs::read(s.dir.join("originals").join(format!("{id}.jpg"))).unwrap();
+    let kept = std::fs::read(originals.path().join(format!("{id}.jpg"))).unwrap();
+    assert!(!s.dir.join("originals").exists());
     assert_eq!(kept, good1, "the original is kept byte for byte");
 
     // they are the user's new media, waiting for review
