@@ -22,8 +22,12 @@ pub fn apply(state: &AppState, new: &Config) -> Result<Vec<&'static str>, String
         }
     }
     let old = &state.config;
-    let sections: [(&'static str, bool); 7] = [
+    let sections: [(&'static str, bool); 8] = [
         ("data_dir", old.data_dir == new.data_dir),
+        (
+            "rate_limits.share_every_ms",
+            old.rate_limits.share_every_ms == new.rate_limits.share_every_ms,
+        ),
         ("server", old.server == new.server),
         ("auth", old.auth == new.auth),
         ("limits", old.limits == new.limits),
