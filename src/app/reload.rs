@@ -22,7 +22,7 @@ pub fn apply(state: &AppState, new: &Config) -> Result<Vec<&'static str>, String
         }
     }
     let old = &state.config;
-    let sections: [(&'static str, bool); 8] = [
+    let sections: [(&'static str, bool); 10] = [
         ("data_dir", old.data_dir == new.data_dir),
         (
             "rate_limits.share_every_ms",
@@ -34,6 +34,8 @@ pub fn apply(state: &AppState, new: &Config) -> Result<Vec<&'static str>, String
         ("log", old.log == new.log),
         ("metrics", old.metrics == new.metrics),
         ("testing", old.testing == new.testing),
+        ("media", old.media == new.media),
+        ("store", old.store == new.store),
     ];
     Ok(sections
         .into_iter()
@@ -101,8 +103,13 @@ mod tests {
             .states
             .insert("1.1".into(), VersionState::Deprecated);
         new.server.workers = 3;
+        new.rate_limits.share_every_ms = 100;
+        new.media.originals_dir = "/elsewhere".into();
         let restart = apply(&state, &new).unwrap();
-        assert_eq!(restart, vec!["server"]);
+        assert_eq!(
+            restart,
+            vec!["rate_limits.share_every_ms", "server", "media"]
+        );
         let v11 = Version::new(1, 1);
         assert_eq!(
             state.versions.load().state(v11),
