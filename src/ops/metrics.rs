@@ -321,30 +321,28 @@ impl Metrics {
                 r.label()
             );
         }
-        head(
-            &mut out,
-            "panthera_config_reloads_total",
-            "counter",
-            "Configuration reloads by result.",
-        );
-        let _ = writeln!(
-            out,
-            "panthera_config_reloads_total{{result=\"ok\"}} {}\npanthera_config_reloads_total{{result=\"failed\"}} {}",
-            self.reloads_ok.load(Ordering::Relaxed),
-            self.reloads_failed.load(Ordering::Relaxed)
-        );
-        head(
-            &mut out,
-            "panthera_rate_limit_exchanges_total",
-            "counter",
-            "Exchanges of the rate-limit buckets with the other instances (PostgreSQL store), by result.",
-        );
-        let _ = writeln!(
-            out,
-            "panthera_rate_limit_exchanges_total{{result=\"ok\"}} {}\npanthera_rate_limit_exchanges_total{{result=\"failed\"}} {}",
-            self.shares_ok.load(Ordering::Relaxed),
-            self.shares_failed.load(Ordering::Relaxed)
-        );
+        for (name, help, ok, failed) in [
+            (
+                "panthera_config_reloads_total",
+                "Configuration reloads by result.",
+                &self.reloads_ok,
+                &self.reloads_failed,
+            ),
+            (
+                "panthera_rate_limit_exchanges_total",
+                "Exchanges of the rate-limit buckets with the other instances (PostgreSQL store), by result.",
+                &self.shares_ok,
+                &self.shares_failed,
+            ),
+        ] {
+            head(&mut out, name, "counter", help);
+            let _ = writeln!(
+                out,
+                "{name}{{result=\"ok\"}} {}\n{name}{{result=\"failed\"}} {}",
+                ok.load(Ordering::Relaxed),
+                failed.load(Ordering::Relaxed)
+            );
+        }
         head(
             &mut out,
             "panthera_in_flight_requests",

@@ -44,17 +44,22 @@ impl Drop for Database {
     }
 }
 
+/// An instance of the database `db`, its master key in `keys`.
+fn config(db: &Database, keys: &std::path::Path) -> String {
+    format!(
+        "[store]\nbackend = \"postgres\"\nurl = \"{}\"\n[auth]\nmaster_key_file = \"{}\"\n",
+        db.url,
+        keys.join("master.key").display()
+    )
+}
+
 #[test]
 fn two_instances_on_one_database_share_keys_and_refuse_each_others_replays() {
     let Some(db) = Database::create() else {
         return;
     };
     let keys = tempfile::tempdir().unwrap();
-    let config = format!(
-        "[store]\nbackend = \"postgres\"\nurl = \"{}\"\n[auth]\nmaster_key_file = \"{}\"\n",
-        db.url,
-        keys.path().join("master.key").display()
-    );
+    let config = config(&db, keys.path());
     let a = Server::start_with(&config);
     let b = Server::start_with(&config);
     let creds = a.demo.clone().expect("the first instance seeds the demo");
@@ -167,11 +172,7 @@ fn check_reports_the_schema_and_secrets_of_a_postgresql_store() {
         return;
     };
     let keys = tempfile::tempdir().unwrap();
-    let config = format!(
-        "[store]\nbackend = \"postgres\"\nurl = \"{}\"\n[auth]\nmaster_key_file = \"{}\"\n",
-        db.url,
-        keys.path().join("master.key").display()
-    );
+    let config = config(&db, keys.path());
     let s = Server::start_with(&config);
     let check = || {
         Command::new(crate::helpers::BIN)
