@@ -297,11 +297,14 @@ impl RateLimiter {
     /// any instance changed meanwhile as this instance's own. Until the
     /// next exchange each instance decides alone, which is how far limits
     /// can overshoot (docs/operations.md). Returns how many buckets came
-    /// back. When the store fails, the takes stay to be handed over next
-    /// time: none is lost.
+    /// back (none while limits are off). When the store fails, the takes
+    /// stay to be handed over next time: none is lost.
     pub fn share(&self, store: &Store, now_ms: i64) -> Result<usize, StoreError> {
         let mut versions = self.shared.lock().unwrap_or_else(|p| p.into_inner());
         let p = self.policies.load();
+        if !p.enabled {
+            return Ok(0);
+        }
         let calls = self.calls.take_unshared();
         let failures = self.failures.take_unshared();
         let mut taken = Vec::with_capacity(calls.len() + failures.len());
