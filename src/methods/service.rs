@@ -243,6 +243,35 @@ const METHOD_INFO_ANSWER: &[Field] = &[Field::group(
             )
             .repeated()],
         ),
+        Field::group(
+            "answer",
+            "What a successful call answers, field by field, depth first: the \
+                Answer table of its documentation page (empty for a method that \
+                answers nothing but `stat`).",
+            &[
+                Field::element("field", FieldType::Text, "What the field holds.")
+                    .fields(&[
+                        Field::attr(
+                            "path",
+                            FieldType::Text,
+                            "Where it is: elements separated by `/`, an attribute after `@` \
+                            (`items/media/@id`).",
+                        ),
+                        Field::attr(
+                            "type",
+                            FieldType::Text,
+                            "`string`, `integer`, `timestamp`, `url`, `yes/no`, `base64`, or \
+                            `element` (attributes and child elements only).",
+                        ),
+                        Field::attr(
+                            "present",
+                            FieldType::Text,
+                            "When: `always`, `zero or more times`, or the condition.",
+                        ),
+                    ])
+                    .repeated(),
+            ],
+        ),
     ],
 )];
 
@@ -397,6 +426,14 @@ pub fn describe(m: &Method, all_versions: &[&Method]) -> Node {
         .sample_params()
         .into_iter()
         .map(|(k, v)| Node::new("param").attr("name", k).attr("value", v));
+    let answer = super::fields::by_path(m.answer)
+        .into_iter()
+        .map(|(path, f)| {
+            Node::leaf("field", f.meaning)
+                .attr("path", path)
+                .attr("type", f.ty.name())
+                .attr("present", f.presence())
+        });
     Node::new("method")
         .attr("name", m.name)
         .attr("since", m.since)
@@ -421,4 +458,5 @@ pub fn describe(m: &Method, all_versions: &[&Method]) -> Node {
         .child(Node::new("errors").children(errors))
         .child(Node::new("versions").children(versions))
         .child(Node::new("sample").children(sample))
+        .child(Node::new("answer").children(answer))
 }

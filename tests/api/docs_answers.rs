@@ -200,3 +200,35 @@ fn method_pages_show_the_answer_table() {
         );
     }
 }
+
+/// `get-method-info` reports the same answer fields as the page: every path,
+/// with its type and when it is present.
+#[test]
+fn get_method_info_reports_every_answer_field() {
+    let s = Server::start();
+    for m in all() {
+        let r = s
+            .client()
+            .call(
+                Some(&m.since.to_string()),
+                "get-method-info",
+                &[("method", m.name), ("content_type", "application/json")],
+            )
+            .unwrap();
+        assert_eq!(r.status, 200, "{}: {}", m.name, r.body);
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let fields = match &v["method"]["answer"]["field"] {
+            serde_json::Value::Array(a) => a.clone(),
+            serde_json::Value::Null => vec![],
+            one => vec![one.clone()],
+        };
+        let declared = by_path(m.answer);
+        assert_eq!(fields.len(), declared.len(), "{}: {v}", m.name);
+        for ((path, f), got) in declared.iter().zip(&fields) {
+            assert_eq!(got["path"], path.as_str(), "{}", m.name);
+            assert_eq!(got["type"], f.ty.name(), "{} {path}", m.name);
+            assert_eq!(got["present"], f.presence(), "{} {path}", m.name);
+            assert_eq!(got["_content"], f.meaning, "{} {path}", m.name);
+        }
+    }
+}
