@@ -431,6 +431,22 @@ impl PgRemote {
     }
 }
 
+impl PgRemote {
+    /// Runs `f` with a pooled connection (or the pool's error) as a task of
+    /// its own on the store's runtime, not waited for.
+    pub(crate) fn spawn<F, Fut>(&self, f: F)
+    where
+        F: FnOnce(Result<Conn, StoreError>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        self.handle.spawn(async move {
+            let conn = pool.get().await.map(Arc::new).map_err(pool_err);
+            f(conn).await
+        });
+    }
+}
+
 /// What a transaction of the seam runs first: the store's write lock,
 /// held to its end. The seam's callers were written for SQLite, whose
 /// transactions take the write lock up front (one writer at a time: a

@@ -403,3 +403,45 @@ fn a_fault_in_an_operation_answers_as_a_failure_and_the_store_goes_on() {
     assert!(matches!(wrong, Err(StoreError::Failed(_))), "{wrong:?}");
     s.ping().unwrap();
 }
+
+#[test]
+fn pipelined_batches_let_the_first_of_duplicates_win_and_answer_after_commit() {
+    let Some((_dir, _schema, s)) = fresh() else {
+        return;
+    };
+    let w = NonceWriter::start(&s, ManualClock::new(7), 300).unwrap();
+    // every identity is claimed by two threads at once: batches in flight
+    // together carry equal claims
+    let won: usize = std::thread::scope(|scope| {
+        let w = &w;
+        let hands: Vec<_> = (0..16)
+            .map(|t| {
+                scope.spawn(move || {
+                    (0..40)
+                        .filter(|i| {
+                            let c = w.identify("k", 7, &format!("n{}-{i}", t / 2), "");
+                            w.claim(c).unwrap().fresh
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        hands.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(won, 8 * 40, "each identity won once");
+    // every answered claim is in the database
+    let pg = s.postgres().unwrap();
+    let rows = pg
+        .run(|c| async move {
+            c.query_one("SELECT COUNT(*) FROM replay_claims", &[])
+                .await
+                .map(|r| r.get::<_, i64>(0))
+                .map_err(super::pg_err)
+        })
+        .unwrap();
+    assert_eq!(rows, 8 * 40);
+    assert_eq!(
+        w.stats().claims.load(std::sync::atomic::Ordering::Relaxed),
+        16 * 40
+    );
+}
