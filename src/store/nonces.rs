@@ -95,8 +95,9 @@ const MIN_COMMIT_INTERVAL: Duration = Duration::from_micros(500);
 /// Most expired log rows (each one commit's claims) deleted in one go
 /// between two batches.
 const PRUNE_CHUNK: usize = 200;
-/// Most expired claims deleted in one go on PostgreSQL (a row each there).
-const PG_PRUNE_CHUNK: usize = 20_000;
+/// Most expired claims deleted in one statement on PostgreSQL (a row each
+/// there); a prune runs chunk after chunk until a chunk is not full.
+const PG_PRUNE_CHUNK: usize = 5_000;
 /// Bytes per claim in a log row: timestamp (i64 LE), id (u64 LE).
 const PACKED: usize = 16;
 /// How often expired claims are looked for when none were left last time.
@@ -213,6 +214,7 @@ impl NonceWriter {
                 claims: Mutex::new(HashSet::new()),
                 live: Mutex::new(BTreeMap::new()),
                 key_changes: AtomicI64::new(-1),
+                pruning: AtomicBool::new(false),
                 epoch: Arc::clone(&epoch),
                 stats: Arc::clone(&stats),
                 last_write: Arc::clone(&last_write),
@@ -892,10 +894,13 @@ impl Writer {
             Sink::Sqlite(conn) => prune_chunk(conn, cutoff, PRUNE_CHUNK)
                 .map(|n| (n, n == PRUNE_CHUNK))
                 .map_err(super::StoreError::from),
-            // one row per claim there: chunks of PG_PRUNE_CHUNK claims
-            Sink::Postgres(pg) => pg
-                .run(move |c| super::pg::nonces::prune(c, cutoff, PG_PRUNE_CHUNK as i64))
-                .map(|n| (n, n == PG_PRUNE_CHUNK)),
+            // a task of its own, never in the writer's way
+            Sink::Postgres(pg) => {
+                if let Some(pipe) = &self.pipe {
+                    pg_prune(pg, pipe, cutoff);
+                }
+                return false;
+            }
         };
         match pruned {
             Ok((n, more)) => {
@@ -987,6 +992,8 @@ struct PgPipe {
     /// The count of key changes (`key_changes`), the highest seen; -1
     /// before the first batch.
     key_changes: AtomicI64,
+    /// A prune runs (a task of its own, never on the writer's path).
+    pruning: AtomicBool,
     epoch: Arc<AtomicU64>,
     stats: Arc<WriterStats>,
     last_write: Arc<Mutex<Option<LastWrite>>>,
@@ -1057,6 +1064,43 @@ impl PgPipe {
             outcome,
         );
     }
+}
+
+/// Deletes the claims before `cutoff` on PostgreSQL, chunk by chunk, as a
+/// task of its own on the store's runtime (one at a time): the writer never
+/// waits for it, so a long backlog (after a downtime) costs the database
+/// some CPU but holds no claim back (docs/performance.md).
+fn pg_prune(pg: &super::pg::PgRemote, pipe: &Arc<PgPipe>, cutoff: i64) {
+    if pipe.pruning.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    struct Pruning(Arc<PgPipe>);
+    impl Drop for Pruning {
+        fn drop(&mut self) {
+            self.0.pruning.store(false, Ordering::SeqCst);
+        }
+    }
+    let pruning = Pruning(Arc::clone(pipe));
+    pg.spawn(move |conn| async move {
+        let outcome = async {
+            let c = conn?;
+            loop {
+                let n = super::pg::nonces::prune(c.clone(), cutoff, PG_PRUNE_CHUNK as i64).await?;
+                pruning
+                    .0
+                    .stats
+                    .pruned
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                if n < PG_PRUNE_CHUNK {
+                    return Ok::<_, super::StoreError>(());
+                }
+            }
+        };
+        if let Err(e) = outcome.await {
+            tracing::warn!(error = %e, "pruning the replay claims failed");
+        }
+        drop(pruning);
+    });
 }
 
 /// A batch in flight: when its task ends (answered, or dropped with the

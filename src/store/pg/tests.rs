@@ -445,3 +445,50 @@ fn pipelined_batches_let_the_first_of_duplicates_win_and_answer_after_commit() {
         16 * 40
     );
 }
+
+#[test]
+fn the_writer_prunes_expired_claims_beside_its_batches() {
+    let Some((_dir, _schema, s)) = fresh() else {
+        return;
+    };
+    let clock = ManualClock::new(1_000);
+    let w = NonceWriter::start(&s, clock.clone(), 300).unwrap();
+    // more than one prune chunk of claims that will expire
+    let pg = s.postgres().unwrap();
+    pg.run(|c| async move {
+        c.batch_execute(
+            "INSERT INTO replay_claims (ts, id) SELECT 900 + g % 50, g FROM generate_series(1, 12000) g",
+        )
+        .await
+        .map_err(super::pg_err)
+    })
+    .unwrap();
+    assert!(w.claim(w.identify("k", 1_000, "kept", "")).unwrap().fresh);
+    clock.set(1_250); // everything before 1_250 - 302 = 948 goes
+    let left = || {
+        pg.run(|c| async move {
+            c.query_one("SELECT COUNT(*) FROM replay_claims WHERE ts < 1000", &[])
+                .await
+                .map(|r| r.get::<_, i64>(0))
+                .map_err(super::pg_err)
+        })
+        .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // 900..947 expire (48 of the 50 seconds), 948 and 949 stay
+    while left() > 12_000 / 50 * 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pruning did not finish"
+        );
+        // claims are answered meanwhile
+        assert!(
+            w.claim(w.identify("k", 1_250, &format!("{:?}", std::time::Instant::now()), ""))
+                .unwrap()
+                .fresh
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(left(), 12_000 / 50 * 2);
+    assert!(!w.claim(w.identify("k", 1_000, "kept", "")).unwrap().fresh);
+}
