@@ -66,11 +66,11 @@ const PING_FRESH: Duration = Duration::from_secs(1);
 /// Longest wait for a ping's answer.
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The outcome of the latest ping (`Err`: why it failed) and, while one is
-/// in flight, the callers that will share its outcome.
+/// The latest good ping (when it was) and, while one is in flight, the
+/// callers that will share its outcome.
 #[derive(Default)]
 struct PingCache {
-    last: Option<(std::time::Instant, Result<(), String>)>,
+    good: Option<std::time::Instant>,
     waiting: Option<Vec<tokio::sync::oneshot::Sender<Result<(), String>>>>,
 }
 
@@ -267,18 +267,18 @@ impl PgStore {
     }
 
     /// Whether the database answers a trivial query, for `/health`: the
-    /// outcome of a ping younger than [`PING_FRESH`] when there is one;
+    /// good ping younger than [`PING_FRESH`] when there is one;
     /// else one ping, shared by every caller that comes while it is in
     /// flight (it runs as a task of its own, so a caller that gives up does
-    /// not strand the others). A failed ping is kept as long as a good one:
-    /// the first call after it expires pings again and waits for the answer.
+    /// not strand the others). Once the good ping is older, the next call
+    /// pings again and waits for the answer, so a failure is reported at
+    /// once; a failed ping is never reused, so a database that came back
+    /// is reported by the next call.
     pub(crate) async fn ping_shared(&self) -> Result<(), StoreError> {
         let answer = {
             let mut cache = self.ping.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((at, outcome)) = &cache.last {
-                if at.elapsed() < PING_FRESH {
-                    return outcome.clone().map_err(StoreError::Unavailable);
-                }
+            if cache.good.is_some_and(|at| at.elapsed() < PING_FRESH) {
+                return Ok(());
             }
             let (tx, rx) = tokio::sync::oneshot::channel();
             match &mut cache.waiting {
@@ -306,7 +306,8 @@ impl PgStore {
                         };
                         let waiting = {
                             let mut cache = shared.lock().unwrap_or_else(|p| p.into_inner());
-                            cache.last = Some((std::time::Instant::now(), outcome.clone()));
+                            // a failed ping is not reused: the next call pings again
+                            cache.good = outcome.is_ok().then(std::time::Instant::now);
                             cache.waiting.take()
                         };
                         for w in waiting.into_iter().flatten() {
