@@ -3,7 +3,9 @@
 //! batch whose returned rows are exactly the fresh claims. The database,
 //! not a set in memory, decides, so every instance sharing it refuses a
 //! claim another one accepted; a claim is answered only after its commit
-//! (`synchronous_commit = on`).
+//! (`synchronous_commit = on`). The writer sends the next batch while the
+//! previous one commits (at most two in flight) and prunes expired claims
+//! in a task of their own (store/nonces.rs, `pg_send` and `pg_prune`).
 
 use super::{pg_err, Conn};
 use crate::store::StoreError;
