@@ -24,9 +24,11 @@ const WRITE_STATE_FRESH: Duration = Duration::from_secs(1);
 /// never waits for a handler's transaction, and the write state is the
 /// outcome of the nonce writer's latest commit when it is under a second
 /// old, else a small commit through the writer (joining its group commit).
+/// On PostgreSQL the query is a ping shared by concurrent calls and reused
+/// for a second (`Store::ping_async`): one query a second, not one per call.
 pub async fn health(state: &Arc<AppState>, req: &HttpRequest) -> HttpResponse {
     req.extensions_mut().insert(MethodLabel("health"));
-    let store_ok = state.store.ping().is_ok();
+    let store_ok = state.store.ping_async().await.is_ok();
     let store_ok = store_ok && state.nonces.is_running();
     let writes_ok = store_ok && writable(state).await;
     let (mut b, body) = if writes_ok {

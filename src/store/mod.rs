@@ -329,6 +329,16 @@ impl Store {
             .map_err(StoreError::from)
     }
 
+    /// [`Store::ping`] for `/health` on an async worker: on PostgreSQL it
+    /// never blocks the caller's thread and reuses a ping younger than a
+    /// second (see `PgStore::ping_shared`).
+    pub async fn ping_async(&self) -> Result<(), StoreError> {
+        match self.postgres() {
+            Some(pg) => pg.ping_shared().await,
+            None => self.ping(),
+        }
+    }
+
     /// The master key that seals this store's secrets.
     pub fn keyring(&self) -> &Keyring {
         &self.keyring

@@ -24,9 +24,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -95,8 +95,9 @@ const MIN_COMMIT_INTERVAL: Duration = Duration::from_micros(500);
 /// Most expired log rows (each one commit's claims) deleted in one go
 /// between two batches.
 const PRUNE_CHUNK: usize = 200;
-/// Most expired claims deleted in one go on PostgreSQL (a row each there).
-const PG_PRUNE_CHUNK: usize = 20_000;
+/// Most expired claims deleted in one statement on PostgreSQL (a row each
+/// there); a prune runs chunk after chunk until a chunk is not full.
+const PG_PRUNE_CHUNK: usize = 5_000;
 /// Bytes per claim in a log row: timestamp (i64 LE), id (u64 LE).
 const PACKED: usize = 16;
 /// How often expired claims are looked for when none were left last time.
@@ -206,15 +207,29 @@ impl NonceWriter {
         let in_flight = Arc::new(AtomicUsize::new(0));
         let epoch = Arc::new(AtomicU64::new(0));
         let last_write = Arc::new(Mutex::new(None));
+        let pipe = matches!(sink, Sink::Postgres(_)).then(|| {
+            Arc::new(PgPipe {
+                batches: Mutex::new(0),
+                done: Condvar::new(),
+                claims: Mutex::new(HashSet::new()),
+                live: Mutex::new(BTreeMap::new()),
+                key_changes: AtomicI64::new(-1),
+                pruning: AtomicBool::new(false),
+                epoch: Arc::clone(&epoch),
+                stats: Arc::clone(&stats),
+                last_write: Arc::clone(&last_write),
+                in_flight: Arc::clone(&in_flight),
+            })
+        });
         let writer = Writer {
             last_write: Arc::clone(&last_write),
             sink,
             clock,
             keep_secs,
             live,
-            pg_live: BTreeMap::new(),
+            pipe,
+            held: Vec::new(),
             data_version,
-            key_changes: -1,
             stats: Arc::clone(&stats),
             in_flight: Arc::clone(&in_flight),
             epoch: Arc::clone(&epoch),
@@ -665,16 +680,14 @@ struct Writer {
     /// Claims with a timestamp older than now minus this are dropped.
     keep_secs: i64,
     live: Live,
-    /// PostgreSQL: how many claims this instance committed per timestamp
-    /// second still in the window (the `live` gauge; the claims themselves
-    /// are only in the database).
-    pg_live: BTreeMap<i64, u64>,
+    /// PostgreSQL: what the writer shares with its batches in flight.
+    pipe: Option<Arc<PgPipe>>,
+    /// PostgreSQL: jobs whose claim equals one of a batch in flight; they
+    /// join a batch once that one is answered.
+    held: Vec<Job>,
     /// `PRAGMA data_version` as last seen: it changes when another
     /// connection commits.
     data_version: i64,
-    /// PostgreSQL: the count of key changes (`key_changes`) as last seen;
-    /// -1 before the first batch.
-    key_changes: i64,
     stats: Arc<WriterStats>,
     in_flight: Arc<AtomicUsize>,
     epoch: Arc<AtomicU64>,
@@ -692,15 +705,29 @@ impl Writer {
         let mut last_commit = Instant::now() - MIN_COMMIT_INTERVAL;
         let mut last_batch = 0;
         loop {
+            // held claims (PostgreSQL) go first, and are retried soon
+            batch.append(&mut self.held);
             let wait = if prune_backlog {
                 Duration::ZERO
+            } else if !batch.is_empty() {
+                MIN_COMMIT_INTERVAL
             } else {
                 next_prune.saturating_duration_since(Instant::now())
             };
             match rx.recv_timeout(wait) {
                 Ok(job) => batch.push(job),
                 Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    // answer what is queued or held before stopping
+                    while !batch.is_empty() {
+                        self.commit(&mut batch);
+                        if let Some(pipe) = &self.pipe {
+                            pipe.wait_below(1);
+                        }
+                        batch.append(&mut self.held);
+                    }
+                    break;
+                }
             }
             // Under load (the last commit carried several claims, or more
             // than this one are queued or announced), a commit starts no
@@ -736,36 +763,21 @@ impl Writer {
                 next_report = now + REPORT_EVERY;
             }
         }
+        if let Some(pipe) = &self.pipe {
+            pipe.wait_below(1);
+        }
     }
 
     /// Decides the batch against the live set, appends the new claims in
     /// one transaction, commits, then answers everyone. If the commit fails,
     /// the new claims are forgotten again and the whole batch gets an error.
     fn commit(&mut self, batch: &mut Vec<Job>) {
+        if let (Sink::Postgres(pg), Some(pipe)) = (&self.sink, &self.pipe) {
+            pg_send(pg, pipe, batch, &mut self.held, self.clock.now());
+            return;
+        }
         let mut wrote = false;
-        let outcome = if let Sink::Postgres(pg) = &self.sink {
-            wrote = true;
-            let outcome = pg_commit(pg, batch, self.clock.now());
-            outcome.map(|(fresh, key_changes)| {
-                for (job, _) in batch.iter().zip(&fresh).filter(|(_, f)| **f) {
-                    if let Some(c) = job.claim {
-                        *self.pg_live.entry(c.ts).or_default() += 1;
-                    }
-                }
-                // A key changed somewhere (another instance, the command
-                // line): keys read before this batch are read again (see
-                // `Claimed::epoch`).
-                let epoch = if key_changes == self.key_changes {
-                    self.epoch.load(Ordering::SeqCst)
-                } else {
-                    self.key_changes = key_changes;
-                    self.epoch.fetch_add(1, Ordering::SeqCst) + 1
-                };
-                (epoch, fresh)
-            })
-        } else {
-            self.commit_sqlite(batch, &mut wrote)
-        };
+        let outcome = self.commit_sqlite(batch, &mut wrote);
         self.answer(batch, wrote, outcome);
     }
 
@@ -774,7 +786,7 @@ impl Writer {
     fn live_count(&self) -> u64 {
         match self.sink {
             Sink::Sqlite(_) => self.live.len as u64,
-            Sink::Postgres(_) => self.pg_live.values().sum(),
+            Sink::Postgres(_) => self.pipe.as_ref().map_or(0, |p| p.live_count()),
         }
     }
 
@@ -813,36 +825,14 @@ impl Writer {
         wrote: bool,
         outcome: Result<(u64, Vec<bool>), super::StoreError>,
     ) {
-        if wrote || outcome.is_err() {
-            *self.last_write.lock().unwrap_or_else(|p| p.into_inner()) = Some(LastWrite {
-                at: Instant::now(),
-                error: outcome.as_ref().err().map(ToString::to_string),
-            });
-        }
-        self.stats.commits.fetch_add(1, Ordering::Relaxed);
-        let claims = batch.iter().filter(|j| j.claim.is_some()).count();
-        self.stats
-            .claims
-            .fetch_add(claims as u64, Ordering::Relaxed);
-        self.stats.live.store(self.live_count(), Ordering::Relaxed);
-        // Counted off before the answers go out, so no answered request is
-        // still counted as on its way.
-        let announced = batch.iter().filter(|j| j.announced).count();
-        self.in_flight.fetch_sub(announced, Ordering::Relaxed);
-        match outcome {
-            Ok((epoch, fresh)) => {
-                for (job, fresh) in batch.drain(..).zip(fresh) {
-                    let _ = job.reply.send(Ok(Claimed { fresh, epoch }));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, claims = batch.len(), "nonce batch failed");
-                let err = ClaimError::Store(e.to_string());
-                for job in batch.drain(..) {
-                    let _ = job.reply.send(Err(err.clone()));
-                }
-            }
-        }
+        let live = self.live_count();
+        answer_jobs(
+            (&self.last_write, &self.stats, &self.in_flight),
+            live,
+            batch,
+            wrote,
+            outcome,
+        );
     }
 
     /// Bumps the epoch when another connection committed since last time.
@@ -893,18 +883,24 @@ impl Writer {
         let now = self.clock.now();
         let cutoff = now.saturating_sub(self.keep_secs);
         self.live.prune(cutoff);
-        self.pg_live = self.pg_live.split_off(&cutoff);
+        if let Some(pipe) = &self.pipe {
+            let mut live = pipe.live.lock().unwrap_or_else(|p| p.into_inner());
+            *live = live.split_off(&cutoff);
+        }
         self.live.seal(now.saturating_sub(SEAL_AFTER_SECS));
         self.stats.live.store(self.live_count(), Ordering::Relaxed);
         // (rows deleted, whether a whole chunk went: more may be left)
         let pruned = match &self.sink {
             Sink::Sqlite(conn) => prune_chunk(conn, cutoff, PRUNE_CHUNK)
                 .map(|n| (n, n == PRUNE_CHUNK))
-                .map_err(Into::into),
-            // one row per claim there: chunks of PG_PRUNE_CHUNK claims
-            Sink::Postgres(pg) => pg
-                .run(move |c| super::pg::nonces::prune(c, cutoff, PG_PRUNE_CHUNK as i64))
-                .map(|n| (n, n == PG_PRUNE_CHUNK)),
+                .map_err(super::StoreError::from),
+            // a task of its own, never in the writer's way
+            Sink::Postgres(pg) => {
+                if let Some(pipe) = &self.pipe {
+                    pg_prune(pg, pipe, cutoff);
+                }
+                return false;
+            }
         };
         match pruned {
             Ok((n, more)) => {
@@ -934,43 +930,264 @@ impl Writer {
     }
 }
 
-/// The PostgreSQL commit step: one statement inserts the batch's distinct
-/// claims and returns the new ones; the first of equal claims in a batch
-/// wins, as with the live set. A probe updates its `meta` row after it.
-fn pg_commit(
-    pg: &super::pg::PgRemote,
-    batch: &[Job],
-    now: i64,
-) -> Result<(Vec<bool>, i64), super::StoreError> {
-    let mut seen = HashSet::with_capacity(batch.len());
-    let (mut ts, mut ids) = (Vec::new(), Vec::new());
-    for c in batch.iter().filter_map(|j| j.claim) {
-        if seen.insert((c.ts, c.id)) {
-            ts.push(c.ts);
-            // the id's bits as a signed 64-bit number
-            ids.push(c.id as i64);
+/// Records the outcome of a commit and answers every waiter of its batch.
+/// `live` is the gauge of claims held after it.
+fn answer_jobs(
+    (last_write, stats, in_flight): (&Mutex<Option<LastWrite>>, &WriterStats, &AtomicUsize),
+    live: u64,
+    batch: &mut Vec<Job>,
+    wrote: bool,
+    outcome: Result<(u64, Vec<bool>), super::StoreError>,
+) {
+    if wrote || outcome.is_err() {
+        *last_write.lock().unwrap_or_else(|p| p.into_inner()) = Some(LastWrite {
+            at: Instant::now(),
+            error: outcome.as_ref().err().map(ToString::to_string),
+        });
+    }
+    stats.commits.fetch_add(1, Ordering::Relaxed);
+    let claims = batch.iter().filter(|j| j.claim.is_some()).count();
+    stats.claims.fetch_add(claims as u64, Ordering::Relaxed);
+    stats.live.store(live, Ordering::Relaxed);
+    // Counted off before the answers go out, so no answered request is
+    // still counted as on its way.
+    let announced = batch.iter().filter(|j| j.announced).count();
+    in_flight.fetch_sub(announced, Ordering::Relaxed);
+    match outcome {
+        Ok((epoch, fresh)) => {
+            for (job, fresh) in batch.drain(..).zip(fresh) {
+                let _ = job.reply.send(Ok(Claimed { fresh, epoch }));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, claims = batch.len(), "nonce batch failed");
+            let err = ClaimError::Store(e.to_string());
+            for job in batch.drain(..) {
+                let _ = job.reply.send(Err(err.clone()));
+            }
         }
     }
-    let probe = batch
+}
+
+/// Most PostgreSQL batches in flight at once: the next batch is sent while
+/// the previous one commits, so a commit's round trip and flush no longer
+/// hold the claims that queued meanwhile (docs/performance.md).
+const PG_PIPELINE: usize = 2;
+
+/// PostgreSQL: what the writer thread shares with its batches in flight,
+/// each a task on the store's runtime that answers its own waiters.
+struct PgPipe {
+    /// Batches sent and not answered yet.
+    batches: Mutex<usize>,
+    done: Condvar,
+    /// The claims of those batches. A claim equal to one of them is held
+    /// back until that batch is answered, then the database refuses it if
+    /// the other committed: the first of concurrent duplicates wins, as
+    /// inside one batch.
+    claims: Mutex<HashSet<(i64, i64)>>,
+    /// How many claims this instance committed per timestamp second still
+    /// in the window (the `live` gauge; the claims themselves are only in
+    /// the database).
+    live: Mutex<BTreeMap<i64, u64>>,
+    /// The count of key changes (`key_changes`), the highest seen; -1
+    /// before the first batch.
+    key_changes: AtomicI64,
+    /// A prune runs (a task of its own, never on the writer's path).
+    pruning: AtomicBool,
+    epoch: Arc<AtomicU64>,
+    stats: Arc<WriterStats>,
+    last_write: Arc<Mutex<Option<LastWrite>>>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl PgPipe {
+    /// Waits until fewer than `n` batches are in flight.
+    fn wait_below(&self, n: usize) {
+        let mut batches = self.batches.lock().unwrap_or_else(|p| p.into_inner());
+        while *batches >= n {
+            batches = self.done.wait(batches).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn live_count(&self) -> u64 {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .sum()
+    }
+
+    /// The outcome of a batch's statement: every waiter answered.
+    fn answer(
+        &self,
+        mut batch: Vec<Job>,
+        outcome: Result<(Vec<(i64, i64)>, i64), super::StoreError>,
+    ) {
+        let outcome = outcome.map(|(fresh, key_changes)| {
+            // the first of equal claims in the batch wins
+            let fresh: HashSet<(i64, i64)> = fresh.into_iter().collect();
+            let mut first = HashSet::with_capacity(fresh.len());
+            let fresh: Vec<bool> = batch
+                .iter()
+                .map(|j| {
+                    j.claim.is_some_and(|c| {
+                        let key = (c.ts, c.id as i64);
+                        fresh.contains(&key) && first.insert(key)
+                    })
+                })
+                .collect();
+            {
+                let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+                for (job, _) in batch.iter().zip(&fresh).filter(|(_, f)| **f) {
+                    if let Some(c) = job.claim {
+                        *live.entry(c.ts).or_default() += 1;
+                    }
+                }
+            }
+            // A key changed somewhere (another instance, the command line):
+            // keys read before this batch are read again (see
+            // `Claimed::epoch`). Batches may finish out of order: an older
+            // count than the highest seen changes nothing.
+            let before = self.key_changes.fetch_max(key_changes, Ordering::SeqCst);
+            let epoch = if key_changes > before {
+                self.epoch.fetch_add(1, Ordering::SeqCst) + 1
+            } else {
+                self.epoch.load(Ordering::SeqCst)
+            };
+            (epoch, fresh)
+        });
+        answer_jobs(
+            (&self.last_write, &self.stats, &self.in_flight),
+            self.live_count(),
+            &mut batch,
+            true,
+            outcome,
+        );
+    }
+}
+
+/// Deletes the claims before `cutoff` on PostgreSQL, chunk by chunk, as a
+/// task of its own on the store's runtime (one at a time): the writer never
+/// waits for it, so a long backlog (after a downtime) costs the database
+/// some CPU but holds no claim back (docs/performance.md).
+fn pg_prune(pg: &super::pg::PgRemote, pipe: &Arc<PgPipe>, cutoff: i64) {
+    if pipe.pruning.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    struct Pruning(Arc<PgPipe>);
+    impl Drop for Pruning {
+        fn drop(&mut self) {
+            self.0.pruning.store(false, Ordering::SeqCst);
+        }
+    }
+    let pruning = Pruning(Arc::clone(pipe));
+    pg.spawn(move |conn| async move {
+        let outcome = async {
+            let c = conn?;
+            loop {
+                let n = super::pg::nonces::prune(c.clone(), cutoff, PG_PRUNE_CHUNK as i64).await?;
+                pruning
+                    .0
+                    .stats
+                    .pruned
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                if n < PG_PRUNE_CHUNK {
+                    return Ok::<_, super::StoreError>(());
+                }
+            }
+        };
+        if let Err(e) = outcome.await {
+            tracing::warn!(error = %e, "pruning the replay claims failed");
+        }
+        drop(pruning);
+    });
+}
+
+/// A batch in flight: when its task ends (answered, or dropped with the
+/// runtime), its claims leave the in-flight set and the writer may send
+/// another batch.
+struct Sent {
+    pipe: Arc<PgPipe>,
+    claims: Vec<(i64, i64)>,
+}
+
+impl Drop for Sent {
+    fn drop(&mut self) {
+        {
+            let mut claims = self.pipe.claims.lock().unwrap_or_else(|p| p.into_inner());
+            for c in &self.claims {
+                claims.remove(c);
+            }
+        }
+        let mut batches = self.pipe.batches.lock().unwrap_or_else(|p| p.into_inner());
+        *batches = batches.saturating_sub(1);
+        self.pipe.done.notify_all();
+    }
+}
+
+/// The PostgreSQL commit step, pipelined: once fewer than [`PG_PIPELINE`]
+/// batches are in flight, one statement inserts the batch's distinct claims
+/// and returns the new ones, as a task that answers the batch when it has
+/// committed; the writer goes on gathering the next batch meanwhile. The
+/// first of equal claims in a batch wins, as with the live set; a claim
+/// equal to one in flight goes to `held`. A probe updates its `meta` row
+/// after the insert.
+fn pg_send(
+    pg: &super::pg::PgRemote,
+    pipe: &Arc<PgPipe>,
+    batch: &mut Vec<Job>,
+    held: &mut Vec<Job>,
+    now: i64,
+) {
+    pipe.wait_below(PG_PIPELINE);
+    let mut jobs = Vec::with_capacity(batch.len());
+    let mut mine = HashSet::with_capacity(batch.len());
+    let (mut ts, mut ids) = (
+        Vec::with_capacity(batch.len()),
+        Vec::with_capacity(batch.len()),
+    );
+    {
+        let mut in_flight = pipe.claims.lock().unwrap_or_else(|p| p.into_inner());
+        for job in batch.drain(..) {
+            if let Some(c) = job.claim {
+                // the id's bits as a signed 64-bit number
+                let key = (c.ts, c.id as i64);
+                if !mine.contains(&key) {
+                    if !in_flight.insert(key) {
+                        held.push(job);
+                        continue;
+                    }
+                    mine.insert(key);
+                    ts.push(key.0);
+                    ids.push(key.1);
+                }
+            }
+            jobs.push(job);
+        }
+    }
+    if jobs.is_empty() {
+        return;
+    }
+    *pipe.batches.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+    let sent = Sent {
+        pipe: Arc::clone(pipe),
+        claims: mine.into_iter().collect(),
+    };
+    let probe = jobs
         .iter()
         .any(|j| j.claim.is_none())
         .then(|| (PROBE_KEY.to_string(), now.to_string()));
     // No transaction around it: the insert commits by itself (durably, with
     // synchronous_commit on) before it answers, and the count of key
     // changes goes out in the same round trip. BEGIN and COMMIT would add two.
-    let (fresh, key_changes) = pg.run(move |c| super::pg::nonces::claim(c, ts, ids, probe))?;
-    let fresh: HashSet<(i64, i64)> = fresh.into_iter().collect();
-    let mut first = HashSet::with_capacity(fresh.len());
-    let fresh = batch
-        .iter()
-        .map(|j| {
-            j.claim.is_some_and(|c| {
-                let key = (c.ts, c.id as i64);
-                fresh.contains(&key) && first.insert(key)
-            })
-        })
-        .collect();
-    Ok((fresh, key_changes))
+    pg.spawn(move |conn| async move {
+        let outcome = match conn {
+            Ok(c) => super::pg::nonces::claim(c, ts, ids, probe).await,
+            Err(e) => Err(e),
+        };
+        sent.pipe.answer(jobs, outcome);
+        drop(sent);
+    });
 }
 
 /// Writes `count` live claims into the store file `db` as the writer

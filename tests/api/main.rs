@@ -21,6 +21,7 @@ mod oauth;
 mod ops;
 mod original_clients_a;
 mod original_clients_b;
+mod perf_pg;
 mod pg_backend;
 mod renders;
 mod rest_users;

@@ -480,9 +480,9 @@ fn a_rolling_restart_behind_nginx_fails_no_client_request() {
 
 /// A cluster of this test's own (it is stopped and started again), removed
 /// on drop.
-struct PrivateCluster {
-    dir: String,
-    url: String,
+pub(crate) struct PrivateCluster {
+    pub(crate) dir: String,
+    pub(crate) url: String,
 }
 
 fn pg_cluster(args: &[&str]) -> String {
@@ -500,7 +500,7 @@ fn pg_cluster(args: &[&str]) -> String {
 }
 
 impl PrivateCluster {
-    fn start() -> PrivateCluster {
+    pub(crate) fn start() -> PrivateCluster {
         let dir = tempfile::Builder::new()
             .prefix("panthera-pg.")
             .tempdir_in("/tmp")

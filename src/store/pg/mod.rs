@@ -54,6 +54,24 @@ pub struct PgStore {
     label: PathBuf,
     schema: Option<String>,
     drop_schema: Option<String>,
+    /// The latest `/health` ping and the callers waiting for one in flight.
+    ping: Arc<std::sync::Mutex<PingCache>>,
+}
+
+/// How long a ping's outcome answers `/health` before the next call pings
+/// again: a balancer polling every instance often costs the database one
+/// query a second, not one per poll.
+const PING_FRESH: Duration = Duration::from_secs(1);
+
+/// Longest wait for a ping's answer.
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The latest good ping (when it was) and, while one is in flight, the
+/// callers that will share its outcome.
+#[derive(Default)]
+struct PingCache {
+    good: Option<std::time::Instant>,
+    waiting: Option<Vec<tokio::sync::oneshot::Sender<Result<(), String>>>>,
 }
 
 /// A backend failure as the seam's error: constraint refusals are
@@ -204,6 +222,7 @@ impl PgStore {
             label,
             schema: options.schema.clone(),
             drop_schema: options.schema.clone().filter(|_| options.drop_schema),
+            ping: Arc::default(),
         };
         if let Some(schema) = &options.schema {
             let sql = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
@@ -245,6 +264,64 @@ impl PgStore {
             ));
         };
         block_on(rt.handle(), fut)
+    }
+
+    /// Whether the database answers a trivial query, for `/health`: the
+    /// good ping younger than [`PING_FRESH`] when there is one;
+    /// else one ping, shared by every caller that comes while it is in
+    /// flight (it runs as a task of its own, so a caller that gives up does
+    /// not strand the others). Once the good ping is older, the next call
+    /// pings again and waits for the answer, so a failure is reported at
+    /// once; a failed ping is never reused, so a database that came back
+    /// is reported by the next call.
+    pub(crate) async fn ping_shared(&self) -> Result<(), StoreError> {
+        let answer = {
+            let mut cache = self.ping.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.good.is_some_and(|at| at.elapsed() < PING_FRESH) {
+                return Ok(());
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            match &mut cache.waiting {
+                Some(waiting) => waiting.push(tx),
+                None => {
+                    let Some(rt) = &self.rt else {
+                        return Err(StoreError::Unavailable(
+                            "the PostgreSQL store is closed".into(),
+                        ));
+                    };
+                    cache.waiting = Some(vec![tx]);
+                    let (pool, shared) = (self.pool.clone(), Arc::clone(&self.ping));
+                    rt.spawn(async move {
+                        let once = async {
+                            let conn = pool.get().await.map_err(pool_err)?;
+                            ping(Arc::new(conn)).await
+                        };
+                        // a database that stopped answering is down too
+                        let outcome = match tokio::time::timeout(PING_TIMEOUT, once).await {
+                            Ok(outcome) => outcome.map_err(|e| e.to_string()),
+                            Err(_) => Err(format!(
+                                "PostgreSQL: no answer to a ping in {} s",
+                                PING_TIMEOUT.as_secs()
+                            )),
+                        };
+                        let waiting = {
+                            let mut cache = shared.lock().unwrap_or_else(|p| p.into_inner());
+                            // a failed ping is not reused: the next call pings again
+                            cache.good = outcome.is_ok().then(std::time::Instant::now);
+                            cache.waiting.take()
+                        };
+                        for w in waiting.into_iter().flatten() {
+                            let _ = w.send(outcome.clone());
+                        }
+                    });
+                }
+            }
+            rx
+        };
+        answer
+            .await
+            .unwrap_or_else(|_| Err("the PostgreSQL store is closing".into()))
+            .map_err(StoreError::Unavailable)
     }
 
     /// A handle for a thread of its own (the nonce writer): the pool and the
@@ -352,6 +429,22 @@ impl PgRemote {
             let conn = pool.get().await.map_err(pool_err)?;
             f(Arc::new(conn)).await
         })
+    }
+}
+
+impl PgRemote {
+    /// Runs `f` with a pooled connection (or the pool's error) as a task of
+    /// its own on the store's runtime, not waited for.
+    pub(crate) fn spawn<F, Fut>(&self, f: F)
+    where
+        F: FnOnce(Result<Conn, StoreError>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        self.handle.spawn(async move {
+            let conn = pool.get().await.map(Arc::new).map_err(pool_err);
+            f(conn).await
+        });
     }
 }
 

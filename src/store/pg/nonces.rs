@@ -3,7 +3,9 @@
 //! batch whose returned rows are exactly the fresh claims. The database,
 //! not a set in memory, decides, so every instance sharing it refuses a
 //! claim another one accepted; a claim is answered only after its commit
-//! (`synchronous_commit = on`).
+//! (`synchronous_commit = on`). The writer sends the next batch while the
+//! previous one commits (at most two in flight) and prunes expired claims
+//! in a task of their own (store/nonces.rs, `pg_send` and `pg_prune`).
 
 use super::{pg_err, Conn};
 use crate::store::StoreError;
@@ -17,7 +19,10 @@ pub(crate) async fn salt(c: Conn, key: String, fresh: String) -> Result<String, 
 /// new; a probe also writes `probe` into `meta`. Run atomically.
 /// Inserts a batch of claims and answers the fresh ones, with the count of
 /// key changes (`key_changes`) as this transaction sees it: both statements
-/// go out together (pipelined), one round trip.
+/// go out together (pipelined), one round trip. Both are prepared once per
+/// connection (the statement cache of the pool's connections): parsing and
+/// planning them for every batch cost PostgreSQL CPU on the cores the
+/// server shares (docs/performance.md).
 pub(crate) async fn claim(
     c: Conn,
     ts: Vec<i64>,
@@ -28,19 +33,23 @@ pub(crate) async fn claim(
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = c
-            .query(
+        let insert = c
+            .prepare_cached(
                 "INSERT INTO replay_claims (ts, id)
                  SELECT unnest($1::int8[]), unnest($2::int8[])
                  ON CONFLICT DO NOTHING RETURNING ts, id",
-                &[&ts, &ids],
             )
             .await
             .map_err(pg_err)?;
+        let rows = c.query(&insert, &[&ts, &ids]).await.map_err(pg_err)?;
         Ok::<_, StoreError>(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     };
     let changes = async {
-        c.query_one("SELECT n FROM key_changes WHERE id = 1", &[])
+        let read = c
+            .prepare_cached("SELECT n FROM key_changes WHERE id = 1")
+            .await
+            .map_err(pg_err)?;
+        c.query_one(&read, &[])
             .await
             .map(|r| r.get::<_, i64>(0))
             .map_err(pg_err)

@@ -403,3 +403,92 @@ fn a_fault_in_an_operation_answers_as_a_failure_and_the_store_goes_on() {
     assert!(matches!(wrong, Err(StoreError::Failed(_))), "{wrong:?}");
     s.ping().unwrap();
 }
+
+#[test]
+fn pipelined_batches_let_the_first_of_duplicates_win_and_answer_after_commit() {
+    let Some((_dir, _schema, s)) = fresh() else {
+        return;
+    };
+    let w = NonceWriter::start(&s, ManualClock::new(7), 300).unwrap();
+    // every identity is claimed by two threads at once: batches in flight
+    // together carry equal claims
+    let won: usize = std::thread::scope(|scope| {
+        let w = &w;
+        let hands: Vec<_> = (0..16)
+            .map(|t| {
+                scope.spawn(move || {
+                    (0..40)
+                        .filter(|i| {
+                            let c = w.identify("k", 7, &format!("n{}-{i}", t / 2), "");
+                            w.claim(c).unwrap().fresh
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        hands.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(won, 8 * 40, "each identity won once");
+    // every answered claim is in the database
+    let pg = s.postgres().unwrap();
+    let rows = pg
+        .run(|c| async move {
+            c.query_one("SELECT COUNT(*) FROM replay_claims", &[])
+                .await
+                .map(|r| r.get::<_, i64>(0))
+                .map_err(super::pg_err)
+        })
+        .unwrap();
+    assert_eq!(rows, 8 * 40);
+    assert_eq!(
+        w.stats().claims.load(std::sync::atomic::Ordering::Relaxed),
+        16 * 40
+    );
+}
+
+#[test]
+fn the_writer_prunes_expired_claims_beside_its_batches() {
+    let Some((_dir, _schema, s)) = fresh() else {
+        return;
+    };
+    let clock = ManualClock::new(1_000);
+    let w = NonceWriter::start(&s, clock.clone(), 300).unwrap();
+    // more than one prune chunk of claims that will expire
+    let pg = s.postgres().unwrap();
+    pg.run(|c| async move {
+        c.batch_execute(
+            "INSERT INTO replay_claims (ts, id) SELECT 900 + g % 50, g FROM generate_series(1, 12000) g",
+        )
+        .await
+        .map_err(super::pg_err)
+    })
+    .unwrap();
+    assert!(w.claim(w.identify("k", 1_000, "kept", "")).unwrap().fresh);
+    clock.set(1_250); // everything before 1_250 - 302 = 948 goes
+    let left = || {
+        pg.run(|c| async move {
+            c.query_one("SELECT COUNT(*) FROM replay_claims WHERE ts < 1000", &[])
+                .await
+                .map(|r| r.get::<_, i64>(0))
+                .map_err(super::pg_err)
+        })
+        .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // 900..947 expire (48 of the 50 seconds), 948 and 949 stay
+    while left() > 12_000 / 50 * 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pruning did not finish"
+        );
+        // claims are answered meanwhile
+        assert!(
+            w.claim(w.identify("k", 1_250, &format!("{:?}", std::time::Instant::now()), ""))
+                .unwrap()
+                .fresh
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(left(), 12_000 / 50 * 2);
+    assert!(!w.claim(w.identify("k", 1_000, "kept", "")).unwrap().fresh);
+}
