@@ -643,59 +643,62 @@ fn free(ctx: &Ctx<'_>, user: &str, order: Order) -> Result<Purchase, ApiError> {
     })
 }
 
-/// Charges and orders in one immediate transaction: the balance check, the
-/// charge and the order insert see no other writer in between.
+/// Charges and orders in one transaction of the buyer's scope: the balance
+/// check, the charge and the order insert see no other purchase of that
+/// user in between (other users' purchases run beside it).
 fn buy(ctx: &Ctx<'_>, user: &str, id: i64, asked: &str) -> Result<Purchase, ApiError> {
     let now = ctx.state.clock.now();
     let callback = ctx.args.get("callback_url").filter(|s| !s.is_empty());
-    ctx.state.store.transaction(|tx| {
-        let m = tx
-            .media_items()
-            .find(id)?
-            .filter(media::Media::is_public)
-            .ok_or_else(|| ApiError::NotFound(format!("media {id} not found")))?;
-        let choice = choose(&tx.orders().articles()?, asked)?;
-        if let Some(order) = tx.orders().held(user, id, &choice.key)? {
+    ctx.state
+        .store
+        .transaction_for(&format!("user:{user}"), |tx| {
+            let m = tx
+                .media_items()
+                .find(id)?
+                .filter(media::Media::is_public)
+                .ok_or_else(|| ApiError::NotFound(format!("media {id} not found")))?;
+            let choice = choose(&tx.orders().articles()?, asked)?;
+            if let Some(order) = tx.orders().held(user, id, &choice.key)? {
+                let remaining = tx.balances().get(user)?.credits;
+                return Ok(Purchase {
+                    order,
+                    charged: 0,
+                    remaining,
+                });
+            }
+            let (w, h) = choice.size.dimensions(m.width, m.height).ok_or_else(|| {
+                ApiError::Unprocessable(
+                    "id_article".into(),
+                    format!("media {id} is not available in size {}", choice.size.name),
+                )
+            })?;
+            if !tx.balances().charge(user, choice.price, now)? {
+                let have = tx.balances().get(user)?.credits;
+                return Err(ApiError::PaymentRequired(format!(
+                    "deposit exhausted: the articles cost {} {}, the deposit holds {have}",
+                    choice.price, choice.currency
+                )));
+            }
+            let order = tx.orders().insert(&orders::NewOrder {
+                user_id: user,
+                media_id: id,
+                articles: &choice.key,
+                width: w,
+                height: h,
+                price: choice.price,
+                currency: &choice.currency,
+                queue_hash: &new_queue_hash(),
+                callback_url: callback,
+                now,
+            })?;
+            tx.media_items().count_download(id)?;
             let remaining = tx.balances().get(user)?.credits;
-            return Ok(Purchase {
+            Ok(Purchase {
                 order,
-                charged: 0,
+                charged: choice.price,
                 remaining,
-            });
-        }
-        let (w, h) = choice.size.dimensions(m.width, m.height).ok_or_else(|| {
-            ApiError::Unprocessable(
-                "id_article".into(),
-                format!("media {id} is not available in size {}", choice.size.name),
-            )
-        })?;
-        if !tx.balances().charge(user, choice.price, now)? {
-            let have = tx.balances().get(user)?.credits;
-            return Err(ApiError::PaymentRequired(format!(
-                "deposit exhausted: the articles cost {} {}, the deposit holds {have}",
-                choice.price, choice.currency
-            )));
-        }
-        let order = tx.orders().insert(&orders::NewOrder {
-            user_id: user,
-            media_id: id,
-            articles: &choice.key,
-            width: w,
-            height: h,
-            price: choice.price,
-            currency: &choice.currency,
-            queue_hash: &new_queue_hash(),
-            callback_url: callback,
-            now,
-        })?;
-        tx.media_items().count_download(id)?;
-        let remaining = tx.balances().get(user)?.credits;
-        Ok(Purchase {
-            order,
-            charged: choice.price,
-            remaining,
+            })
         })
-    })
 }
 
 fn status_node(state: &AppState, o: &Order) -> Result<Node, ApiError> {

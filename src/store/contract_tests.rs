@@ -934,3 +934,53 @@ fn rate_buckets_merge_every_instances_takes_and_show_what_changed() {
         );
     });
 }
+
+/// A transaction scoped to one user waits for the same user's and for
+/// whole-store transactions only; other users' run beside it (PostgreSQL:
+/// SQLite has one writer anyway).
+#[test]
+fn scoped_transactions_wait_only_for_their_scope_and_whole_store_ones() {
+    use std::sync::mpsc::channel;
+    use std::time::Duration;
+    let Some((_dir, store)) = postgres() else {
+        eprintln!("PANTHERA_TEST_DATABASE_URL is not set: PostgreSQL not tested");
+        return;
+    };
+    // Holds `user:a` while `other` runs; true when `other` finished meanwhile.
+    let beside = |other: &(dyn Fn(&Store) + Sync)| -> bool {
+        let (held, holding) = channel();
+        let (done, finished) = channel();
+        std::thread::scope(|s| {
+            let store = &store;
+            let first = s.spawn(move || {
+                store
+                    .transaction_for("user:a", |_tx| {
+                        held.send(()).unwrap();
+                        Ok::<_, StoreError>(
+                            finished.recv_timeout(Duration::from_millis(1_500)).is_ok(),
+                        )
+                    })
+                    .unwrap()
+            });
+            holding.recv().unwrap();
+            other(store);
+            let _ = done.send(());
+            first.join().unwrap()
+        })
+    };
+    let other_user = |s: &Store| {
+        s.transaction_for("user:b", |_tx| Ok::<_, StoreError>(()))
+            .unwrap()
+    };
+    let same_user = |s: &Store| {
+        s.transaction_for("user:a", |_tx| Ok::<_, StoreError>(()))
+            .unwrap()
+    };
+    let whole_store = |s: &Store| s.transaction(|_tx| Ok::<_, StoreError>(())).unwrap();
+    assert!(
+        beside(&other_user),
+        "another user's purchase runs beside it"
+    );
+    assert!(!beside(&same_user), "the same user's waits");
+    assert!(!beside(&whole_store), "a whole-store transaction waits");
+}

@@ -501,10 +501,31 @@ impl Store {
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.transaction_in(None, f)
+    }
+
+    /// A transaction that touches only what belongs to `scope` (one user's
+    /// balance and orders: `user:<id>`). On PostgreSQL it waits only for
+    /// transactions of the same scope and for whole-store ones, so
+    /// purchases of different users run side by side across instances; on
+    /// SQLite it is [`transaction`](Self::transaction) (one writer anyway).
+    pub fn transaction_for<T, E: From<StoreError>>(
+        &self,
+        scope: &str,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.transaction_in(Some(scope), f)
+    }
+
+    fn transaction_in<T, E: From<StoreError>>(
+        &self,
+        scope: Option<&str>,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let sqlite = match &self.backend {
             Backend::Sqlite(s) => s,
             Backend::Postgres(pg) => {
-                let tx = pg.begin()?;
+                let tx = pg.begin_scoped(scope.map(str::to_string))?;
                 let out = f(&Tx {
                     on: On::Pg(PgOn::Tx(&tx), &self.keyring),
                 });

@@ -369,11 +369,35 @@ impl PgStore {
     /// Starts a transaction on one pooled connection, held until it ends.
     /// It takes the store's write lock first (see [`WRITE_LOCK`]).
     pub(crate) fn begin(&self) -> Result<PgTx<'_>, StoreError> {
+        self.begin_scoped(None)
+    }
+
+    /// [`begin`](Self::begin), or with `scope`, a transaction that waits
+    /// only for those of the same scope and for whole-store ones: it holds
+    /// the write lock shared and its scope's lock alone ([`SCOPE_LOCK`]).
+    pub(crate) fn begin_scoped(&self, scope: Option<String>) -> Result<PgTx<'_>, StoreError> {
         let pool = self.pool.clone();
         let conn = self.block(async move {
             let conn = pool.get().await.map_err(pool_err)?;
             conn.batch_execute("BEGIN").await.map_err(pg_err)?;
-            if let Err(e) = conn.batch_execute(WRITE_LOCK).await {
+            let locked = match &scope {
+                None => conn.batch_execute(WRITE_LOCK).await,
+                Some(scope) => {
+                    let lift = conn.batch_execute("SET LOCAL statement_timeout = 0").await;
+                    let lock = match lift {
+                        Ok(()) => conn.execute(SCOPE_LOCK, &[scope]).await.map(|_| ()),
+                        Err(e) => Err(e),
+                    };
+                    match lock {
+                        Ok(()) => {
+                            conn.batch_execute("SET LOCAL statement_timeout TO DEFAULT")
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            if let Err(e) = locked {
                 let _ = conn.batch_execute("ROLLBACK").await;
                 return Err(pg_err(e));
             }
@@ -459,6 +483,16 @@ impl PgRemote {
 const WRITE_LOCK: &str = "SET LOCAL statement_timeout = 0;
     SELECT pg_advisory_xact_lock(hashtext('panthera.write.' || current_schema()));
     SET LOCAL statement_timeout TO DEFAULT;";
+
+/// The locks of a transaction scoped to one thing (one user's balance and
+/// orders): the store's write lock shared, so whole-store transactions
+/// still exclude it, and its scope's own lock (two 32-bit keys: a key space
+/// apart from the write lock's). Transactions of other scopes run beside
+/// it. The statement timeout is lifted for the wait only, as for
+/// [`WRITE_LOCK`]; the scope is `$1`.
+const SCOPE_LOCK: &str = "SELECT
+        pg_advisory_xact_lock_shared(hashtext('panthera.write.' || current_schema())),
+        pg_advisory_xact_lock(hashtext('panthera.write.' || current_schema()), hashtext($1))";
 
 /// `f` in a transaction of its own on `conn` (behind the write lock when
 /// `serialize`): committed when it succeeds, rolled back when it fails.
