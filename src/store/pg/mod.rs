@@ -383,18 +383,14 @@ impl PgStore {
             let locked = match &scope {
                 None => conn.batch_execute(WRITE_LOCK).await,
                 Some(scope) => {
-                    let lift = conn.batch_execute("SET LOCAL statement_timeout = 0").await;
-                    let lock = match lift {
-                        Ok(()) => conn.execute(SCOPE_LOCK, &[scope]).await.map(|_| ()),
-                        Err(e) => Err(e),
-                    };
-                    match lock {
-                        Ok(()) => {
-                            conn.batch_execute("SET LOCAL statement_timeout TO DEFAULT")
-                                .await
-                        }
-                        Err(e) => Err(e),
+                    async {
+                        conn.batch_execute("SET LOCAL statement_timeout = 0")
+                            .await?;
+                        conn.execute(SCOPE_LOCK, &[scope]).await?;
+                        conn.batch_execute("SET LOCAL statement_timeout TO DEFAULT")
+                            .await
                     }
+                    .await
                 }
             };
             if let Err(e) = locked {
