@@ -53,6 +53,19 @@ fn config(db: &Database, keys: &std::path::Path) -> String {
     )
 }
 
+/// The command line of instance `s`, with its configuration (the database)
+/// and data directory.
+fn cli(s: &Server, args: &[&str]) -> std::process::Output {
+    Command::new(crate::helpers::BIN)
+        .args(args)
+        .arg("--config")
+        .arg(s.config_path())
+        .arg("--data-dir")
+        .arg(&s.dir)
+        .output()
+        .expect("run panthera")
+}
+
 #[test]
 fn two_instances_on_one_database_share_keys_and_refuse_each_others_replays() {
     let Some(db) = Database::create() else {
@@ -101,14 +114,7 @@ fn two_instances_on_one_database_share_keys_and_refuse_each_others_replays() {
     // rotated, re-policied or revoked there, the other (which has it cached)
     // follows at once
     let cli = |args: &[&str]| {
-        let out = Command::new(crate::helpers::BIN)
-            .args(args)
-            .arg("--config")
-            .arg(a.config_path())
-            .arg("--data-dir")
-            .arg(&a.dir)
-            .output()
-            .expect("run panthera");
+        let out = cli(&a, args);
         assert!(
             out.status.success(),
             "{}",
@@ -174,20 +180,13 @@ fn check_reports_the_schema_and_secrets_of_a_postgresql_store() {
     let keys = tempfile::tempdir().unwrap();
     let config = config(&db, keys.path());
     let s = Server::start_with(&config);
-    let check = || {
-        Command::new(crate::helpers::BIN)
-            .args(["check", "--config"])
-            .arg(s.config_path())
-            .output()
-            .expect("run panthera")
-    };
-    let out = check();
+    let out = cli(&s, &["check"]);
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{report}");
     assert!(report.contains("schema: "), "{report}");
     assert!(report.contains("all opening with master key"), "{report}");
     psql(&db.url, "UPDATE api_keys SET secret = 'not sealed'");
-    let out = check();
+    let out = cli(&s, &["check"]);
     let report = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{report}");
     assert!(report.contains("does not open"), "{report}");
